@@ -1,0 +1,300 @@
+"""The typed hardware configuration shared by step 1 and step 2.
+
+One frozen dataclass holds every hardware knob. It validates itself at construction:
+a bad value raises `ConfigError` (a ValueError) naming the field, the value and what is
+allowed. Fields marked ``accuracy=True`` change what the hardware computes (and so the
+accuracy of step 1); step 1 stamps them into the trace manifest and step 2 takes them
+from there. The others only change cost and step 2 takes them from the current config.
+
+This module must not import torch: `Chip.py` starts without it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+__all__ = [
+    "ConfigError",
+    "HardwareConfig",
+    "SUPPORTED_NODES_NM",
+    "apply_overrides",
+    "parse_override",
+]
+
+# Nodes with technology tables in from_neurosim (DNN+NeuroSim V1.4's set).
+SUPPORTED_NODES_NM = (130, 90, 65, 45, 32, 22, 14, 10, 7, 5, 3, 2, 1)
+PLANAR_NODES_NM = (130, 90, 65, 45, 32, 22)
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range; the message names field, value and rule."""
+
+
+def _field(default: Any, doc: str, *, unit: str = "", choices: tuple = (), accuracy: bool = False):
+    return field(default=default, metadata={"doc": doc, "unit": unit, "choices": choices,
+                                            "accuracy": accuracy})
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """Every hardware parameter of a compute-in-memory chip, in SI units."""
+
+    # --- memory cell and device -------------------------------------------------------
+    memory_cell: str = _field("rram", "synaptic memory cell", choices=("rram", "sram", "fefet"),
+                              accuracy=True)
+    access_device: str = _field("1t1r", "cell access device: 1T1R (CMOS access) or 0T1R crossbar",
+                                choices=("1t1r", "0t1r"), accuracy=True)
+    technology_node_nm: int = _field(22, "CMOS technology node", unit="nm",
+                                     choices=SUPPORTED_NODES_NM)
+    roadmap: str = _field("lstp", "transistor roadmap: low standby power or high performance",
+                          choices=("lstp", "hp"))
+    temperature_K: float = _field(300.0, "operating temperature (300-400 K)", unit="K")
+
+    # --- array organisation -----------------------------------------------------------
+    subarray_rows: int = _field(128, "rows (word lines) per subarray", accuracy=True)
+    subarray_cols: int = _field(128, "columns (bit lines) per subarray", accuracy=True)
+    operation_mode: str = _field("sequential", "conventional sequential (one row per read) or "
+                                 "conventional parallel (rows_in_parallel rows per read)",
+                                 choices=("sequential", "parallel"), accuracy=True)
+    rows_in_parallel: int = _field(128, "rows read at once in parallel mode", accuracy=True)
+    cell_bits: int = _field(1, "bits stored per cell (multi-level cell)", unit="bit",
+                            accuracy=True)
+    weight_bits: int = _field(8, "weight precision", unit="bit", accuracy=True)
+    activation_bits: int = _field(8, "input activation precision", unit="bit", accuracy=True)
+    weight_encoding: str = _field("offset", "signed weights as an offset code read against a "
+                                  "reference column, or as a differential pair of columns",
+                                  choices=("offset", "differential"), accuracy=True)
+    input_encoding: str = _field("bit_serial", "inputs applied one bit per read cycle, or as a "
+                                 "multi-bit DAC level", choices=("bit_serial", "dac"),
+                                 accuracy=True)
+
+    # --- device electrical --------------------------------------------------------------
+    r_on_ohm: float = _field(100e3, "low-resistance state (eNVM)", unit="ohm", accuracy=True)
+    r_off_ohm: float = _field(1.7e6, "high-resistance state (eNVM)", unit="ohm", accuracy=True)
+    read_voltage_V: float | None = _field(None, "read voltage; None = the node's default "
+                                          "(the ADC fits assume it)", unit="V")
+    read_pulse_width_s: float = _field(10e-9, "read pulse width", unit="s")
+    access_voltage_V: float = _field(1.1, "1T1R access-transistor gate voltage", unit="V")
+    write_voltage_V: float = _field(2.0, "write (programming) voltage", unit="V")
+    write_pulse_width_s: float = _field(10e-9, "write pulse width", unit="s")
+
+    # --- ADC --------------------------------------------------------------------------
+    adc_type: str = _field("flash", "flash ADC from multilevel sense amps, or SAR",
+                           choices=("flash", "sar"))
+    adc_bits: int = _field(5, "ADC resolution (parallel mode)", unit="bit", accuracy=True)
+    cols_per_adc: int = _field(8, "columns multiplexed onto one ADC")
+    adc_range: str = _field("calibrated", "ADC input range: full scale of the rows read, or "
+                            "calibrated on the observed partial sums",
+                            choices=("full_scale", "calibrated"), accuracy=True)
+
+    # --- mapping, pipeline, chip ------------------------------------------------------
+    mapping: str = _field("conventional", "weight mapping (NeuroSim's novel mapping splits "
+                          "K x K kernels over PEs)", choices=("conventional", "novel"))
+    pipeline: bool = _field(True, "layers pipelined (True) or run layer by layer (False)")
+    speedup_degree: int = _field(8, "weight duplication target for pipeline balance")
+    global_interconnect: str = _field("xybus", "chip-level interconnect",
+                                      choices=("htree", "xybus"))
+    global_buffer: str = _field("register", "global buffer type", choices=("register", "sram"))
+    tile_buffer: str = _field("register", "tile buffer type", choices=("register", "sram"))
+    pe_buffer: str = _field("register", "PE buffer type", choices=("register", "sram"))
+    global_buffer_core_rows: int = _field(128, "global buffer core rows", unit="bit")
+    global_buffer_core_cols: int = _field(128, "global buffer core columns", unit="bit")
+    tile_buffer_core_rows: int = _field(32, "tile buffer core rows", unit="bit")
+    tile_buffer_core_cols: int = _field(32, "tile buffer core columns", unit="bit")
+    clock: str = _field("synchronous", "synchronous: one clock set by the slowest sensing "
+                        "cycle; asynchronous: each block at its own speed",
+                        choices=("synchronous", "asynchronous"))
+    clock_freq_max_Hz: float = _field(1e9, "clock-frequency cap", unit="Hz")
+    activation_function: str = _field("relu", "activation unit", choices=("relu", "sigmoid"))
+    input_toggle_rate: float = _field(0.18, "bit-toggle rate of input traffic on buses")
+    output_toggle_rate: float = _field(0.5, "bit-toggle rate of output traffic on buses")
+    global_bus_delay_tolerance: float = _field(0.1, "repeater down-sizing tolerance, chip bus")
+    local_bus_delay_tolerance: float = _field(0.1, "repeater down-sizing tolerance, tile H-tree")
+    max_global_bus_width: int = _field(2048, "widest global bus", unit="bit")
+    calibration_factors: bool = _field(True, "apply NeuroSim's post-layout calibration factors "
+                                       "(its 'validated' mode)")
+    compat: str = _field("none", "counting conventions: ours, or DNN+NeuroSim V1.4's",
+                         choices=("none", "neurosim-1.4"))
+
+    # ------------------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        self._coerce_types()
+        self._validate()
+
+    def _coerce_types(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            hint = hints[f.name]
+            if value is None and type(None) in typing.get_args(hint):
+                continue
+            base = next((t for t in (bool, int, float, str) if t is hint or
+                         t in typing.get_args(hint)), None)
+            if base is float and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, float(value))
+            elif base is int and isinstance(value, float) and value.is_integer():
+                object.__setattr__(self, f.name, int(value))
+            elif base is not None and not isinstance(getattr(self, f.name), base) or (
+                    base is int and isinstance(value, bool)):
+                raise ConfigError(f"{f.name}={value!r} has type {type(value).__name__}; "
+                                  f"expected {base.__name__}")
+
+    def _validate(self) -> None:
+        for f in dataclasses.fields(self):
+            choices = f.metadata.get("choices")
+            if choices and getattr(self, f.name) not in choices:
+                allowed = ", ".join(repr(c) if isinstance(c, str) else str(c) for c in choices)
+                raise ConfigError(f"{f.name}={getattr(self, f.name)!r} is not allowed; "
+                                  f"choose from: {allowed}")
+        positive_ints = ("subarray_rows", "subarray_cols", "rows_in_parallel", "cell_bits",
+                         "weight_bits", "activation_bits", "adc_bits", "cols_per_adc",
+                         "speedup_degree", "global_buffer_core_rows", "global_buffer_core_cols",
+                         "tile_buffer_core_rows", "tile_buffer_core_cols", "max_global_bus_width")
+        for name in positive_ints:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name}={getattr(self, name)} must be a positive integer")
+        positive_floats = ("r_on_ohm", "r_off_ohm", "read_pulse_width_s", "access_voltage_V",
+                           "write_voltage_V", "write_pulse_width_s", "clock_freq_max_Hz")
+        for name in positive_floats:
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name}={getattr(self, name)} must be > 0")
+        if self.read_voltage_V is not None and not self.read_voltage_V > 0:
+            raise ConfigError(f"read_voltage_V={self.read_voltage_V} must be > 0 (or None for "
+                              f"the node default)")
+        for name in ("input_toggle_rate", "output_toggle_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name}={getattr(self, name)} must lie in [0, 1]")
+        for name in ("global_bus_delay_tolerance", "local_bus_delay_tolerance"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)} must be >= 0")
+        if not 300.0 <= self.temperature_K <= 400.0:
+            raise ConfigError(f"temperature_K={self.temperature_K} must lie in [300, 400] K "
+                              f"(the range of the technology tables)")
+        if self.roadmap == "hp" and self.technology_node_nm not in PLANAR_NODES_NM:
+            raise ConfigError(f"roadmap='hp' is not available at technology_node_nm="
+                              f"{self.technology_node_nm}; HP exists only at "
+                              f"{', '.join(map(str, PLANAR_NODES_NM))} nm")
+        if self.memory_cell != "sram" and self.technology_node_nm not in PLANAR_NODES_NM:
+            raise ConfigError(f"memory_cell={self.memory_cell!r} needs a planar node "
+                              f"(technology_node_nm in {', '.join(map(str, PLANAR_NODES_NM))});"
+                              f" got {self.technology_node_nm} (use memory_cell='sram')")
+        if self.memory_cell == "sram" and self.cell_bits != 1:
+            raise ConfigError(f"cell_bits={self.cell_bits} is not possible with "
+                              f"memory_cell='sram'; an SRAM cell stores 1 bit")
+        if self.memory_cell == "sram" and self.access_device != "1t1r":
+            raise ConfigError("access_device='0t1r' needs an eNVM cell; memory_cell='sram' "
+                              "has its own access transistors (use access_device='1t1r')")
+        if self.cell_bits > self.weight_bits:
+            raise ConfigError(f"cell_bits={self.cell_bits} must be <= weight_bits="
+                              f"{self.weight_bits}")
+        if self.cell_bits > 4:
+            raise ConfigError(f"cell_bits={self.cell_bits} must be <= 4 (2-16 levels per cell)")
+        if self.adc_bits > 16:
+            raise ConfigError(f"adc_bits={self.adc_bits} must be between 1 and 16")
+        if self.rows_in_parallel > self.subarray_rows:
+            raise ConfigError(f"rows_in_parallel={self.rows_in_parallel} must be <= "
+                              f"subarray_rows={self.subarray_rows}")
+        if self.cols_per_adc > self.subarray_cols or self.subarray_cols % self.cols_per_adc:
+            raise ConfigError(f"cols_per_adc={self.cols_per_adc} must divide subarray_cols="
+                              f"{self.subarray_cols}")
+        if self.memory_cell != "sram" and not self.r_off_ohm > self.r_on_ohm:
+            raise ConfigError(f"r_off_ohm={self.r_off_ohm} must be > r_on_ohm={self.r_on_ohm}")
+
+    # --- derived quantities -------------------------------------------------------------
+    @property
+    def cells_per_weight(self) -> int:
+        """Columns one weight occupies: ceil(weight_bits / cell_bits) slices (x2 if differential)."""
+        slices = -(-self.weight_bits // self.cell_bits)
+        return slices * (2 if self.weight_encoding == "differential" else 1)
+
+    @property
+    def rows_per_read(self) -> int:
+        """Rows whose currents add on a bit line in one read."""
+        return self.rows_in_parallel if self.operation_mode == "parallel" else 1
+
+    @property
+    def on_off_ratio(self) -> float:
+        return float("inf") if self.memory_cell == "sram" else self.r_off_ohm / self.r_on_ohm
+
+    # --- conversions --------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "HardwareConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown config key {unknown[0]!r}; known keys: "
+                              f"{', '.join(sorted(known))}")
+        return cls(**dict(data))
+
+    def replace(self, **changes: Any) -> "HardwareConfig":
+        known = {f.name for f in dataclasses.fields(self)}
+        for key in changes:
+            if key not in known:
+                raise ConfigError(f"unknown config key {key!r}; known keys: "
+                                  f"{', '.join(sorted(known))}")
+        return dataclasses.replace(self, **changes)
+
+    def config_hash(self) -> str:
+        """Short stable hash of every field (sha256 of canonical JSON, 16 hex digits)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @classmethod
+    def accuracy_fields(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("accuracy"))
+
+    @classmethod
+    def describe(cls) -> list[dict[str, Any]]:
+        """One row per field: name, default, unit, allowed values, doc."""
+        rows = []
+        for f in dataclasses.fields(cls):
+            rows.append({"name": f.name, "default": f.default, "unit": f.metadata["unit"],
+                         "choices": f.metadata["choices"], "accuracy": f.metadata["accuracy"],
+                         "doc": f.metadata["doc"]})
+        return rows
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse one ``key=value`` string into (key, typed value) using the field's type."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r} must have the form key=value")
+    key, raw = (part.strip() for part in text.split("=", 1))
+    fields = {f.name: f for f in dataclasses.fields(HardwareConfig)}
+    if key not in fields:
+        raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(sorted(fields))}")
+    hint = typing.get_type_hints(HardwareConfig)[key]
+    args = typing.get_args(hint)
+    if raw.lower() == "none" and type(None) in args:
+        return key, None
+    base = hint if hint in (bool, int, float, str) else next(t for t in args if t is not type(None))
+    try:
+        if base is bool:
+            lowered = raw.lower()
+            if lowered in ("true", "1", "yes", "on"):
+                return key, True
+            if lowered in ("false", "0", "no", "off"):
+                return key, False
+            raise ValueError
+        if base is int:
+            number = float(raw)
+            if not number.is_integer():
+                raise ValueError
+            return key, int(number)
+        if base is float:
+            return key, float(raw)
+    except ValueError:
+        raise ConfigError(f"{key}={raw!r} is not a valid {base.__name__}") from None
+    return key, raw
+
+
+def apply_overrides(config: HardwareConfig, overrides: Iterable[str]) -> HardwareConfig:
+    """Apply ``key=value`` strings (as given to ``--set``) to a config."""
+    changes = dict(parse_override(text) for text in overrides)
+    return config.replace(**changes) if changes else config

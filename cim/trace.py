@@ -1,0 +1,285 @@
+"""The trace contract between step 1 (writes) and step 2 (reads): DESIGN.md §3.
+
+A trace folder ``layer_record_<NET>/`` holds ``manifest.json``, one ``.npz`` per compute
+layer (integer weight codes with their scale, integer input-activation codes of the traced
+images) and ``NetWork.csv`` in DNN+NeuroSim's 8-column layout.
+
+numpy only: step 2 reads traces without importing torch.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = [
+    "FORMAT_NAME",
+    "SCHEMA_VERSION",
+    "LayerGeometry",
+    "LayerTrace",
+    "Trace",
+    "TraceError",
+    "read_trace",
+    "write_trace",
+    "network_csv_rows",
+]
+
+FORMAT_NAME = "neuropysim-trace"
+SCHEMA_VERSION = 1
+TOOL_VERSION = "0.1.0"
+MANIFEST = "manifest.json"
+NETWORK_CSV = "NetWork.csv"
+
+
+class TraceError(ValueError):
+    """A trace folder is missing, incomplete or inconsistent; the message names the file."""
+
+
+@dataclass(frozen=True)
+class LayerGeometry:
+    """Shape of one compute layer as the hardware sees it."""
+
+    name: str
+    kind: str                       # "conv2d" or "linear"
+    in_channels: int                # linear: input features
+    out_channels: int               # linear: output features
+    kernel_size: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+    input_hw: tuple[int, int] = (1, 1)
+    output_hw: tuple[int, int] = (1, 1)
+    followed_by: tuple[str, ...] = ()   # e.g. ("relu", "maxpool2x2")
+    weight_bits: int = 8
+    input_bits: int = 8
+    input_signed: bool = False
+    file: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("conv2d", "linear"):
+            raise TraceError(f"layer {self.name!r}: kind={self.kind!r} must be 'conv2d' or "
+                             f"'linear'")
+        for name in ("kernel_size", "stride", "padding", "dilation", "input_hw", "output_hw"):
+            object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
+        object.__setattr__(self, "followed_by", tuple(self.followed_by))
+
+    @property
+    def rows(self) -> int:
+        """Rows of the unrolled weight matrix: (in_channels / groups) * K_h * K_w."""
+        return self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+
+    @property
+    def input_vectors(self) -> int:
+        """Input vectors per image = output positions (padding included)."""
+        return self.output_hw[0] * self.output_hw[1]
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates per image."""
+        return self.rows * self.out_channels * self.input_vectors
+
+    @property
+    def weight_shape(self) -> tuple[int, ...]:
+        if self.kind == "linear":
+            return (self.out_channels, self.in_channels)
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+
+    def input_shape(self, images: int) -> tuple[int, ...]:
+        if self.kind == "linear":
+            return (images, self.in_channels)
+        return (images, self.in_channels, *self.input_hw)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, tuple):
+                data[key] = list(value)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "LayerGeometry":
+        return cls(**data)
+
+
+@dataclass
+class LayerTrace:
+    """One layer's geometry and data: integer codes and the scales that give real values."""
+
+    geometry: LayerGeometry
+    weight_codes: np.ndarray        # signed ints, weight_shape; w = code * weight_scale
+    weight_scale: float
+    input_codes: np.ndarray         # ints, input_shape(N); x = code * input_scale
+    input_scale: float
+
+    @property
+    def images(self) -> int:
+        return int(self.input_codes.shape[0])
+
+
+@dataclass
+class Trace:
+    """A whole trace folder, read back."""
+
+    manifest: dict[str, Any]
+    layers: list[LayerTrace] = field(default_factory=list)
+
+    @property
+    def network(self) -> str:
+        return self.manifest["network"]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.manifest["config"]
+
+
+def _smallest_int_dtype(codes: np.ndarray) -> np.dtype:
+    lo, hi = (int(codes.min()), int(codes.max())) if codes.size else (0, 0)
+    for dtype in (np.uint8, np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= lo and hi <= info.max:
+            return np.dtype(dtype)
+    return np.dtype(np.int64)
+
+
+def network_csv_rows(geometries: Sequence[LayerGeometry]) -> list[list[int]]:
+    """DNN+NeuroSim's NetWork.csv: IFM_H, IFM_W, Cin, K_H, K_W, Cout, max-pool follows, stride."""
+    rows = []
+    for g in geometries:
+        pooled = int(any(step.startswith("maxpool") for step in g.followed_by))
+        rows.append([g.input_hw[0], g.input_hw[1], g.in_channels, g.kernel_size[0],
+                     g.kernel_size[1], g.out_channels, pooled, g.stride[0]])
+    return rows
+
+
+def write_trace(directory: str | os.PathLike, network: str, layers: Sequence[LayerTrace],
+                config: dict[str, Any], config_hash: str, dataset: dict[str, Any] | None = None,
+                accuracy: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
+                ) -> Path:
+    """Write a trace folder atomically: build it beside the target, then rename into place."""
+    target = Path(directory)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        entries = []
+        for index, layer in enumerate(layers):
+            g = layer.geometry
+            file_name = f"layer{index:03d}_{_safe(g.name)}.npz"
+            _check_shapes(g, layer.weight_codes, layer.input_codes, file_name)
+            np.savez_compressed(
+                staging / file_name,
+                weight_codes=layer.weight_codes.astype(_smallest_int_dtype(layer.weight_codes)),
+                weight_scale=np.float64(layer.weight_scale),
+                input_codes=layer.input_codes.astype(_smallest_int_dtype(layer.input_codes)),
+                input_scale=np.float64(layer.input_scale),
+            )
+            entries.append(dict(g.to_json(), file=file_name))
+        manifest = {
+            "format": FORMAT_NAME,
+            "schema_version": SCHEMA_VERSION,
+            "tool_version": TOOL_VERSION,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "network": network,
+            "config": dict(config),
+            "config_hash": config_hash,
+            "dataset": dict(dataset or {}),
+            "accuracy": dict(accuracy or {}),
+            "images": layers[0].images if layers else 0,
+            "layers": entries,
+        }
+        if extra:
+            manifest.update(extra)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        rows = network_csv_rows([LayerGeometry.from_json(e) for e in entries])
+        (staging / NETWORK_CSV).write_text("".join(",".join(map(str, r)) + "\n" for r in rows))
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+            staging.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+
+
+def _check_shapes(g: LayerGeometry, weights: np.ndarray, inputs: np.ndarray, where: str) -> None:
+    if tuple(weights.shape) != g.weight_shape:
+        raise TraceError(f"{where}: weight_codes shape {tuple(weights.shape)} disagrees with "
+                         f"layer {g.name!r} geometry {g.weight_shape}")
+    if inputs.ndim < 1 or tuple(inputs.shape) != g.input_shape(inputs.shape[0]):
+        raise TraceError(f"{where}: input_codes shape {tuple(inputs.shape)} disagrees with "
+                         f"layer {g.name!r} geometry {g.input_shape(inputs.shape[0] if inputs.ndim else 0)}")
+    if not np.issubdtype(weights.dtype, np.integer) or not np.issubdtype(inputs.dtype,
+                                                                          np.integer):
+        raise TraceError(f"{where}: weight and input codes must be integers")
+    w_lim = 2 ** (g.weight_bits - 1)
+    if weights.size and (weights.min() < -w_lim or weights.max() > w_lim - 1):
+        raise TraceError(f"{where}: weight codes outside the signed {g.weight_bits}-bit range")
+    if inputs.size:
+        lo, hi = ((-2 ** (g.input_bits - 1), 2 ** (g.input_bits - 1) - 1) if g.input_signed
+                  else (0, 2 ** g.input_bits - 1))
+        if inputs.min() < lo or inputs.max() > hi:
+            raise TraceError(f"{where}: input codes outside the {g.input_bits}-bit range "
+                             f"[{lo}, {hi}]")
+
+
+def read_trace(directory: str | os.PathLike) -> Trace:
+    """Read and check a trace folder; any problem raises TraceError naming the file."""
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise TraceError(f"trace folder {str(folder)!r} does not exist (run inference_sim.py "
+                         f"first, or pass --trace PATH)")
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        raise TraceError(f"{manifest_path}: missing; {folder} is not a complete trace folder")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise TraceError(f"{manifest_path}: unreadable ({err})") from None
+    if manifest.get("format") != FORMAT_NAME:
+        raise TraceError(f"{manifest_path}: format {manifest.get('format')!r} is not "
+                         f"{FORMAT_NAME!r}")
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise TraceError(f"{manifest_path}: schema_version {manifest.get('schema_version')!r} "
+                         f"is not supported (this tool reads {SCHEMA_VERSION})")
+    for key in ("network", "config", "layers"):
+        if key not in manifest:
+            raise TraceError(f"{manifest_path}: key {key!r} missing")
+    trace = Trace(manifest=manifest)
+    for entry in manifest["layers"]:
+        try:
+            geometry = LayerGeometry.from_json(entry)
+        except TypeError as err:
+            raise TraceError(f"{manifest_path}: bad layer entry {entry.get('name')!r}: {err}") \
+                from None
+        path = folder / geometry.file
+        if not path.is_file():
+            raise TraceError(f"{path}: missing (listed in {MANIFEST})")
+        try:
+            with np.load(path) as data:
+                weights = data["weight_codes"]
+                inputs = data["input_codes"]
+                w_scale = float(data["weight_scale"])
+                x_scale = float(data["input_scale"])
+        except Exception as err:  # zip, key or format errors: name the file
+            raise TraceError(f"{path}: unreadable ({err})") from None
+        _check_shapes(geometry, weights, inputs, str(path))
+        trace.layers.append(LayerTrace(geometry, weights, w_scale, inputs, x_scale))
+    if not trace.layers:
+        raise TraceError(f"{manifest_path}: lists no layers")
+    return trace

