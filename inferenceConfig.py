@@ -58,6 +58,26 @@ HARDWARE = HardwareConfig(
     adc_bits=5,                   # [accuracy] ADC resolution (parallel mode)
     cols_per_adc=8,               # columns sharing one ADC through a mux
     adc_range="calibrated",       # [accuracy] full_scale | calibrated (on observed partial sums)
+    # device and crossbar non-idealities (all off by default; step 1 only)
+    programming_error_sigma=0.0,  # [accuracy] write error sigma (relative)
+    programming_error_mode="state_proportional",  # [accuracy] state_independent | state_proportional
+    relaxation_sigma=0.0,         # [accuracy] short-term relaxation sigma (relative)
+    drift_model="none",           # [accuracy] none | relative | power_law
+    drift_time_s=0.0,             # [accuracy] time after programming
+    drift_relative_k=0.1,         # [accuracy] relative drift k
+    drift_nu=0.05,                # [accuracy] power-law exponent
+    drift_t0_s=1.0,               # [accuracy] power-law reference time
+    drift_compensation=False,     # [accuracy] global drift compensation
+    d2d_variation_sigma=0.0,      # [accuracy] device-to-device variation (fixed per cell)
+    read_noise_sigma=0.0,         # [accuracy] cycle-to-cycle read noise
+    stuck_at_fault_rate=0.0,      # [accuracy] fraction of stuck cells
+    stuck_at_lrs_fraction=0.5,    # [accuracy] share of stuck cells at Gmax (LRS)
+    wire_resistance_ohm=0.0,      # [accuracy] wire segment resistance per cell (IR drop; 0 = off)
+    adc_offset_lsb=0.0,           # [accuracy] ADC offset
+    adc_gain_error=0.0,           # [accuracy] ADC relative gain error
+    adc_inl_lsb=0.0,              # [accuracy] ADC INL bound
+    adc_dnl_lsb=0.0,              # [accuracy] ADC DNL bound
+    adc_noise_lsb=0.0,            # [accuracy] ADC thermal noise sigma
     # mapping, pipeline and chip
     mapping="conventional",       # conventional | novel (NeuroSim's K x K PE mapping)
     pipeline=True,                # True: layers pipelined; False: layer by layer

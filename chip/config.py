@@ -120,6 +120,46 @@ class HardwareConfig:
     compat: str = _field("none", "counting conventions: ours, or DNN+NeuroSim V1.4's",
                          choices=("none", "neurosim-1.4"))
 
+    # --- device and crossbar non-idealities (step 1; all off by default) ----------------
+    programming_error_sigma: float = _field(0.0, "write error: sigma of programmed conductance, "
+                                            "relative to Gmax (state_independent) or to G "
+                                            "(state_proportional)", accuracy=True)
+    programming_error_mode: str = _field("state_proportional", "how the write error scales",
+                                         choices=("state_independent", "state_proportional"),
+                                         accuracy=True)
+    relaxation_sigma: float = _field(0.0, "short-term conductance relaxation after "
+                                     "programming, relative sigma", accuracy=True)
+    drift_model: str = _field("none", "long-term drift: none, relative (sigma = k*G_target, "
+                              "RRAM) or power_law (G0*(t/t0)^-nu, PCM)",
+                              choices=("none", "relative", "power_law"), accuracy=True)
+    drift_time_s: float = _field(0.0, "time since programming", unit="s", accuracy=True)
+    drift_relative_k: float = _field(0.1, "relative drift coefficient k (<= 0.2 typical)",
+                                     accuracy=True)
+    drift_nu: float = _field(0.05, "power-law drift exponent nu", accuracy=True)
+    drift_t0_s: float = _field(1.0, "power-law drift reference time t0", unit="s",
+                               accuracy=True)
+    drift_compensation: bool = _field(False, "global drift compensation (rescale outputs by "
+                                      "the mean drift)", accuracy=True)
+    d2d_variation_sigma: float = _field(0.0, "device-to-device variation, relative sigma, "
+                                        "fixed per cell", accuracy=True)
+    read_noise_sigma: float = _field(0.0, "cycle-to-cycle read noise, relative sigma, fresh "
+                                     "every read", accuracy=True)
+    stuck_at_fault_rate: float = _field(0.0, "fraction of cells stuck at Gmin or Gmax",
+                                        accuracy=True)
+    stuck_at_lrs_fraction: float = _field(0.5, "fraction of stuck cells stuck at Gmax (LRS); "
+                                          "the rest at Gmin (HRS)", accuracy=True)
+    wire_resistance_ohm: float = _field(0.0, "word/bit-line segment resistance per cell for "
+                                        "the IR-drop model (0 = off)", unit="ohm",
+                                        accuracy=True)
+    adc_offset_lsb: float = _field(0.0, "ADC offset", unit="LSB", accuracy=True)
+    adc_gain_error: float = _field(0.0, "ADC relative gain error", accuracy=True)
+    adc_inl_lsb: float = _field(0.0, "ADC integral nonlinearity bound (+-)", unit="LSB",
+                                accuracy=True)
+    adc_dnl_lsb: float = _field(0.0, "ADC differential nonlinearity bound (+-)", unit="LSB",
+                                accuracy=True)
+    adc_noise_lsb: float = _field(0.0, "ADC input-referred thermal noise sigma", unit="LSB",
+                                  accuracy=True)
+
     # ------------------------------------------------------------------------------------
     def __post_init__(self) -> None:
         self._coerce_types()
@@ -171,6 +211,18 @@ class HardwareConfig:
         for name in ("global_bus_delay_tolerance", "local_bus_delay_tolerance"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)} must be >= 0")
+        for name in ("programming_error_sigma", "relaxation_sigma", "drift_time_s",
+                     "drift_relative_k", "drift_nu", "d2d_variation_sigma", "read_noise_sigma",
+                     "wire_resistance_ohm", "adc_inl_lsb", "adc_dnl_lsb", "adc_noise_lsb"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name}={getattr(self, name)} must be >= 0")
+        for name in ("stuck_at_fault_rate", "stuck_at_lrs_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name}={getattr(self, name)} must lie in [0, 1]")
+        if not self.drift_t0_s > 0:
+            raise ConfigError(f"drift_t0_s={self.drift_t0_s} must be > 0")
+        if not self.adc_gain_error > -1.0:
+            raise ConfigError(f"adc_gain_error={self.adc_gain_error} must be > -1")
         if not 300.0 <= self.temperature_K <= 400.0:
             raise ConfigError(f"temperature_K={self.temperature_K} must lie in [300, 400] K "
                               f"(the range of the technology tables)")
