@@ -1,0 +1,138 @@
+"""`python Chip.py`: estimate a chip for a trace folder and write results/<NET>/.
+
+Config precedence: inferenceConfig.HARDWARE (or --preset NAME) for every field, then the trace
+manifest's accuracy fields (what step 1 ran with), then the fields named by --preset and
+--set (explicit choices win; when one of them changes an accuracy field away from the
+manifest, one warning line says the recorded accuracy no longer matches).
+
+Every bad input prints one line on stderr and exits with 2, writing no result files.
+Never imports torch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["main", "build_config"]
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:          # one line, exit 2 (argparse's own code)
+        raise _UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="Chip.py", description="NeuroPySim step 2: area, latency and energy of a "
+                "compute-in-memory chip for a trace folder.")
+    p.add_argument("--trace", metavar="DIR", help="trace folder (default: inferenceConfig.TRACE_DIR)")
+    p.add_argument("--preset", metavar="NAME", help="named hardware config (chip.presets)")
+    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
+                   help="override one config field (repeatable)")
+    p.add_argument("--updated-trace", metavar="DIR",
+                   help="second trace of the same network: cost of rewriting changed cells")
+    p.add_argument("--out", metavar="DIR", help="results folder (default: results/<NET>)")
+    p.add_argument("--json", action="store_true", help="print summary.json to stdout")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--no-plot", action="store_true", help="skip breakdown.png")
+    return p
+
+
+def build_config(manifest_config: dict, preset_name: str | None, overrides: Sequence[str]):
+    """(config, warning or None) following the precedence in the module docstring."""
+    import dataclasses
+
+    from chip.config import HardwareConfig, parse_override
+    from chip.presets import PRESETS, preset
+
+    if preset_name is not None:
+        base = preset(preset_name)
+        explicit = dict(PRESETS[preset_name])
+    else:
+        import inferenceConfig
+        base = inferenceConfig.HARDWARE
+        explicit = {}
+    explicit.update(dict(parse_override(text) for text in overrides))
+    known = {f.name for f in dataclasses.fields(HardwareConfig)}
+    accuracy = set(HardwareConfig.accuracy_fields())
+    recorded = {k: v for k, v in (manifest_config or {}).items() if k in accuracy and k in known}
+    merged = {**base.to_dict(), **recorded, **explicit}
+    config = HardwareConfig.from_dict(merged)
+    differ = sorted(k for k in explicit if k in recorded and recorded[k] != getattr(config, k))
+    warning = None
+    if differ:
+        warning = ("warning: " + ", ".join(f"{k}={getattr(config, k)!r} (trace: {recorded[k]!r})"
+                                           for k in differ)
+                   + " differ from the trace manifest; the recorded accuracy no longer matches")
+    return config, warning
+
+
+def _check_manifest_agreement(trace, config) -> None:
+    """Shapes of the trace vs the config: precisions must be representable."""
+    from cim.trace import TraceError
+    for layer in trace.layers:
+        g = layer.geometry
+        if g.weight_bits > config.weight_bits or g.input_bits > config.activation_bits:
+            raise TraceError(f"layer {g.name!r}: trace precision {g.weight_bits}-bit weights / "
+                             f"{g.input_bits}-bit inputs exceeds the config's weight_bits="
+                             f"{config.weight_bits} / activation_bits={config.activation_bits}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from chip.config import ConfigError
+    from cim.trace import TraceError
+
+    try:
+        args = _parser().parse_args(argv)
+    except _UsageError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:
+        from chip.estimator import estimate, load_trace
+        from chip.report import format_summary, summary_json, write_results
+
+        if args.trace is None:
+            import inferenceConfig
+            args.trace = inferenceConfig.TRACE_DIR
+        trace = load_trace(args.trace)
+        config, warning = build_config(trace.config, args.preset, args.overrides)
+        _check_manifest_agreement(trace, config)
+        if warning and not args.quiet:
+            print(warning, file=sys.stderr)
+        updated = load_trace(args.updated_trace) if args.updated_trace else None
+        report = estimate(trace, config, updated_trace=updated)
+        if args.out is None:
+            import inferenceConfig
+            out = Path(inferenceConfig.RESULTS_DIR) / trace.network
+        else:
+            out = Path(args.out)
+        folder, notes = write_results(report, out, plot=not args.no_plot)
+    except (ConfigError, TraceError, ValueError) as err:
+        print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
+              file=sys.stderr)
+        return 2
+    except (OSError, ImportError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:          # PhysicsUnavailable: an installation problem
+        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 1
+    if args.json:
+        sys.stdout.write(summary_json(report))
+    elif not args.quiet:
+        sys.stdout.write(format_summary(report))
+        print(f"results written to {folder}/")
+    if not args.quiet:
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":   # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,199 @@
+"""`estimate(trace, config) -> ChipReport`: the step-2 Python API (no files written).
+
+    from chip.estimator import estimate
+    report = estimate("layer_record_VGG8", preset("neurosim-1.4-default"))
+    report.summary["tops_per_w"]; report.layers; report.breakdown; report.tree
+
+The config is used as given; the command line (chip.cli) is what merges the trace
+manifest's accuracy fields into it. Never imports torch.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from chip.config import HardwareConfig
+from chip.cost import Cost
+from chip.hierarchy import ChipResult, compose_chip, default_physics, rewrite_cost, write_cost
+from chip.mapping import NetworkMapping, map_network
+from cim.trace import Trace, TraceError, read_trace
+
+__all__ = ["ChipReport", "SUMMARY_KEYS", "estimate", "estimate_updated", "load_trace"]
+
+# NeuroSim's post-layout energy factor zeta (validated mode) divides TOPS/W (reference §3)
+ZETA = 1.22
+
+SUMMARY_KEYS = (
+    "area_mm2", "array_area_mm2", "adc_area_mm2", "accumulation_area_mm2",
+    "interconnect_area_mm2", "buffer_area_mm2", "other_area_mm2", "clock_period_ns",
+    "latency_per_image_ns", "dynamic_energy_per_image_pJ", "leakage_energy_per_image_pJ",
+    "leakage_power_uW", "write_energy_pJ", "write_latency_ns", "tops_per_w", "tops", "fps",
+    "tops_per_mm2", "memory_utilization", "ops_per_image",
+)
+
+_METRICS = (("area_m2", "m2"), ("latency_s", "s"), ("dynamic_energy_J", "J"),
+            ("leakage_W", "W"))
+
+
+@dataclass
+class ChipReport:
+    """Everything one estimate produces; reports are flattenings of ``tree``."""
+
+    network: str
+    config: HardwareConfig
+    summary: dict[str, Any]
+    layers: pd.DataFrame
+    breakdown: pd.DataFrame
+    tree: Cost
+    mapping: NetworkMapping
+    result: ChipResult = field(repr=False, default=None)
+
+
+def load_trace(trace: Trace | str | os.PathLike) -> Trace:
+    """A Trace as is, or read from a folder (TraceError on any problem)."""
+    if isinstance(trace, Trace):
+        return trace
+    if isinstance(trace, (str, os.PathLike)):
+        return read_trace(Path(trace))
+    raise TypeError(f"trace must be a cim.trace.Trace or a folder path, not {type(trace).__name__}")
+
+
+def _level(parts: list[str]) -> str:
+    """Hierarchy level of a node from its path below the layer (names set in hierarchy)."""
+    for p in parts:
+        if p == "subarrays" or p.startswith("subarray"):
+            return "subarray"
+        if p.startswith("pe_"):
+            return "pe"
+        if p.startswith("tile_") and p != "tile_hardware":
+            return "tile"
+    return "tile" if parts and parts[0] in ("tiles", "tile_hardware") else "chip"
+
+
+def _breakdown(tree: Cost) -> pd.DataFrame:
+    """Long format: layer x level x component x category x metric x value x unit (SI)."""
+    rows = []
+    layers_node = next((c for c in tree.children if c.name == "layers"), None)
+    roots: list[tuple[str, Cost, bool]] = [("chip", c, True) for c in tree.children
+                                           if c is not layers_node]
+    if layers_node is not None:
+        roots += [(layer.name, layer, False) for layer in layers_node.children]
+    for layer_name, root, keep_root in roots:
+        for path, node in root.walk():
+            parts = path.split("/")
+            if not keep_root:
+                if node is root:
+                    continue
+                parts = parts[1:]
+            level = _level(parts)
+            for metric, unit in _METRICS:
+                if metric == "latency_s" and node.children:
+                    continue   # a composite's latency already includes its children
+                value = getattr(node, metric)
+                if value:
+                    rows.append({"layer": layer_name, "level": level,
+                                 "component": "/".join(parts), "category": node.category,
+                                 "metric": metric.rsplit("_", 1)[0], "value": float(value),
+                                 "unit": unit})
+    return pd.DataFrame(rows, columns=["layer", "level", "component", "category", "metric",
+                                       "value", "unit"])
+
+
+def _layers_frame(result: ChipResult) -> pd.DataFrame:
+    rows = []
+    for r in result.layers:
+        m = r.mapping
+        rows.append({
+            "layer": m.name, "kind": m.kind, "mapping": "novel" if m.novel else "conventional",
+            "tiles": m.tiles, "pes": m.used_pes, "arrays_used": m.used_subarrays,
+            "arrays_per_copy": m.weight_subarrays, "duplication": m.speedup,
+            "utilization": m.utilization, "input_vectors": m.input_vectors, "ops": m.ops,
+            "area_mm2": r.area_m2 * 1e6, "latency_ns": r.latency_s * 1e9,
+            "dynamic_energy_pJ": r.dynamic_energy_J * 1e12,
+            "leakage_energy_pJ": r.leakage_energy_J * 1e12,
+            "leakage_power_uW": r.leakage_W * 1e6,
+        })
+    return pd.DataFrame(rows)
+
+
+def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = None, *,
+             updated_trace: Trace | str | os.PathLike | None = None, physics=None,
+             progress=None) -> ChipReport:
+    """Estimate area, latency, energy of the chip for ``trace`` (a Trace or a folder).
+
+    ``updated_trace`` (same network, new weights) adds the cost of rewriting only the cells
+    whose value changes (summary keys ``rewrite_energy_pJ``, ``rewrite_latency_ns``,
+    ``rewrite_cells``). ``physics`` replaces the circuit models (tests)."""
+    trace = load_trace(trace)
+    config = config if config is not None else HardwareConfig()
+    geoms = [layer.geometry for layer in trace.layers]
+    mapping = map_network(geoms, config)
+    physics = physics if physics is not None else default_physics(config)
+    result = compose_chip(mapping, trace.layers, config, physics, progress=progress)
+    w_energy, w_latency = write_cost(mapping, physics)
+    area = result.tree.by_category("area_m2")
+    ops = mapping.ops_per_image
+    energy = result.dynamic_energy_J + result.leakage_energy_J
+    tops_per_w = ops / energy / 1e12 if energy > 0 else 0.0
+    if config.calibration_factors:
+        tops_per_w /= ZETA
+    lat = result.latency_s
+    tops = ops / lat / 1e12 if lat > 0 else 0.0
+    total_area = result.area_m2
+    summary: dict[str, Any] = {
+        "network": trace.network,
+        "area_mm2": total_area * 1e6,
+        "array_area_mm2": area["array"] * 1e6,
+        "adc_area_mm2": area["adc"] * 1e6,
+        "accumulation_area_mm2": area["accumulation"] * 1e6,
+        "interconnect_area_mm2": area["interconnect"] * 1e6,
+        "buffer_area_mm2": area["buffer"] * 1e6,
+        "other_area_mm2": area["other"] * 1e6,
+        "clock_period_ns": result.clock_period_s * 1e9,
+        "latency_per_image_ns": lat * 1e9,
+        "dynamic_energy_per_image_pJ": result.dynamic_energy_J * 1e12,
+        "leakage_energy_per_image_pJ": result.leakage_energy_J * 1e12,
+        "leakage_power_uW": result.leakage_W * 1e6,
+        "write_energy_pJ": w_energy * 1e12,
+        "write_latency_ns": w_latency * 1e9,
+        "tops_per_w": tops_per_w,
+        "tops": tops,
+        "fps": 1.0 / lat if lat > 0 else 0.0,
+        "tops_per_mm2": tops / (total_area * 1e6) if total_area > 0 else 0.0,
+        "memory_utilization": mapping.utilization,
+        "ops_per_image": ops,
+        "num_tiles": mapping.num_tiles,
+        "pipeline": config.pipeline,
+        "compat": config.compat,
+        "images_traced": trace.layers[0].images,
+        "energy_breakdown_pJ": {k: v * 1e12 for k, v in
+                                result.tree.by_category("dynamic_energy_J").items()},
+        "floorplan": mapping.summary_lines(),
+    }
+    if updated_trace is not None:
+        new = load_trace(updated_trace)
+        if len(new.layers) != len(trace.layers):
+            raise TraceError(f"updated trace has {len(new.layers)} layers, the trace "
+                             f"{len(trace.layers)}: not the same network")
+        for a, b in zip(trace.layers, new.layers):
+            if a.geometry.weight_shape != b.geometry.weight_shape:
+                raise TraceError(f"updated trace layer {b.geometry.name!r}: weight shape "
+                                 f"{b.geometry.weight_shape} differs from "
+                                 f"{a.geometry.weight_shape}")
+        e, t, n = rewrite_cost(mapping, trace.layers, new.layers, config, physics)
+        summary.update(rewrite_energy_pJ=e * 1e12, rewrite_latency_ns=t * 1e9, rewrite_cells=n)
+    summary["config"] = config.to_dict()
+    summary["config_hash"] = config.config_hash()
+    return ChipReport(network=trace.network, config=config, summary=summary,
+                      layers=_layers_frame(result), breakdown=_breakdown(result.tree),
+                      tree=result.tree, mapping=mapping, result=result)
+
+
+def estimate_updated(trace, updated_trace, config: HardwareConfig | None = None,
+                     **kwargs) -> ChipReport:
+    """`estimate` plus the cost of rewriting the cells that change in ``updated_trace``."""
+    return estimate(trace, config, updated_trace=updated_trace, **kwargs)

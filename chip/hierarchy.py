@@ -1,0 +1,607 @@
+"""PE, Tile and Chip composition: the mapped layers plus peripherals -> one Cost tree.
+
+The hierarchy is that of DNN+NeuroSim V1.4 (reference/neurosim-v1.4.md §2, §7):
+- PE   = subarrays + PE adder tree (partial sums across subarray rows) + PE input/output
+         buffers + PE bus;
+- Tile = PEs + tile adder tree (partial sums across PEs; K*K kernel positions for novel
+         mapping) + tile input/output buffers + tile H-tree;
+- Chip = tiles + global buffer + global H-tree or X-Y bus + global accumulation (layers that
+         span several tile rows) + activation + max pooling.
+
+Timing: synchronous clock = the slowest subarray read cycle over all layers, but never faster
+than ``clock_freq_max_Hz`` allows. A layer's array/PE/tile time is divided by its achieved
+speed-up (duplicates share the input vectors); chip-level blocks are shared and not divided.
+Pipelined latency per image = the slowest layer stage; layer by layer = the sum.
+
+Leakage energy per image: every block leaks for the whole image time. Pipelined, the image
+time is the final slowest stage (NeuroSim uses the running maximum while still computing it,
+reference §9); a layer's tiles leak at the subarray "in use" rate while busy and at the idle
+rate otherwise. Chip-level blocks leak too (NeuroSim leaves them out; compat does as well).
+
+Physics comes from a `Physics` provider (chip.technology, chip.components, chip.activity by
+default). The provider is the only place that knows the components' constructor arguments, so
+the composition here is pure bookkeeping over layers and levels.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from chip.config import HardwareConfig
+from chip.cost import Cost
+from chip.mapping import LayerMapping, NetworkMapping
+from cim.trace import LayerTrace
+
+__all__ = ["Block", "Physics", "LayerResult", "ChipResult", "compose_chip", "default_physics",
+           "write_cost", "rewrite_cost", "PhysicsUnavailable"]
+
+
+class PhysicsUnavailable(RuntimeError):
+    """The circuit models (chip.technology / chip.components / chip.activity) are missing."""
+
+
+class Block(Protocol):
+    """A peripheral as the hierarchy uses it: fixed area/leakage, cost from counts."""
+
+    area_m2: float
+    width_m: float
+    height_m: float
+    leakage_W: float
+
+    def cost(self, **counts: Any) -> Cost: ...
+
+
+class Physics(Protocol):
+    """What the hierarchy needs from the circuit layer (chip-internals.md contract)."""
+
+    def subarray(self, rows: int, cols: int) -> Any: ...            # SubArray
+    def activity(self, layer: LayerTrace, row_groups: list[np.ndarray]) -> Any: ...
+    def adder_tree(self, num_inputs: int, input_bits: int, lanes: int) -> Block: ...
+    def buffer(self, level: str, capacity_bits: int, interface_bits: int) -> Block: ...
+    def bus(self, level: str, rows: int, cols: int, unit_height_m: float, unit_width_m: float,
+            bus_width: int) -> Block: ...
+    def max_pool(self, bits: int, window: int, lanes: int) -> Block: ...
+    def activation(self, bits: int, lanes: int) -> Block: ...
+    def subarray_output_bits(self) -> int: ...
+    def write_energy_per_cell_J(self) -> float: ...
+    def write_time_per_row_s(self) -> float: ...
+
+
+# --------------------------------------------------------------------------------------------
+@dataclass
+class LayerResult:
+    """Per-layer figures (per image) and the layer's subtree."""
+
+    mapping: LayerMapping
+    tree: Cost
+    latency_s: float                 # stage latency per image
+    dynamic_energy_J: float
+    leakage_W: float                 # tiles of this layer (idle rate)
+    leakage_in_use_W: float          # tiles of this layer while busy
+    leakage_energy_J: float = 0.0    # filled by the chip (depends on the image time)
+    area_m2: float = 0.0
+    read_cycle_s: float = 0.0
+    breakdown_latency_s: dict = field(default_factory=dict)
+
+
+@dataclass
+class ChipResult:
+    tree: Cost
+    layers: list[LayerResult]
+    clock_period_s: float
+    latency_s: float
+    dynamic_energy_J: float
+    leakage_energy_J: float
+    leakage_W: float
+    area_m2: float
+    chip_blocks: Cost
+
+
+def _sum_cost(name: str, category: str, children: Sequence[Cost], latency_s: float) -> Cost:
+    node = Cost(name=name, category=category, latency_s=latency_s)
+    node.children.extend(children)
+    return node
+
+
+def _scaled(c: Cost, factor: float, name: str | None = None) -> Cost:
+    """A copy of a cost subtree with area, energy and leakage scaled (count x factor)."""
+    out = Cost(name=name or c.name, category=c.category, area_m2=c.area_m2 * factor,
+               latency_s=c.latency_s, dynamic_energy_J=c.dynamic_energy_J * factor,
+               leakage_W=c.leakage_W * factor, count=int(round(c.count * factor)) or c.count)
+    out.children = [_scaled(ch, factor) for ch in c.children]
+    return out
+
+
+def _static(name: str, block: Block, category: str, count: int = 1) -> Cost:
+    """Area and leakage only (a block that exists but does no work in this layer)."""
+    return Cost(name=name, category=category, area_m2=block.area_m2 * count,
+                leakage_W=block.leakage_W * count, count=count)
+
+
+# --------------------------------------------------------------------------------------------
+def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: HardwareConfig,
+                 physics: Physics, progress=None) -> ChipResult:
+    """Build the whole Chip -> Tile -> PE -> SubArray cost tree for one image."""
+    compat = mapping.compat
+    sa = physics.subarray(mapping.subarray_rows, mapping.subarray_cols)
+    # clock: slowest sensing cycle of the (single) subarray design, capped (main.cpp rule:
+    # f = min(clkFreq, 1/clkPeriod))
+    cycle = float(sa.read_cycle_s)
+    min_period = 1.0 / config.clock_freq_max_Hz
+    clock = max(cycle, min_period) if config.clock == "synchronous" else min_period
+
+    B = config.activation_bits
+    psum_bits = physics.subarray_output_bits()
+    sa_r, sa_c = mapping.subarray_rows, mapping.subarray_cols
+    cpw = config.cells_per_weight
+    adc_lanes = max(1, sa_c // config.cols_per_adc)
+
+    # --- per-tile-flavour fixed blocks (area, leakage) ------------------------------------
+    def pe_blocks(pe_r: int, pe_c: int):
+        grid_r, grid_c = math.ceil(pe_r / sa_r), math.ceil(pe_c / sa_c)
+        tree = physics.adder_tree(grid_r, psum_bits, max(1, pe_c // config.cols_per_adc))
+        inbuf = physics.buffer("pe", pe_r * B, pe_r)
+        outbuf = physics.buffer("pe", max(1, pe_c // cpw) * (psum_bits + math.ceil(
+            math.log2(max(2, grid_r)))), max(1, pe_c // config.cols_per_adc))
+        bus = physics.bus("pe", grid_r, grid_c, sa.height_m, sa.width_m, pe_r)
+        return grid_r * grid_c, tree, inbuf, outbuf, bus
+
+    def tile_blocks(n_pe: int, pe_side: tuple[int, int], pe_w: float, pe_h: float,
+                    pe_c: int, bits_in: int):
+        tree = physics.adder_tree(n_pe, bits_in, max(1, pe_c // config.cols_per_adc))
+        cap = config.tile_buffer_core_rows * config.tile_buffer_core_cols
+        inbuf = physics.buffer("tile", cap * pe_side[0], config.tile_buffer_core_cols)
+        outbuf = physics.buffer("tile", cap * pe_side[1], config.tile_buffer_core_cols)
+        htree = physics.bus("tile", pe_side[0], pe_side[1], pe_h, pe_w,
+                            pe_c * max(1, pe_side[1]))
+        return tree, inbuf, outbuf, htree
+
+    flavours = {}
+    for novel, pe_cells, n_pe, side in (
+            (False, mapping.cm_pe_cells, mapping.cm_pes_per_tile_side ** 2,
+             (mapping.cm_pes_per_tile_side, mapping.cm_pes_per_tile_side)),
+            (True, mapping.nm_pe_cells, mapping.nm_pes_per_tile,
+             (math.ceil(math.sqrt(max(1, mapping.nm_pes_per_tile))),) * 2)):
+        if not any(m.novel == novel for m in mapping.layers):
+            continue
+        n_sa, pe_tree, pe_in, pe_out, pe_bus = pe_blocks(*pe_cells)
+        pe_area = n_sa * sa.area_m2 + pe_tree.area_m2 + pe_in.area_m2 + pe_out.area_m2 + \
+            pe_bus.area_m2
+        pe_side_m = math.sqrt(pe_area)  # ours: PEs laid out square for the tile wires
+        tile_bits = psum_bits + math.ceil(math.log2(max(2, pe_cells[0] // sa_r)))
+        t_tree, t_in, t_out, t_htree = tile_blocks(n_pe, side, pe_side_m, pe_side_m,
+                                                   pe_cells[1], tile_bits)
+        pe_leak = n_sa * sa.leakage_W + pe_tree.leakage_W + pe_in.leakage_W + \
+            pe_out.leakage_W + pe_bus.leakage_W
+        tile_area = n_pe * pe_area + t_tree.area_m2 + t_in.area_m2 + t_out.area_m2 + \
+            t_htree.area_m2
+        tile_leak = n_pe * pe_leak + t_tree.leakage_W + t_in.leakage_W + t_out.leakage_W + \
+            t_htree.leakage_W
+        flavours[novel] = dict(n_sa=n_sa, n_pe=n_pe, pe_tree=pe_tree, pe_in=pe_in,
+                               pe_out=pe_out, pe_bus=pe_bus, t_tree=t_tree, t_in=t_in,
+                               t_out=t_out, t_htree=t_htree, tile_area=tile_area,
+                               tile_leak=tile_leak, tile_side=math.sqrt(tile_area),
+                               tile_bits=tile_bits, pe_cells=pe_cells)
+
+    # --- chip-level blocks -------------------------------------------------------------
+    geoms = [t.geometry for t in traces]
+    tiles_total = mapping.num_tiles
+    grid_r, grid_c = mapping.tile_grid
+    tile_side = max(f["tile_side"] for f in flavours.values())
+    # global buffer capacity: the largest layer input (layer-by-layer) or half the sum of
+    # all layer inputs (pipelined), x activation bits (tables §5.11)
+    inputs = [g.input_hw[0] * g.input_hw[1] * g.in_channels for g in geoms]
+    gbuf_bits = B * (sum(inputs) // 2 if config.pipeline else max(inputs))
+    gbuf_core = config.global_buffer_core_rows * config.global_buffer_core_cols
+    n_gbuf_cores = max(1, math.ceil(gbuf_bits / gbuf_core))
+    gbuf = physics.buffer("global", gbuf_core, config.global_buffer_core_cols)
+    # global bus width: sum over layers of (tile width + tile width / cols_per_adc) x tiles,
+    # halved until <= max_global_bus_width (tables §5.11)
+    tile_cols = max(mapping.cm_tile_cells[1], mapping.nm_pe_cells[1] * math.ceil(
+        math.sqrt(max(1, mapping.nm_pes_per_tile))))
+    width = 0.0
+    for m in mapping.layers:
+        tw = mapping.cm_tile_cells[1] if not m.novel else mapping.nm_pe_cells[1] * math.ceil(
+            math.sqrt(mapping.nm_pes_per_tile))
+        width += (tw + tw / config.cols_per_adc) * (m.tiles if config.pipeline else 1)
+    while width > config.max_global_bus_width:
+        width /= 2
+    bus_width = max(1, int(width))
+    gbus = physics.bus("global", grid_r, grid_c, tile_side, tile_side, bus_width)
+    lanes = max(1, math.ceil(tile_cols / config.cols_per_adc))
+    if config.pipeline and mapping.nm_pes_per_tile:
+        lanes *= len(mapping.layers) + 1          # NeuroSim: x (#layers + 1) when pipelined NM
+    max_tile_rows = max(m.tile_row_blocks for m in mapping.layers)
+    gacc = physics.adder_tree(max(2, max_tile_rows), flavours[next(iter(flavours))]["tile_bits"]
+                              + math.ceil(math.log2(max(2, max_tile_rows))), lanes)
+    act = physics.activation(B, lanes)
+    pool = physics.max_pool(B, 4, lanes)
+
+    # --- per layer ----------------------------------------------------------------------
+    layer_results: list[LayerResult] = []
+    for m, trace in zip(mapping.layers, traces):
+        if progress is not None:
+            progress(m)
+        f = flavours[m.novel]
+        g = trace.geometry
+        V = m.input_vectors
+        su = max(1, m.speedup)
+        # the activity model applies the compat vector count itself (chip/activity.py)
+        activity = physics.activity(trace, m.row_groups)
+        c_sa = sa.cost(activity, clock)
+        c_sa.name = "subarrays"
+        outs = g.out_channels
+        # PE level: partial sums of the subarrays stacked along rows inside each PE
+        pe_r = f["pe_cells"][0]
+        rows_per_pe_copy = m.weight_rows if not m.novel else g.in_channels // g.groups
+        sa_rows_in_pe = min(math.ceil(pe_r / sa_r), math.ceil(rows_per_pe_copy / sa_r))
+        pe_evals = V * outs * m.pe_row_blocks if sa_rows_in_pe > 1 else 0
+        c_pe_tree = f["pe_tree"].cost(num_ops=pe_evals, clock_period_s=clock)
+        pe_col_blocks = math.ceil(m.weight_cols / f["pe_cells"][1])
+        pe_in_bits = V * B * m.weight_rows * pe_col_blocks
+        pe_out_bits = V * outs * m.pe_row_blocks * psum_bits
+        c_pe_in = f["pe_in"].cost(num_bits=pe_in_bits, clock_period_s=clock)
+        c_pe_out = f["pe_out"].cost(num_bits=pe_out_bits, clock_period_s=clock)
+        c_pe_bus = f["pe_bus"].cost(num_bits=pe_in_bits + pe_out_bits, clock_period_s=clock)
+        # tile level: partial sums across PEs (K*K kernel positions for NM)
+        pes_rows_in_tile = m.kernel_positions if m.novel else min(
+            f["n_pe"] and int(math.sqrt(f["n_pe"])), m.pe_row_blocks)
+        tile_evals = V * outs * m.tile_row_blocks if pes_rows_in_tile > 1 else 0
+        c_t_tree = f["t_tree"].cost(num_ops=tile_evals, clock_period_s=clock)
+        tile_col_blocks = m.tiles_col
+        t_in_bits = V * B * m.weight_rows * tile_col_blocks
+        t_out_bits = V * outs * m.tile_row_blocks * f["tile_bits"]
+        c_t_in = f["t_in"].cost(num_bits=t_in_bits, clock_period_s=clock)
+        c_t_out = f["t_out"].cost(num_bits=t_out_bits, clock_period_s=clock)
+        c_htree = f["t_htree"].cost(num_bits=t_in_bits + t_out_bits, clock_period_s=clock)
+
+        core_children = [c_sa, c_pe_tree, c_pe_in, c_pe_out, c_pe_bus, c_t_tree, c_t_in,
+                         c_t_out, c_htree]
+        for c, nm in zip(core_children[1:], ("pe_adder_tree", "pe_input_buffer",
+                                             "pe_output_buffer", "pe_bus", "tile_adder_tree",
+                                             "tile_input_buffer", "tile_output_buffer",
+                                             "tile_htree")):
+            c.name = nm
+        for c in core_children:
+            _work_only(c)        # area and leakage are booked once per allocated tile below
+        core_latency = sum(c.latency_s for c in core_children) / su
+        # chip level, shared by all layers (time not divided by duplication)
+        chip_children = []
+        chip_latency = 0.0
+        if m.tile_row_blocks > 1:
+            c = gacc.cost(num_ops=V * outs, clock_period_s=clock)
+            c.name = "global_accumulation"
+            chip_children.append(c)
+        c = act.cost(num_ops=V * outs, clock_period_s=clock)
+        c.name = "activation"
+        chip_children.append(c)
+        pooled = any(s.startswith("maxpool") for s in g.followed_by)
+        if pooled:
+            c = pool.cost(num_ops=math.ceil(V * outs / 4), clock_period_s=clock)
+            c.name = "max_pool"
+            chip_children.append(c)
+        # global traffic (Chip.cpp counts): in = rows x bits x vectors (/K for NM),
+        # out = Cout x bits x vectors (/4 after max pooling)
+        bits_in = m.weight_rows * B * V / (g.kernel_size[0] if m.novel else 1)
+        bits_out = outs * B * V / (4 if pooled else 1)
+        c = gbuf.cost(num_bits=bits_in + bits_out, clock_period_s=clock,
+                      parallel=min(n_gbuf_cores, math.ceil(bus_width / config.global_buffer_core_cols)))
+        c.name = "global_buffer"
+        chip_children.append(c)
+        c = gbus.cost(num_bits=bits_in * config.input_toggle_rate + bits_out *
+                      config.output_toggle_rate, clock_period_s=clock,
+                      transfers=math.ceil((bits_in + bits_out) / bus_width))
+        c.name = "global_bus"
+        chip_children.append(c)
+        for c in chip_children:
+            _work_only(c)        # chip blocks' area and leakage are booked once, at chip level
+            chip_latency += c.latency_s
+        latency = core_latency + chip_latency
+        tiles_node = Cost(name="tiles", category="other", latency_s=core_latency,
+                          area_m2=0.0, count=m.tiles)
+        tiles_node.children.extend(core_children)
+        # allocated hardware of this layer: area and idle leakage of its tiles
+        hw = Cost(name="tile_hardware", category="other", count=m.tiles)
+        hw.children.extend(_tile_static(f, sa, m.tiles))
+        layer_node = Cost(name=m.name, category="other", latency_s=latency)
+        layer_node.children.extend([tiles_node, hw] + chip_children)
+        idle = m.tiles * f["tile_leak"]
+        in_use_sa = getattr(sa, "leakage_in_use_W", sa.leakage_W)
+        in_use = idle - m.tiles * f["n_sa"] * f["n_pe"] * (sa.leakage_W - in_use_sa)
+        energy = layer_node.total_dynamic_energy_J
+        layer_results.append(LayerResult(
+            mapping=m, tree=layer_node, latency_s=latency, dynamic_energy_J=energy,
+            leakage_W=idle, leakage_in_use_W=in_use, area_m2=m.tiles * f["tile_area"],
+            read_cycle_s=cycle,
+            breakdown_latency_s={"core": core_latency, "chip": chip_latency}))
+
+    # --- chip totals ----------------------------------------------------------------------
+    lat = [r.latency_s for r in layer_results]
+    image_time = max(lat) if config.pipeline else sum(lat)
+    chip_static = [
+        _static("global_buffer", gbuf, "buffer", n_gbuf_cores),
+        _static("global_bus", gbus, "interconnect"),
+        _static("global_accumulation", gacc, "accumulation"),
+        _static("activation", act, "other"),
+        _static("max_pool", pool, "other"),
+    ]
+    chip_leak = sum(c.leakage_W for c in chip_static)
+    for r in layer_results:
+        if config.pipeline:
+            # busy for its own stage time at the in-use rate, idle the rest of the image time
+            r.leakage_energy_J = r.leakage_in_use_W * r.latency_s + \
+                r.leakage_W * (image_time - r.latency_s)
+        else:
+            # layer by layer: the tiles leak for the whole image (in use only while running)
+            r.leakage_energy_J = r.leakage_in_use_W * r.latency_s + \
+                r.leakage_W * (image_time - r.latency_s)
+    leak_energy = sum(r.leakage_energy_J for r in layer_results)
+    if not compat:
+        leak_energy += chip_leak * image_time    # ours: chip-level blocks leak too
+    leakage_W = leak_energy / image_time if image_time > 0 else 0.0
+    chip_node = Cost(name="chip", category="other", latency_s=image_time)
+    chip_node.children.extend(chip_static)
+    layers_node = Cost(name="layers", category="other", latency_s=image_time)
+    layers_node.children.extend(r.tree for r in layer_results)
+    chip_node.children.append(layers_node)
+    return ChipResult(tree=chip_node, layers=layer_results, clock_period_s=clock,
+                      latency_s=image_time, dynamic_energy_J=chip_node.total_dynamic_energy_J,
+                      leakage_energy_J=leak_energy, leakage_W=leakage_W,
+                      area_m2=chip_node.total_area_m2, chip_blocks=chip_node)
+
+
+def _work_only(c: Cost) -> None:
+    """Zero area and leakage in a work subtree (they belong to the hardware nodes)."""
+    for _, node in c.walk():
+        node.area_m2 = 0.0
+        node.leakage_W = 0.0
+
+
+def _tile_static(f: dict, sa: Any, tiles: int) -> list[Cost]:
+    """Area and leakage of ``tiles`` allocated tiles, per component with its category."""
+    n_sa_total = f["n_sa"] * f["n_pe"] * tiles
+    out = []
+    by_cat = getattr(sa, "area_by_category", None) or {"array": sa.area_m2}
+    for cat, area in by_cat.items():
+        out.append(Cost(name=f"subarray_{cat}", category=cat, area_m2=area * n_sa_total,
+                        count=n_sa_total,
+                        leakage_W=(sa.leakage_W * n_sa_total if cat == "array" else 0.0)))
+    if not any(c.category == "array" for c in out):
+        out[0].leakage_W = sa.leakage_W * n_sa_total
+    n_pe = f["n_pe"] * tiles
+    for key, name, cat in (("pe_tree", "pe_adder_tree", "accumulation"),
+                           ("pe_in", "pe_input_buffer", "buffer"),
+                           ("pe_out", "pe_output_buffer", "buffer"),
+                           ("pe_bus", "pe_bus", "interconnect")):
+        out.append(_static(name, f[key], cat, n_pe))
+    for key, name, cat in (("t_tree", "tile_adder_tree", "accumulation"),
+                           ("t_in", "tile_input_buffer", "buffer"),
+                           ("t_out", "tile_output_buffer", "buffer"),
+                           ("t_htree", "tile_htree", "interconnect")):
+        out.append(_static(name, f[key], cat, tiles))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+def _changed_slices_lut(config: HardwareConfig) -> np.ndarray:
+    """For every XOR of two offset weight codes, how many cell_bits slices differ (ours)."""
+    x = np.arange(1 << config.weight_bits, dtype=np.int64)
+    slices = -(-config.weight_bits // config.cell_bits)
+    shifts = config.cell_bits * np.arange(slices)
+    return (((x[:, None] >> shifts) & ((1 << config.cell_bits) - 1)) != 0).sum(axis=1)
+
+
+def write_cost(mapping: NetworkMapping, physics: Physics) -> tuple[float, float]:
+    """(energy J, latency s) to program every mapped cell, duplicates included. Rows of a
+    subarray are written one after another, all subarrays in parallel (ours)."""
+    e_cell = physics.write_energy_per_cell_J()
+    t_row = physics.write_time_per_row_s()
+    cells = sum(m.weight_rows * m.weight_cols * max(1, m.used_subarrays // max(
+        1, m.weight_subarrays)) for m in mapping.layers)
+    return cells * e_cell, mapping.subarray_rows * t_row
+
+
+def rewrite_cost(mapping: NetworkMapping, old: Sequence[LayerTrace], new: Sequence[LayerTrace],
+                 config: HardwareConfig, physics: Physics) -> tuple[float, float, int]:
+    """(energy J, latency s, changed cells) to rewrite only the cells whose value changes
+    between two traces of the same network. Latency: the most changed rows in any
+    subarray row block, times the per-row write time (ours)."""
+    e_cell = physics.write_energy_per_cell_J()
+    t_row = physics.write_time_per_row_s()
+    energy, worst_rows, changed_total = 0.0, 0, 0
+    lut = _changed_slices_lut(config)
+    mask = (1 << config.weight_bits) - 1
+    for m, a, b in zip(mapping.layers, old, new):
+        if a.weight_codes.shape != b.weight_codes.shape:
+            raise ValueError(f"layer {m.name!r}: weight shapes differ between the traces "
+                             f"({a.weight_codes.shape} vs {b.weight_codes.shape})")
+        # offset codes differ exactly where the signed codes differ: XOR the two's complement
+        xor = (a.weight_codes.astype(np.int16) ^ b.weight_codes.astype(np.int16)) & mask
+        xor = xor.reshape(xor.shape[0], -1)                      # (Cout, rows)
+        copies = max(1, m.used_subarrays // max(1, m.weight_subarrays))
+        changed = int(lut[xor].sum())
+        changed_total += changed * copies
+        energy += changed * copies * e_cell
+        row_changed = (xor != 0).any(axis=0)
+        for group in m.row_groups:
+            rc = row_changed[group].astype(np.int64)
+            if rc.size:
+                blocks = np.add.reduceat(rc, np.arange(0, rc.size, mapping.subarray_rows))
+                worst_rows = max(worst_rows, int(blocks.max()))
+    return energy, worst_rows * t_row, changed_total
+
+
+# --------------------------------------------------------------------------------------------
+class _Adapted:
+    """A contract component seen through the hierarchy's counts (num_ops / num_bits)."""
+
+    def __init__(self, component: Any, name: str, translate):
+        self.component = component
+        self.name = name
+        self.area_m2 = float(component.area_m2)
+        self.width_m = float(getattr(component, "width_m", 0.0) or 0.0)
+        self.height_m = float(getattr(component, "height_m", 0.0) or 0.0)
+        self.leakage_W = float(component.leakage_W)
+        self._translate = translate
+
+    def cost(self, **counts: Any) -> Cost:
+        kwargs = self._translate(counts)
+        c = self.component.cost(count=1, **kwargs)
+        c.name = self.name
+        return c
+
+
+_REQUIRED = ("chip.technology", "chip.activity", "chip.components.subarray",
+             "chip.components.adder_tree", "chip.components.buffer", "chip.components.bus",
+             "chip.components.htree", "chip.components.xybus", "chip.components.max_pool",
+             "chip.components.activation")
+
+
+class ContractPhysics:
+    """The circuit models of docs/chip-internals.md behind the hierarchy's `Physics` calls.
+
+    The only place that knows the components' constructor and activity keywords; the
+    hierarchy passes totals per image (``num_ops`` evaluations, ``num_bits`` moved)."""
+
+    def __init__(self, config: HardwareConfig):
+        import importlib
+        missing = []
+        for mod in _REQUIRED:
+            try:
+                importlib.import_module(mod)
+            except ImportError as err:
+                missing.append(f"{mod} ({err})")
+        if missing:
+            raise PhysicsUnavailable("circuit models not available: " + "; ".join(missing))
+        from chip.technology import TechContext
+        try:
+            self.ctx = TechContext(config)
+        except ImportError as err:
+            raise PhysicsUnavailable(str(err)) from None
+        self.config = config
+        self._sa = None
+
+    def _clock(self, counts: dict) -> float | None:
+        return counts.get("clock_period_s") if self.config.clock == "synchronous" else None
+
+    def subarray(self, rows: int, cols: int):
+        from chip.components.subarray import SubArray
+        if self._sa is None:
+            self._sa = SubArray(self.ctx, self.config, rows=rows, cols=cols)
+        return self._sa
+
+    def activity(self, layer: LayerTrace, row_groups: list[np.ndarray]):
+        from chip.activity import layer_activity
+        return layer_activity(layer, self.config, row_groups, ctx=self.ctx)
+
+    def subarray_output_bits(self) -> int:
+        sa = self.subarray(self.config.subarray_rows, self.config.subarray_cols)
+        bits = getattr(sa, "output_bits", None)
+        if bits:
+            return int(bits)
+        c = self.config
+        # tables §5.10: sub-array output bits (parallel / sequential read)
+        if c.operation_mode == "parallel":
+            return c.adc_bits + math.ceil(math.log2(math.ceil(c.subarray_rows / c.rows_in_parallel)
+                                                    or 1)) + c.activation_bits + \
+                (c.cells_per_weight - 1) * c.cell_bits + 1
+        return math.ceil(math.log2(c.subarray_rows)) + c.cell_bits + c.activation_bits + \
+            (c.cells_per_weight - 1) * c.cell_bits + 1
+
+    def adder_tree(self, num_inputs: int, input_bits: int, lanes: int) -> Block:
+        from chip.components.adder_tree import AdderTree
+        comp = AdderTree(self.ctx, self.config, num_inputs=max(1, num_inputs),
+                         num_bits=max(1, input_bits), num_units=max(1, lanes))
+
+        def tr(c):
+            ops = c.get("num_ops", 0)
+            return dict(num_reads=math.ceil(ops / comp.num_units) if ops else 0,
+                        num_units_used=min(comp.num_units, ops) if ops else 0,
+                        clock_period_s=self._clock(c))
+        return _Adapted(comp, "adder_tree", tr)
+
+    def buffer(self, level: str, capacity_bits: int, interface_bits: int) -> Block:
+        from chip.components.buffer import Buffer
+        kind = {"global": self.config.global_buffer, "tile": self.config.tile_buffer,
+                "pe": self.config.pe_buffer}[level]
+        comp = Buffer(self.ctx, self.config, num_bits=max(1, int(capacity_bits)),
+                      interface_width=max(1, int(interface_bits)), kind=kind)
+
+        def tr(c):
+            lines = c.get("num_bits", 0) / max(1, int(interface_bits)) / 2.0
+            par = max(1, c.get("parallel", 1))
+            return dict(num_reads=lines / par, num_writes=lines / par,
+                        clock_period_s=self._clock(c))
+        return _Adapted(comp, f"{level}_buffer", tr)
+
+    def bus(self, level: str, rows: int, cols: int, unit_height_m: float, unit_width_m: float,
+            bus_width: int) -> Block:
+        c = self.config
+        if level == "pe":
+            from chip.components.bus import Bus
+            comp = Bus(self.ctx, self.config, num_rows=max(1, rows), num_cols=max(1, cols),
+                       unit_height_m=unit_height_m, unit_width_m=unit_width_m,
+                       bus_width=max(1, bus_width))
+        elif level == "tile" or c.global_interconnect == "htree":
+            from chip.components.htree import HTree
+            tol = c.local_bus_delay_tolerance if level == "tile" else c.global_bus_delay_tolerance
+            comp = HTree(self.ctx, self.config, num_rows=max(1, rows), num_cols=max(1, cols),
+                         unit_height_m=unit_height_m, unit_width_m=unit_width_m,
+                         bus_width=max(1, bus_width), delay_tolerance=tol,
+                         folded_ratio=16 if level == "tile" else 4)
+        else:
+            from chip.components.xybus import XYBus
+            comp = XYBus(self.ctx, self.config, num_rows=max(1, rows), num_cols=max(1, cols),
+                         unit_height_m=unit_height_m, unit_width_m=unit_width_m,
+                         bus_width=max(1, bus_width),
+                         delay_tolerance=c.global_bus_delay_tolerance)
+        width = max(1, bus_width)
+
+        def tr(counts):
+            bits = counts.get("num_bits", 0)
+            return dict(num_bits=bits, num_transfers=counts.get("transfers",
+                                                                math.ceil(bits / width)),
+                        clock_period_s=self._clock(counts))
+        return _Adapted(comp, f"{level}_bus", tr)
+
+    def max_pool(self, bits: int, window: int, lanes: int) -> Block:
+        from chip.components.max_pool import MaxPool
+        comp = MaxPool(self.ctx, self.config, num_bits=bits, window=window, num_units=lanes)
+        return _Adapted(comp, "max_pool", lambda c: dict(
+            num_reads=math.ceil(c.get("num_ops", 0) / lanes), clock_period_s=self._clock(c)))
+
+    def activation(self, bits: int, lanes: int) -> Block:
+        from chip.components.activation import Activation
+        comp = Activation(self.ctx, self.config, num_bits=bits, num_units=lanes)
+        return _Adapted(comp, "activation", lambda c: dict(
+            num_reads=math.ceil(c.get("num_ops", 0) / lanes), clock_period_s=self._clock(c)))
+
+    def write_energy_per_cell_J(self) -> float:
+        sa = self.subarray(self.config.subarray_rows, self.config.subarray_cols)
+        if hasattr(sa, "write_energy_per_cell_J"):
+            return float(sa.write_energy_per_cell_J)
+        c = self.config
+        if c.memory_cell == "sram":
+            # ours: charge the cell's two internal nodes and its bit-line share, C V^2
+            return 2 * self.ctx.gate_cap(self.ctx.w_min_m) * self.ctx.vdd_V ** 2 + \
+                self.ctx.wire_cap_F_per_m * self.ctx.cell_height_m * self.ctx.vdd_V ** 2
+        # ours: one write pulse through the mean cell conductance, V_w^2 G t
+        g_mean = 0.5 * (1.0 / c.r_on_ohm + 1.0 / c.r_off_ohm)
+        return c.write_voltage_V ** 2 * g_mean * c.write_pulse_width_s
+
+    def write_time_per_row_s(self) -> float:
+        sa = self.subarray(self.config.subarray_rows, self.config.subarray_cols)
+        if hasattr(sa, "write_time_per_row_s"):
+            return float(sa.write_time_per_row_s)
+        c = self.config
+        if c.memory_cell == "sram":
+            return max(sa.read_cycle_s, 1.0 / c.clock_freq_max_Hz)   # ours: one cycle per row
+        return 2 * c.write_pulse_width_s        # ours: a SET and a RESET phase per row
+
+
+def default_physics(config: HardwareConfig) -> Physics:
+    """The provider backed by chip.technology / chip.components / chip.activity."""
+    return ContractPhysics(config)

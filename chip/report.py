@@ -1,0 +1,164 @@
+"""Writers of a ChipReport: summary.json/csv, layers.csv, breakdown.csv, breakdown.png and the
+printed human summary (DNN+NeuroSim-like, in mm², ns, pJ, µW, TOPS/W).
+
+All files of one run are written into a temporary folder beside the target and moved into
+place at the end, so a failure never leaves partial results. matplotlib (optional extra) is
+imported lazily with the Agg backend; without it the plot is skipped with a note.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["format_summary", "summary_json", "write_results"]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            return value.item()
+        except (AttributeError, ValueError):
+            pass
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def summary_json(report) -> str:
+    return json.dumps(_jsonable(report.summary), indent=2, sort_keys=False) + "\n"
+
+
+def _summary_row(summary: dict) -> dict:
+    """One flat row: scalars as they are, nested dicts flattened with a dot, config as keys."""
+    row = {}
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            for k, v in value.items():
+                row[f"{key}.{k}"] = v
+        elif isinstance(value, (list, tuple)):
+            row[key] = "; ".join(map(str, value))
+        else:
+            row[key] = value
+    return row
+
+
+def _plot(report, path: Path) -> str | None:
+    """breakdown.png: area and dynamic energy per category. Returns a note when skipped."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed: breakdown.png skipped (pip install neuropysim[plot])"
+    area = report.tree.by_category("area_m2")
+    energy = report.tree.by_category("dynamic_energy_J")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    cats = list(area)
+    axes[0].bar(cats, [area[c] * 1e6 for c in cats], color="tab:blue")
+    axes[0].set_title(f"{report.network}: area by category")
+    axes[0].set_ylabel("mm²")
+    axes[1].bar(cats, [energy[c] * 1e12 for c in cats], color="tab:orange")
+    axes[1].set_title("dynamic energy per image by category")
+    axes[1].set_ylabel("pJ")
+    layers = report.layers
+    axes[2].bar(layers["layer"], layers["dynamic_energy_pJ"], color="tab:green")
+    axes[2].set_title("dynamic energy per layer")
+    axes[2].set_ylabel("pJ")
+    for ax in axes:
+        ax.tick_params(axis="x", rotation=60, labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return None
+
+
+def write_results(report, out_dir: str | Path, plot: bool = True) -> tuple[Path, list[str]]:
+    """Write every result file of ``report`` into ``out_dir`` atomically; returns the folder
+    and notes (e.g. a skipped plot)."""
+    target = Path(out_dir)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    notes: list[str] = []
+    try:
+        (staging / "summary.json").write_text(summary_json(report))
+        row = _summary_row(_jsonable(report.summary))
+        with open(staging / "summary.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(row))
+            writer.writeheader()
+            writer.writerow(row)
+        report.layers.to_csv(staging / "layers.csv", index=False)
+        report.breakdown.to_csv(staging / "breakdown.csv", index=False)
+        if plot:
+            note = _plot(report, staging / "breakdown.png")
+            if note:
+                notes.append(note)
+        if target.exists():
+            old = target.with_name(f".{target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            target.rename(old)
+            staging.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target, notes
+
+
+def format_summary(report) -> str:
+    """Human summary in the spirit of DNN+NeuroSim's printout, in readable units."""
+    s = report.summary
+    out = io.StringIO()
+    p = lambda text="": print(text, file=out)  # noqa: E731
+    mode = "pipelined" if report.config.pipeline else "layer-by-layer"
+    p(f"------------------------------ FloorPlan ({report.network}) ------------------------------")
+    for line in s.get("floorplan", []):
+        p(f"  {line}")
+    lay = report.layers
+    p(f"  tiles per layer:        {', '.join(map(str, lay['tiles']))}")
+    p(f"  speed-up per layer:     {', '.join(map(str, lay['duplication']))}")
+    p(f"  utilization per layer:  {', '.join(f'{u:.3f}' for u in lay['utilization'])}")
+    p(f"  memory utilization:     {100 * s['memory_utilization']:.2f} %")
+    p("------------------------------ Layers ------------------------------")
+    p(f"  {'layer':<20}{'latency ns':>14}{'dyn. energy pJ':>16}{'leak. energy pJ':>17}"
+      f"{'leak. uW':>12}")
+    for _, r in lay.iterrows():
+        p(f"  {r['layer']:<20}{r['latency_ns']:>14.5g}{r['dynamic_energy_pJ']:>16.5g}"
+          f"{r['leakage_energy_pJ']:>17.5g}{r['leakage_power_uW']:>12.5g}")
+    p("------------------------------ Summary ------------------------------")
+    p(f"  chip area:                 {s['area_mm2']:.4g} mm²")
+    for key, label in (("array_area_mm2", "CIM arrays"), ("adc_area_mm2", "ADC"),
+                       ("accumulation_area_mm2", "accumulation"),
+                       ("interconnect_area_mm2", "interconnect"),
+                       ("buffer_area_mm2", "buffers"), ("other_area_mm2", "other")):
+        p(f"    {label + ':':<25}{s[key]:.4g} mm²")
+    p(f"  clock period:              {s['clock_period_ns']:.4g} ns")
+    p(f"  latency per image ({mode}): {s['latency_per_image_ns']:.5g} ns")
+    p(f"  dynamic energy per image:  {s['dynamic_energy_per_image_pJ']:.5g} pJ")
+    for cat, value in s.get("energy_breakdown_pJ", {}).items():
+        if value:
+            p(f"    {cat + ':':<25}{value:.5g} pJ")
+    p(f"  leakage energy per image:  {s['leakage_energy_per_image_pJ']:.5g} pJ")
+    p(f"  leakage power:             {s['leakage_power_uW']:.5g} µW")
+    p(f"  write (load all weights):  {s['write_energy_pJ']:.5g} pJ, "
+      f"{s['write_latency_ns']:.5g} ns")
+    if "rewrite_energy_pJ" in s:
+        p(f"  rewrite (changed cells):   {s['rewrite_energy_pJ']:.5g} pJ, "
+          f"{s['rewrite_latency_ns']:.5g} ns, {s['rewrite_cells']} cells")
+    p("------------------------------ Performance ------------------------------")
+    p(f"  energy efficiency:         {s['tops_per_w']:.4g} TOPS/W")
+    p(f"  throughput:                {s['tops']:.4g} TOPS, {s['fps']:.5g} FPS")
+    p(f"  compute efficiency:        {s['tops_per_mm2']:.4g} TOPS/mm²")
+    p(f"  operations per image:      {s['ops_per_image']:.4g}")
+    return out.getvalue()

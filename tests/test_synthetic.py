@@ -1,0 +1,61 @@
+"""chip.synthetic: seeded synthetic traces that follow the trace contract."""
+import numpy as np
+import pytest
+
+from chip.config import HardwareConfig
+from chip.synthetic import (geometries, geometries_from_network_csv, resnet18_imagenet_geometries,
+                            synthetic_layers, vgg8_cifar_geometries, write_synthetic_trace)
+from cim.trace import read_trace
+
+
+def test_vgg8_geometry_matches_neurosim_table():
+    from cim.trace import network_csv_rows
+    rows = network_csv_rows(vgg8_cifar_geometries())
+    assert rows[0] == [32, 32, 3, 3, 3, 128, 0, 1]
+    assert rows[5] == [8, 8, 512, 3, 3, 512, 1, 1]
+    assert rows[6] == [1, 1, 8192, 1, 1, 1024, 0, 1]
+    assert len(rows) == 8
+
+
+def test_resnet18_geometry():
+    g = resnet18_imagenet_geometries()
+    assert g[0].output_hw == (112, 112) and g[0].kernel_size == (7, 7)
+    assert g[-1].kind == "linear" and g[-1].out_channels == 1000
+    assert sum(1 for x in g if "downsample" in x.name) == 3
+    assert g[-2].output_hw == (7, 7)
+    # consecutive shapes agree (skip the parallel shortcut convs)
+    assert sum(x.macs for x in g) == pytest.approx(1.81e9, rel=0.02)
+
+
+def test_network_csv_roundtrip(tmp_path):
+    from cim.trace import network_csv_rows
+    rows = network_csv_rows(vgg8_cifar_geometries())
+    path = tmp_path / "NetWork.csv"
+    path.write_text("".join(",".join(map(str, r)) + "\n" for r in rows))
+    assert network_csv_rows(geometries_from_network_csv(path)) == rows
+
+
+def test_seeded_and_sparsity():
+    g = vgg8_cifar_geometries()[:2]
+    a = synthetic_layers(g, seed=3, input_sparsity=0.7)
+    b = synthetic_layers(g, seed=3, input_sparsity=0.7)
+    c = synthetic_layers(g, seed=4, input_sparsity=0.7)
+    assert np.array_equal(a[1].input_codes, b[1].input_codes)
+    assert not np.array_equal(a[1].input_codes, c[1].input_codes)
+    zero = np.mean(a[1].input_codes == 0)
+    assert zero == pytest.approx(0.7, abs=0.01)
+    assert a[1].weight_codes.min() >= -128 and a[1].weight_codes.max() <= 127
+
+
+def test_write_and_read_back(tmp_path):
+    folder = write_synthetic_trace(tmp_path / "layer_record_VGG8", "vgg8", images=1, seed=0)
+    trace = read_trace(folder)
+    assert trace.network == "VGG8"
+    assert len(trace.layers) == 8
+    assert trace.manifest["config"] == HardwareConfig().to_dict()
+    assert (folder / "NetWork.csv").is_file()
+
+
+def test_unknown_network():
+    with pytest.raises(ValueError, match="no built-in geometry"):
+        geometries("alexnet")
