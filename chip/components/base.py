@@ -1,0 +1,83 @@
+"""The uniform component interface (DESIGN.md §2, docs/chip-internals.md).
+
+Every peripheral is built from ``(ctx, config, **geometry)`` and exposes ``name``,
+``category``, ``area_m2``, ``width_m``, ``height_m``, ``leakage_W`` and
+``latency_s(**activity)``, ``dynamic_energy_J(**activity)``, ``cost(count=1, **activity)``.
+Activity keywords are counts the block needs (``num_reads``, ``active_rows``, ...).
+``cost`` multiplies area, leakage and energy by ``count`` (identical instances doing the
+same work); latency is that of one instance.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from chip.cost import Cost
+
+__all__ = ["Component", "require_int", "require_positive", "cycles"]
+
+
+def require_int(name: str, value: Any, minimum: int = 1) -> int:
+    """A clear error for a count that is not an integer >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, (int,)) and not (
+            isinstance(value, float) and value.is_integer()):
+        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}")
+    if value < minimum:
+        raise ValueError(f"{name}={value!r} must be an integer >= {minimum}")
+    return int(value)
+
+
+def require_positive(name: str, value: float, allow_zero: bool = False) -> float:
+    value = float(value)
+    if not (value >= 0 if allow_zero else value > 0) or math.isnan(value):
+        raise ValueError(f"{name}={value!r} must be {'>= 0' if allow_zero else '> 0'}")
+    return value
+
+
+def cycles(latency_s: float, clock_period_s: float | None) -> float:
+    """Synchronous clock: a latency rounded up to whole cycles (NeuroSim V1.4 tables §5.9)."""
+    if not clock_period_s:
+        return latency_s
+    return math.ceil(latency_s / clock_period_s - 1e-9) * clock_period_s
+
+
+class Component:
+    """Base class: zero cost; subclasses set the figures in ``__init__``."""
+
+    name = "component"
+    category = "other"
+
+    def __init__(self) -> None:
+        self.area_m2 = 0.0
+        self.width_m = 0.0
+        self.height_m = 0.0
+        self.leakage_W = 0.0
+
+    def latency_s(self, **activity: Any) -> float:
+        return 0.0
+
+    def dynamic_energy_J(self, **activity: Any) -> float:
+        return 0.0
+
+    def cost(self, count: int = 1, **activity: Any) -> Cost:
+        return Cost(self.name, self.category, area_m2=self.area_m2 * count,
+                    latency_s=self.latency_s(**activity),
+                    dynamic_energy_J=self.dynamic_energy_J(**activity) * count,
+                    leakage_W=self.leakage_W * count, count=count)
+
+    def _place(self, area_m2: float, width_m: float | None = None,
+               height_m: float | None = None, natural_width_m: float = 0.0,
+               natural_height_m: float = 0.0) -> None:
+        """Set area and a floorplan: pinned width or height, else the natural shape."""
+        self.area_m2 = area_m2
+        if width_m:
+            self.width_m, self.height_m = width_m, area_m2 / width_m
+        elif height_m:
+            self.height_m, self.width_m = height_m, area_m2 / height_m
+        else:
+            self.width_m = natural_width_m or math.sqrt(area_m2)
+            self.height_m = natural_height_m or (area_m2 / self.width_m if self.width_m else 0)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(area={self.area_m2 * 1e12:.3g} um2, "
+                f"leak={self.leakage_W * 1e6:.3g} uW)")

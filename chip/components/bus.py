@@ -1,0 +1,46 @@
+"""PE-level bus: repeated wires between the subarrays of a PE (NeuroSim V1.4 tables §5.9)."""
+from __future__ import annotations
+
+from chip.components.base import Component, cycles, require_int, require_positive
+
+
+class Bus(Component):
+    """Horizontal + vertical repeated bus over a num_rows x num_cols grid of units.
+
+    Bus(ctx, config, num_rows, num_cols, unit_height_m, unit_width_m, bus_width,
+    delay_tolerance=0.0, toggle_rate=None). Area 0 (routed over the units, as NeuroSim).
+    Activity: ``num_bits`` moved (energy, x toggle rate), ``num_transfers`` sequential
+    transfers (latency), ``clock_period_s``.
+    """
+
+    name = "bus"
+    category = "interconnect"
+
+    def __init__(self, ctx, config, num_rows: int, num_cols: int, unit_height_m: float,
+                 unit_width_m: float, bus_width: int, delay_tolerance: float = 0.0,
+                 toggle_rate: float | None = None):
+        super().__init__()
+        self.ctx = ctx
+        self.num_rows = require_int("num_rows", num_rows)
+        self.num_cols = require_int("num_cols", num_cols)
+        require_positive("unit_height_m", unit_height_m)
+        require_positive("unit_width_m", unit_width_m)
+        self.bus_width = require_int("bus_width", bus_width)
+        self.toggle = config.output_toggle_rate if toggle_rate is None else toggle_rate
+        rw = ctx.fb.repeated_wire(ctx.tech, ctx.r_wire_ohm_per_m, ctx.wire_cap_F_per_m,
+                                  delay_tolerance, "decrement")        # tables §5.9
+        self.design = rw
+        # tables §5.9: horizontal = unit width (cols - 1), vertical = unit height (rows - 1)
+        self.length_m = (unit_width_m * (self.num_cols - 1)
+                         + unit_height_m * (self.num_rows - 1))
+        self.area_m2 = 0.0
+        self.leakage_W = rw.leakage_W_per_m * self.length_m * self.bus_width
+        self.transfer_latency_s = rw.delay_s_per_m * self.length_m
+        self.bit_energy_J = rw.energy_J_per_m * self.length_m
+
+    def latency_s(self, num_transfers: float = 1.0, clock_period_s: float | None = None,
+                  **_) -> float:
+        return num_transfers * cycles(self.transfer_latency_s, clock_period_s)
+
+    def dynamic_energy_J(self, num_bits: float = 0.0, **_) -> float:
+        return num_bits * self.bit_energy_J * self.toggle

@@ -1,0 +1,84 @@
+"""Row / mux decoders with output drivers (NeuroSim V1.4 tables §5.6)."""
+from __future__ import annotations
+
+import math
+
+from chip.components.base import Component, require_int, require_positive
+
+
+class RowDecoder(Component):
+    """A decoder of ``num_outputs`` lines (ceil(log2 n) address bits) with output drivers.
+
+    RowDecoder(ctx, config, num_outputs, load_cap_F, mux_decoder=False, height_m=None).
+    n address INVs, 4 floor(n/2) NAND2 predecoders, 2^n NOR(ceil(n/2)) for n > 2, and two
+    driver INVs per output (mux decoder: + NAND2 + INV); the last driver is
+    2 W_min x sizing factor wide. Activity: ``num_reads`` decodes.
+    """
+
+    name = "decoder"
+    category = "other"
+
+    def __init__(self, ctx, config, num_outputs: int, load_cap_F: float,
+                 mux_decoder: bool = False, height_m: float | None = None):
+        super().__init__()
+        self.ctx = ctx
+        self.num_outputs = require_int("num_outputs", num_outputs)
+        require_positive("load_cap_F", load_cap_F, allow_zero=True)
+        n = max(1, math.ceil(math.log2(self.num_outputs))) if self.num_outputs > 1 else 1
+        self.address_bits = n
+        w, pn = ctx.w_min_m, ctx.pn
+        inv = ctx.inv(enlarge=True)                                         # tables §5.6
+        nand2 = ctx.gate("nand", 2, 2 * w, pn * w, enlarge=True)
+        k = math.ceil(n / 2)
+        nor = ctx.gate("nor", k, w, k * pn * w, enlarge=True) if n > 2 else None
+        factor = ctx.node.sizing_factor_mux if mux_decoder else ctx.node.sizing_factor_wl_decoder
+        drv = ctx.gate("inv", 1, 2 * w * factor, 2 * pn * w * factor)
+        # ours: the first driver stage tapers geometrically towards the final driver
+        taper = max(1.0, math.sqrt(2 * factor))
+        drv_in = ctx.gate("inv", 1, taper * w, taper * pn * w)
+        outs = self.num_outputs
+        area = n * inv.area_m2 + 4 * (n // 2) * nand2.area_m2
+        leak = n * inv.leakage_W + 4 * (n // 2) * nand2.leakage_W
+        if nor is not None:
+            area += outs * nor.area_m2
+            leak += outs * nor.leakage_W
+        area += outs * (drv_in.area_m2 + drv.area_m2)
+        leak += outs * (drv_in.leakage_W + drv.leakage_W)
+        if mux_decoder:
+            area += outs * (nand2.area_m2 + inv.area_m2)
+            leak += outs * (nand2.leakage_W + inv.leakage_W)
+        self._place(area, height_m=height_m)
+        self.leakage_W = leak
+        # tables §5.6 delay: INV -> NAND2 (2 R_on,N) -> NOR (2 R_on,P) -> drivers -> load
+        second = nor.cap_in_F if nor is not None else drv_in.cap_in_F
+        t, ramp = ctx.horowitz(ctx.r_on(inv.width_n_m, "n") * (inv.cap_out_F + 2 * nand2.cap_in_F))
+        d = t
+        t, ramp = ctx.horowitz(2 * ctx.r_on(nand2.width_n_m, "n") * (nand2.cap_out_F + second),
+                               ramp)
+        d += t
+        if nor is not None:
+            t, ramp = ctx.horowitz(k * ctx.r_on(nor.width_p_m, "p")
+                                   * (nor.cap_out_F + drv_in.cap_in_F), ramp)
+            d += t
+        t, ramp = ctx.horowitz(ctx.r_on(drv_in.width_n_m, "n") * (drv_in.cap_out_F
+                                                                  + drv.cap_in_F), ramp)
+        d += t
+        t, _ = ctx.horowitz(ctx.r_on(drv.width_n_m, "n") * (drv.cap_out_F + load_cap_F), ramp)
+        self.decode_latency_s = d + t
+        vdd2 = ctx.vdd_V ** 2
+        # tables §5.6 energy: address INVs + NAND inputs, 1/4 of NAND outputs, one NOR
+        # output, the driver chain and its load; x epsilon.
+        e = n * (inv.cap_in_F + inv.cap_out_F) + 4 * (n // 2) * nand2.cap_in_F
+        e += (n // 2) * nand2.cap_out_F
+        if nor is not None:
+            e += nor.cap_out_F + nor.cap_in_F
+        e += drv_in.cap_in_F + drv_in.cap_out_F + drv.cap_in_F + drv.cap_out_F + load_cap_F
+        if mux_decoder:
+            e += nand2.cap_in_F + nand2.cap_out_F + inv.cap_in_F + inv.cap_out_F
+        self.decode_energy_J = e * vdd2 * ctx.epsilon
+
+    def latency_s(self, num_reads: float = 1.0, **_) -> float:
+        return num_reads * self.decode_latency_s
+
+    def dynamic_energy_J(self, num_reads: float = 0.0, **_) -> float:
+        return num_reads * self.decode_energy_J

@@ -1,0 +1,82 @@
+"""H-tree interconnect of tiles or PEs (NeuroSim V1.4 tables §5.9)."""
+from __future__ import annotations
+
+import math
+
+from chip.components.base import Component, cycles, require_int, require_positive
+
+
+def wire_segment(ctx, length_m: float, delay_tolerance: float, size_step: str = "halve"):
+    """(delay_s, energy_J per bit, leakage_W per bit line, repeater area m2) of one segment.
+
+    Repeated when longer than the optimal repeater spacing (CACTI / tables §5.9), else a
+    plain RC wire: delay 0.7 r c l^2, energy 0.5 c Vdd^2 l.
+    """
+    r = ctx.fb.interconnect_unit_resistance(ctx.tech, ctx.wire, length_m)
+    c = ctx.wire_cap_F_per_m
+    rw = ctx.fb.repeated_wire(ctx.tech, r, c, delay_tolerance, size_step)
+    if length_m >= rw.spacing_m > 0:
+        n_rep = math.floor(length_m / rw.spacing_m)
+        return (rw.delay_s_per_m * length_m, rw.energy_J_per_m * length_m,
+                rw.leakage_W_per_m * length_m, n_rep * rw.repeater_area_m2)
+    return 0.7 * r * c * length_m ** 2, 0.5 * c * ctx.vdd_V ** 2 * length_m, 0.0, 0.0
+
+
+class HTree(Component):
+    """H-tree over a num_rows x num_cols grid of units (tiles or PEs).
+
+    HTree(ctx, config, num_rows, num_cols, unit_height_m, unit_width_m, bus_width,
+    delay_tolerance=0.1, folded_ratio=4). Activity: ``num_bits`` moved between the root
+    and the leaves (energy, x input toggle rate unless ``toggle_rate`` is given),
+    ``num_transfers`` sequential transfers (latency), ``clock_period_s``.
+    """
+
+    name = "htree"
+    category = "interconnect"
+
+    def __init__(self, ctx, config, num_rows: int, num_cols: int, unit_height_m: float,
+                 unit_width_m: float, bus_width: int, delay_tolerance: float = 0.1,
+                 folded_ratio: float = 4, toggle_rate: float | None = None):
+        super().__init__()
+        self.ctx = ctx
+        self.num_rows = require_int("num_rows", num_rows)
+        self.num_cols = require_int("num_cols", num_cols)
+        require_positive("unit_height_m", unit_height_m)
+        require_positive("unit_width_m", unit_width_m)
+        self.bus_width = require_int("bus_width", bus_width)
+        require_positive("folded_ratio", folded_ratio)
+        self.toggle = config.input_toggle_rate if toggle_rate is None else toggle_rate
+        # tables §5.9: 2 ceil(log2 max(rows, cols)) + 1 stages; grid rounded up to 2^n
+        n = math.ceil(math.log2(max(self.num_rows, self.num_cols))) if max(
+            self.num_rows, self.num_cols) > 1 else 0
+        self.stages = 2 * n + 1
+        side = 2 ** n
+        W, H = side * unit_width_m, side * unit_height_m
+        delay = energy = 0.0
+        area = leak = 0.0
+        pitch = 2 * ctx.wire_width_m
+        for k in range(n):                          # level k: 2^k H-shapes
+            for length, count in ((W / 2 ** (k + 2), 2 * 4 ** k),    # horizontal arms
+                                  (H / 2 ** (k + 2), 4 * 4 ** k)):   # vertical arms
+                d, e, lk, ra = wire_segment(ctx, length, delay_tolerance)
+                delay += d
+                energy += e
+                if k < n - 1 or True:
+                    # ours: wiring area per segment (last stage overlaps the units: not counted)
+                    if k < n - 1:
+                        area += count * length * self.bus_width * pitch / folded_ratio
+                    area += count * ra * self.bus_width
+                leak += count * lk * self.bus_width
+        self.transfer_latency_s = delay
+        self.bit_energy_J = energy
+        self.area_m2 = area
+        self.width_m = W
+        self.height_m = H
+        self.leakage_W = leak
+
+    def latency_s(self, num_transfers: float = 1.0, clock_period_s: float | None = None,
+                  **_) -> float:
+        return num_transfers * cycles(self.transfer_latency_s, clock_period_s)
+
+    def dynamic_energy_J(self, num_bits: float = 0.0, **_) -> float:
+        return num_bits * self.bit_energy_J * self.toggle

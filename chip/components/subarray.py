@@ -1,0 +1,272 @@
+"""SubArray: the compute-in-memory macro — cell array plus its read periphery.
+
+Composes the leaf components for SRAM, RRAM/FeFET 1T1R and 0T1R crossbar arrays, read
+conventionally sequential (one row per read) or parallel (``rows_per_read`` rows at once,
+``ceil(rows / rows_per_read)`` partial reads accumulated by adders and DFFs), with the
+columns multiplexed ``cols_per_adc`` to one ADC and shift-add over cell slices and input
+bits. Follows NeuroSim V1.4's SubArray (reference/neurosim-v1.4.md §2, tables §5.10, §6).
+
+Floorplan (ours, as NeuroSim's bounding box): drivers and decoders stacked beside the
+array at its height; precharger, mux, ADC, accumulator and shift-adders stacked below it
+at its width; the empty corner is booked as "other" area ("whitespace").
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from chip.components.adc import FlashADC, SarADC
+from chip.components.adder import Adder
+from chip.components.array import Array
+from chip.components.base import Component, require_int
+from chip.components.decoder import RowDecoder
+from chip.components.dff import DFF
+from chip.components.level_shifter import LevelShifter
+from chip.components.mux import Mux
+from chip.components.sense_amp import Precharger, SenseAmp
+from chip.components.shift_add import ShiftAdd
+from chip.components.switch_matrix import NewSwitchMatrix, SwitchMatrix
+from chip.cost import CATEGORIES, Cost
+from chip.technology import WRITE_LEVEL_SHIFT_V
+
+NEUROSIM_DIFFERENCES = {
+    "subarray_pipeline_drain": "the last shift-add steps after the final ADC cycle cost one "
+                               "adder delay each (ours); NeuroSim hides them completely",
+    "non_square_subarray": "rows and columns are independent; NeuroSim's CLI changes rows "
+                           "only and sizes the SubArray with numCol = numRow",
+}
+
+
+class SubArray:
+    """One subarray geometry and its periphery.
+
+    SubArray(ctx, config, rows=None, cols=None) (defaults: config.subarray_rows/cols).
+    Attributes: ``area_m2``, ``width_m``, ``height_m``, ``leakage_W``, ``area_by_category``,
+    ``read_cycle_s`` (beta-scaled sensing cycle, the clock-period candidate),
+    ``components`` (name -> component), ``num_adc``, ``reads_per_bit_vector``.
+    ``cost(activity, clock_period_s)`` -> Cost of processing `activity` (a
+    `chip.activity.SubArrayActivity`): node count = activity.subarrays, energy for all of
+    them, latency of one subarray (they work in parallel).
+    """
+
+    def __init__(self, ctx, config, rows: int | None = None, cols: int | None = None):
+        self.ctx, self.config = ctx, config
+        self.rows = require_int("rows", config.subarray_rows if rows is None else rows)
+        self.cols = require_int("cols", config.subarray_cols if cols is None else cols)
+        c = config
+        self.parallel = c.operation_mode == "parallel"
+        self.rows_per_read = min(c.rows_per_read, self.rows)
+        self.num_add = math.ceil(self.rows / self.rows_per_read)
+        self.cols_per_adc = min(c.cols_per_adc, self.cols)
+        self.num_adc = math.ceil(self.cols / self.cols_per_adc)
+        self.cells_per_weight = c.cells_per_weight
+        M = self.cols_per_adc
+        comps: dict[str, Component] = {}
+        side: list[str] = []       # placed beside the array (height pinned)
+        below: list[str] = []      # placed below the array (width pinned)
+        self.array = arr = Array(ctx, c, self.rows, self.cols)
+        comps["array"] = arr
+        W, H = arr.width_m, arr.height_m
+        sram, xbar = ctx.is_sram, ctx.crossbar
+        r_cell = ctx.access_resistance_ohm if sram else c.r_on_ohm
+        # --- row drivers -------------------------------------------------------------
+        if self.parallel:
+            if sram or xbar:
+                comps["wl_driver"] = SwitchMatrix(
+                    ctx, c, self.rows, arr.row_resistance_ohm if sram else r_cell / self.cols,
+                    arr.row_cap_F, arr.row_resistance_ohm, self.cols, mode="row",
+                    drive_voltage_V=ctx.vdd_V if sram else ctx.read_voltage_V)
+            else:
+                comps["wl_driver"] = NewSwitchMatrix(ctx, c, self.rows, arr.row_resistance_ohm,
+                                                     arr.row_cap_F)
+        else:
+            comps["wl_decoder"] = RowDecoder(ctx, c, self.rows, arr.row_cap_F, height_m=H)
+            side.append("wl_decoder")
+        if "wl_driver" in comps:
+            side.append("wl_driver")
+        if not sram:
+            # BL/SL driver applying the read voltage to the columns.
+            comps["bl_driver"] = SwitchMatrix(ctx, c, self.cols, r_cell / self.rows_per_read,
+                                              arr.col_cap_F, arr.col_resistance_ohm, self.rows,
+                                              mode="col", drive_voltage_V=ctx.read_voltage_V)
+            below.append("bl_driver")
+            if c.write_voltage_V > WRITE_LEVEL_SHIFT_V:
+                comps["level_shifter"] = LevelShifter(ctx, c, self.rows, arr.row_cap_F)
+                side.append("level_shifter")
+        else:
+            comps["precharger"] = Precharger(ctx, c, self.cols, arr.col_cap_F,
+                                             arr.col_resistance_ohm, width_m=W,
+                                             count_energy=False)
+            below.append("precharger")
+        # --- column mux ------------------------------------------------------------------
+        if M > 1:
+            load_r = r_cell / max(self.rows_per_read / 2, 1)       # tables §5.5
+            comps["mux"] = Mux(ctx, c, self.num_adc, M, load_r, width_m=W)
+            comps["mux_decoder"] = RowDecoder(ctx, c, M, comps["mux"].select_cap_F,
+                                              mux_decoder=True)
+            below += ["mux", "mux_decoder"]
+        # --- ADC / sense amplifiers --------------------------------------------------------
+        if self.parallel:
+            levels = 2 ** c.adc_bits
+            if c.adc_type == "sar":
+                comps["adc"] = SarADC(ctx, c, self.cols, M, c.adc_bits, W)
+            else:
+                e_peri = (arr.row_cap_F / self.cols) * ctx.vdd_V ** 2 * self.rows if sram else 0.0
+                comps["adc"] = FlashADC(ctx, c, self.cols, M, levels, arr.col_cap_F, H, W,
+                                        "parallel", self.rows_per_read, e_peri)
+            out_bits_read = c.adc_bits
+        else:
+            levels = 2 ** c.cell_bits
+            if levels == 2 and sram:
+                comps["adc"] = SenseAmp(ctx, c, self.num_adc, arr.col_cap_F, width_m=W)
+            else:
+                comps["adc"] = FlashADC(ctx, c, self.cols, M, levels, arr.col_cap_F, H, W,
+                                        "sequential", 1)
+            out_bits_read = c.cell_bits
+        below.append("adc")
+        self.levels = levels
+        # --- partial-sum accumulation (tables §5.10) -----------------------------------------
+        self.psum_bits = out_bits_read + math.ceil(math.log2(self.num_add)) \
+            if self.num_add > 1 else out_bits_read
+        if self.num_add > 1:
+            comps["accumulator_adder"] = Adder(ctx, c, max(self.psum_bits - 1, 1), self.num_adc,
+                                               width_m=W)
+            comps["accumulator_dff"] = DFF(ctx, c, self.psum_bits * self.num_adc, width_m=W)
+            below += ["accumulator_adder", "accumulator_dff"]
+        # --- shift-add over cell slices and input bits -------------------------------------
+        weights_per_row = max(1, math.ceil(self.cols / self.cells_per_weight))
+        slice_bits = (self.cells_per_weight - 1) * c.cell_bits
+        self.weight_bits_out = self.psum_bits + slice_bits
+        if self.cells_per_weight > 1:
+            comps["shift_add_weight"] = ShiftAdd(ctx, c, weights_per_row, self.weight_bits_out,
+                                                 self.cells_per_weight, width_m=W)
+            below.append("shift_add_weight")
+        comps["shift_add_input"] = ShiftAdd(ctx, c, weights_per_row, self.weight_bits_out,
+                                            c.activation_bits, width_m=W)
+        below.append("shift_add_input")
+        # tables §5.10: sub-array output width
+        self.output_bits = self.weight_bits_out + c.activation_bits + 1
+        self.components = comps
+        self._side, self._below = side, below
+        self._floorplan()
+        self._timing()
+
+    # --- geometry ---------------------------------------------------------------------------
+    def _floorplan(self) -> None:
+        arr = self.array
+        side_w = sum(self.components[n].area_m2 / arr.height_m for n in self._side)
+        below_h = sum(self.components[n].area_m2 / arr.width_m for n in self._below)
+        self.width_m = arr.width_m + side_w
+        self.height_m = arr.height_m + below_h
+        self.area_m2 = self.width_m * self.height_m
+        used = sum(comp.area_m2 for comp in self.components.values())
+        self.whitespace_m2 = max(self.area_m2 - used, 0.0)
+        cats = dict.fromkeys(CATEGORIES, 0.0)
+        for comp in self.components.values():
+            cats[comp.category] += comp.area_m2
+        cats["other"] += self.whitespace_m2
+        self.area_by_category = cats
+        self.leakage_W = sum(comp.leakage_W for comp in self.components.values())
+
+    def _timing(self) -> None:
+        comps, ctx = self.components, self.ctx
+        t_row = 0.0
+        for name in ("wl_decoder", "wl_driver", "level_shifter"):
+            if name in comps:
+                t_row += comps[name].latency_s()
+        if "bl_driver" in comps:
+            t_row = max(t_row, comps["bl_driver"].latency_s())
+        t_mux = 0.0
+        if "mux" in comps:
+            t_mux = comps["mux"].latency_s() + comps["mux_decoder"].latency_s()
+        t_pre = comps["precharger"].latency_s() if "precharger" in comps else 0.0
+        adc = comps["adc"]
+        t_adc = adc.latency_s(num_conversions=1) if not isinstance(adc, SenseAmp) \
+            else adc.latency_s(num_reads=1)
+        # tables §6.1: cycle = beta [max(t_WL, t_mux + t_muxdec) + t_precharge + t_ADC + t_enc]
+        self.sensing_latency_s = max(t_row, t_mux) + t_pre + t_adc
+        self.read_cycle_s = ctx.beta * self.sensing_latency_s
+        self.reads_per_bit_vector = self.cols_per_adc * self.num_add
+
+    # --- cost -------------------------------------------------------------------------------
+    def cost(self, activity: Any, clock_period_s: float | None = None) -> Cost:
+        """Latency and energy of processing ``activity`` (see class docstring)."""
+        c, ctx, comps = self.config, self.ctx, self.components
+        S = int(activity.subarrays)
+        if S < 0:
+            raise ValueError(f"activity.subarrays={S} must be >= 0")
+        bv = float(activity.bit_vectors_per_subarray)
+        M = self.cols_per_adc
+        num_add = float(activity.reads_per_subarray) / bv if bv else 0.0
+        reads = bv * num_add                                  # partial reads per subarray
+        used_cols = float(getattr(activity, "used_cols", self.cols))
+        col_frac = min(used_cols / self.cols, 1.0) if self.cols else 0.0
+        active_rows = float(activity.active_row_fraction) * self.rows * bv   # per subarray
+        synchronous = c.clock == "synchronous" and clock_period_s
+        T = clock_period_s if synchronous else self.read_cycle_s
+        children: list[Cost] = []
+
+        def add(name: str, energy: float, latency: float = 0.0) -> None:
+            comp = comps[name]
+            children.append(Cost(name, comp.category, area_m2=comp.area_m2 * S,
+                                 latency_s=latency, dynamic_energy_J=energy * S,
+                                 leakage_W=comp.leakage_W * S, count=S))
+
+        # ADC-limited read cycles: M x numAdd per bit vector (tables §6.1)
+        adc_latency = bv * M * num_add * T
+        add("array", comps["array"].dynamic_energy_J(row_activations=active_rows * M,
+                                                     column_reads=reads * used_cols))
+        for name in ("wl_driver", "level_shifter"):
+            if name in comps:
+                add(name, comps[name].dynamic_energy_J(num_reads=reads,
+                                                       active_lines=active_rows / max(reads, 1)))
+        if "wl_decoder" in comps:
+            add("wl_decoder", comps["wl_decoder"].dynamic_energy_J(num_reads=reads))
+        if "bl_driver" in comps:
+            add("bl_driver", comps["bl_driver"].dynamic_energy_J(
+                num_reads=reads * M, active_lines=used_cols / M))
+        if "precharger" in comps:
+            add("precharger", comps["precharger"].dynamic_energy_J(num_reads=reads * M))
+        if "mux" in comps:
+            add("mux", comps["mux"].dynamic_energy_J(num_reads=reads * M))
+            add("mux_decoder", comps["mux_decoder"].dynamic_energy_J(num_reads=reads * M))
+        adc = comps["adc"]
+        if isinstance(adc, SenseAmp):
+            adc_energy = adc.dynamic_energy_J(num_reads=reads * M) * col_frac
+        else:
+            # histogram over every conversion of every subarray: already the layer total
+            adc_energy = adc.dynamic_energy_J(conductance_S=activity.column_conductance_S,
+                                              counts=activity.column_conductance_count)
+        children.append(Cost("adc", adc.category, area_m2=adc.area_m2 * S,
+                             latency_s=adc_latency, dynamic_energy_J=adc_energy,
+                             leakage_W=adc.leakage_W * S, count=S))
+        acc_latency = 0.0
+        if "accumulator_adder" in comps:
+            adder, dff = comps["accumulator_adder"], comps["accumulator_dff"]
+            ops = bv * M * max(num_add - 1, 0) * self.num_adc * col_frac
+            add("accumulator_adder", adder.dynamic_energy_J(num_ops=ops))
+            active_bits = (self.psum_bits - math.ceil(math.log2(self.num_add)) / 2) \
+                * self.num_adc * col_frac
+            add("accumulator_dff", dff.dynamic_energy_J(num_reads=bv * M * num_add,
+                                                        num_active=active_bits))
+            # tables §5.10: M (numAdd - 1) (ceil(t_adder f) - 1) extra cycles when clocked
+            extra = max(math.ceil(adder.add_latency_s / T - 1e-9) - 1, 0) if T else 0
+            acc_latency = bv * M * max(num_add - 1, 0) * extra * T
+        for name, steps in (("shift_add_weight", self.cells_per_weight),
+                            ("shift_add_input", 1)):
+            if name in comps:
+                add(name, comps[name].dynamic_energy_J(num_reads=bv * steps) * col_frac)
+                if not ctx.compat and bv:
+                    acc_latency += comps[name].latency_s(num_reads=1, clock_period_s=T)
+        if self.whitespace_m2:
+            children.append(Cost("whitespace", "other", area_m2=self.whitespace_m2 * S,
+                                 count=S))
+        node = Cost("subarray", "other", latency_s=adc_latency + acc_latency, count=S,
+                    children=children)
+        node.adc_latency_s = adc_latency            # breakdown helpers for the hierarchy
+        node.accumulation_latency_s = acc_latency
+        return node
+
+    def __repr__(self) -> str:
+        return (f"SubArray({self.rows}x{self.cols}, area={self.area_m2 * 1e12:.4g} um2, "
+                f"cycle={self.read_cycle_s * 1e9:.4g} ns)")

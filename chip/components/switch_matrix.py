@@ -1,0 +1,107 @@
+"""WL / BL / SL drivers: switch matrices of transmission gates (NeuroSim V1.4 tables §5.7)."""
+from __future__ import annotations
+
+from chip.components.base import Component, require_int, require_positive
+from chip.components.dff import DFF
+from chip.components.mux import tg_area_m2, tg_width_m
+from chip.technology import LINEAR_REGION_RATIO
+
+
+class SwitchMatrix(Component):
+    """``num_lines`` TG switches driving rows (mode="row") or columns (mode="col").
+
+    SwitchMatrix(ctx, config, num_lines, load_resistance_ohm, line_cap_F, line_resistance_ohm,
+    num_segments, mode="row", drive_voltage_V=None, size_ratio=None, pitch_m=None).
+    TG sized to load_resistance x switchmatrixsizeratio; one scan DFF per line.
+    ``line_cap_F``/``line_resistance_ohm``: the whole driven wire (distributed over
+    ``num_segments`` cells). Activity: ``num_reads`` read cycles, ``active_lines`` lines
+    driven per cycle.
+    """
+
+    name = "switch_matrix"
+    category = "other"
+
+    def __init__(self, ctx, config, num_lines: int, load_resistance_ohm: float,
+                 line_cap_F: float, line_resistance_ohm: float, num_segments: int,
+                 mode: str = "row", drive_voltage_V: float | None = None,
+                 size_ratio: float | None = None, pitch_m: float | None = None):
+        super().__init__()
+        self.ctx = ctx
+        self.num_lines = require_int("num_lines", num_lines)
+        require_positive("load_resistance_ohm", load_resistance_ohm)
+        if mode not in ("row", "col"):
+            raise ValueError(f"mode={mode!r} must be 'row' or 'col'")
+        self.mode = mode
+        ratio = ctx.node.switch_matrix_size_ratio if size_ratio is None else size_ratio
+        # tables §5.7: target R = R_load x ratio; width with the linear-region factor 0.2.
+        wn = tg_width_m(ctx, load_resistance_ohm * ratio, LINEAR_REGION_RATIO)
+        wp = ctx.pn * wn
+        self.r_tg_ohm = 1.0 / (1.0 / ctx.r_on(wn, "n") + 1.0 / ctx.r_on(wp, "p"))
+        self.cg_n, self.cg_p = ctx.gate_cap(wn), ctx.gate_cap(wp)
+        self.c_drain = ctx.drain_cap(wn, "n") + ctx.drain_cap(wp, "p")
+        self.dff = DFF(ctx, config, self.num_lines, apply_gamma=False)
+        area = self.num_lines * tg_area_m2(ctx, wn, wp) + self.dff.area_m2
+        self._place(area, height_m=pitch_m * self.num_lines if pitch_m else None)
+        self.leakage_W = self.dff.leakage_W
+        # tables §5.7 WL delay: 0.69 R_TG C_out + C_u N (0.69 R_TG + 0.38 R_u N)
+        n = max(int(num_segments) // (int(ctx.node.buffer_number) + 1), 1)
+        c_u = line_cap_F / max(num_segments, 1)
+        r_u = line_resistance_ohm / max(num_segments, 1)
+        c_out = 2 * self.c_drain + 0.5 * (self.cg_n + self.cg_p)
+        self.drive_latency_s = (0.69 * self.r_tg_ohm * c_out
+                                + c_u * n * (0.69 * self.r_tg_ohm + 0.38 * r_u * n))
+        v = ctx.read_voltage_V if drive_voltage_V is None else drive_voltage_V
+        # tables §5.7: per driven line 3 C_TGdrain V^2 + (C_g,N + C_g,P) Vdd^2
+        self.line_energy_J = 3 * self.c_drain * v ** 2 + (self.cg_n + self.cg_p) * ctx.vdd_V ** 2
+
+    def latency_s(self, **_) -> float:
+        return self.drive_latency_s
+
+    def dynamic_energy_J(self, num_reads: float = 0.0, active_lines: float = 0.0, **_) -> float:
+        return (num_reads * active_lines * self.line_energy_J
+                + self.dff.dynamic_energy_J(num_reads=num_reads))
+
+
+class NewSwitchMatrix(Component):
+    """WL driver of 1T1R arrays read in parallel: 4 TGs per row (tables §5.7).
+
+    NewSwitchMatrix(ctx, config, num_lines, load_resistance_ohm, load_cap_F, pitch_m=None).
+    Activity: ``num_reads`` read cycles, ``active_lines`` rows driven per cycle.
+    """
+
+    name = "wl_switch_matrix"
+    category = "other"
+
+    def __init__(self, ctx, config, num_lines: int, load_resistance_ohm: float,
+                 load_cap_F: float, pitch_m: float | None = None):
+        super().__init__()
+        self.ctx = ctx
+        self.num_lines = require_int("num_lines", num_lines)
+        ratio = ctx.node.new_switch_matrix_size_ratio
+        wn = ratio * ctx.w_min_m                                 # tables §5.7
+        wp = ctx.pn * wn
+        if ctx.compat:
+            # tables §7.13: NeuroSim times the PMOS half with the NMOS current table.
+            r_p = ctx.r_on(wp, "n")
+        else:
+            r_p = ctx.r_on(wp, "p")
+        self.r_tg_ohm = 1.0 / (1.0 / ctx.r_on(wn, "n") + 1.0 / r_p)
+        self.cg_n, self.cg_p = ctx.gate_cap(wn), ctx.gate_cap(wp)
+        self.c_drain = ctx.drain_cap(wn, "n") + ctx.drain_cap(wp, "p")
+        self.dff = DFF(ctx, config, self.num_lines, apply_gamma=False)
+        area = 4 * self.num_lines * tg_area_m2(ctx, wn, wp) + self.dff.area_m2
+        self._place(area, height_m=pitch_m * self.num_lines if pitch_m else None)
+        self.leakage_W = self.dff.leakage_W
+        c_out = 2 * self.c_drain + 0.5 * (self.cg_n + self.cg_p)
+        t, _ = ctx.horowitz(self.r_tg_ohm * (c_out + load_cap_F))
+        self.drive_latency_s = t + load_resistance_ohm * load_cap_F / 2   # tables §5.7
+        v_acc, v_r, vdd = config.access_voltage_V, ctx.read_voltage_V, ctx.vdd_V
+        self.line_energy_J = (2 * self.c_drain * v_acc ** 2 + 3 * self.c_drain * v_r ** 2
+                              + 3 * (self.cg_n + self.cg_p) * vdd ** 2)
+
+    def latency_s(self, **_) -> float:
+        return self.drive_latency_s
+
+    def dynamic_energy_J(self, num_reads: float = 0.0, active_lines: float = 0.0, **_) -> float:
+        return (num_reads * active_lines * self.line_energy_J
+                + self.dff.dynamic_energy_J(num_reads=num_reads))

@@ -1,0 +1,60 @@
+"""X-Y bus of the chip (NeuroSim V1.4 tables §5.9: new in V1.4)."""
+from __future__ import annotations
+
+from chip.components.base import Component, cycles, require_int, require_positive
+from chip.components.htree import wire_segment
+
+
+class XYBus(Component):
+    """A horizontal bus along the tile rows and vertical buses down the tile columns.
+
+    XYBus(ctx, config, num_rows, num_cols, unit_height_m, unit_width_m, bus_width,
+    delay_tolerance=0.1, folded_ratio=4). A transfer runs from the centre tile
+    horizontally to the target column, then vertically to the target row. Latency: the
+    farthest tile; energy: the mean path over all tiles. Activity: ``num_bits``,
+    ``num_transfers``, ``clock_period_s`` (as HTree).
+    """
+
+    name = "xybus"
+    category = "interconnect"
+
+    def __init__(self, ctx, config, num_rows: int, num_cols: int, unit_height_m: float,
+                 unit_width_m: float, bus_width: int, delay_tolerance: float = 0.1,
+                 folded_ratio: float = 4, toggle_rate: float | None = None):
+        super().__init__()
+        self.ctx = ctx
+        self.num_rows = require_int("num_rows", num_rows)
+        self.num_cols = require_int("num_cols", num_cols)
+        require_positive("unit_height_m", unit_height_m)
+        require_positive("unit_width_m", unit_width_m)
+        self.bus_width = require_int("bus_width", bus_width)
+        self.toggle = config.input_toggle_rate if toggle_rate is None else toggle_rate
+        rows, cols = self.num_rows, self.num_cols
+        # tables §5.9: the chip uses the centre tile (ceil(cols/2), ceil(rows/2))
+        cx, cy = -(-cols // 2), -(-rows // 2)
+        dx_max = max(cx - 1, cols - cx) * unit_width_m
+        dy_max = max(cy - 1, rows - cy) * unit_height_m
+        dx_mean = sum(abs(x - cx) for x in range(1, cols + 1)) / cols * unit_width_m
+        dy_mean = sum(abs(y - cy) for y in range(1, rows + 1)) / rows * unit_height_m
+        seg = {}
+        for name, length in (("dx_max", dx_max), ("dy_max", dy_max), ("dx", dx_mean),
+                             ("dy", dy_mean)):
+            seg[name] = wire_segment(ctx, length, delay_tolerance) if length > 0 else (0, 0, 0, 0)
+        self.transfer_latency_s = seg["dx_max"][0] + seg["dy_max"][0]
+        self.bit_energy_J = seg["dx"][1] + seg["dy"][1]
+        W, H = cols * unit_width_m, rows * unit_height_m
+        pitch = 2 * ctx.wire_width_m
+        # ours: one horizontal bus over the chip width, one vertical bus per tile column
+        h_full = wire_segment(ctx, W, delay_tolerance) if W > 0 else (0, 0, 0, 0)
+        v_full = wire_segment(ctx, H, delay_tolerance) if H > 0 else (0, 0, 0, 0)
+        self.area_m2 = (self.bus_width * ((W + cols * H) * pitch / folded_ratio
+                                          + h_full[3] + cols * v_full[3]))
+        self.leakage_W = self.bus_width * (h_full[2] + cols * v_full[2])
+        self.width_m, self.height_m = W, H
+
+    def latency_s(self, num_transfers: float = 1.0, clock_period_s: float | None = None,
+                  **_) -> float:
+        return num_transfers * cycles(self.transfer_latency_s, clock_period_s)
+
+    def dynamic_energy_J(self, num_bits: float = 0.0, **_) -> float:
+        return num_bits * self.bit_energy_J * self.toggle

@@ -1,0 +1,179 @@
+"""Leaf and chip-level circuit components: hand-checked figures, invariants, bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chip.config import HardwareConfig
+from chip.presets import preset
+from chip.technology import TechContext
+from chip.components import neurosim_differences
+from chip.components.activation import Activation
+from chip.components.adc import FlashADC, SarADC, mlsa_latency_s, sar_column_power_W
+from chip.components.adder import Adder
+from chip.components.adder_tree import AdderTree
+from chip.components.array import Array
+from chip.components.buffer import Buffer
+from chip.components.bus import Bus
+from chip.components.decoder import RowDecoder
+from chip.components.dff import DFF
+from chip.components.htree import HTree
+from chip.components.max_pool import MaxPool
+from chip.components.mux import Mux
+from chip.components.shift_add import ShiftAdd
+from chip.components.xybus import XYBus
+
+
+@pytest.fixture(scope="module")
+def sram():
+    c = preset("neurosim-1.4-default")
+    return TechContext(c), c
+
+
+def test_sram_access_resistance_worked_point(sram):
+    ctx, _ = sram
+    # tables §6.1: R_acc = 1.77 * 0.85 / (791.9 A/m * 22 nm) = 86.36 kOhm
+    assert ctx.access_resistance_ohm == pytest.approx(86.36e3, rel=1e-3)
+
+
+def test_mlsa_latency_worked_points(sram):
+    ctx, _ = sram
+    # tables §6.1: R_ref,1 = 696.4 ohm -> 0.890 ns; R_ref,30 = 10.79 kOhm -> 0.938 ns
+    assert mlsa_latency_s(ctx, 696.4, 10e-15) == pytest.approx(0.890e-9, rel=2e-3)
+    assert mlsa_latency_s(ctx, 10.79e3, 10e-15) == pytest.approx(0.938e-9, rel=2e-3)
+
+
+def test_flash_adc_reference_levels_and_count(sram):
+    ctx, c = sram
+    adc = FlashADC(ctx, c, 128, 8, 32, 10e-15, 28e-6, 79e-6, "parallel", 128)
+    assert adc.num_adc == 16
+    assert adc.r_ref[0] == pytest.approx(674.7, rel=1e-3)
+    assert adc.r_ref[1] == pytest.approx(696.4, rel=1e-3)
+    assert adc.comparator_latency_s == pytest.approx(0.938e-9, rel=5e-3)
+
+
+def test_sar_energy_worked_point(sram):
+    ctx, _ = sram
+    # tables §6.2: 22 nm LSTP, 5 bits, R = 10 kOhm -> 15.0 uW x 6 ns = 90 fJ
+    p = sar_column_power_W(ctx, 10e3, 5)[0]
+    assert p == pytest.approx(15.0e-6, rel=5e-3)
+    sar = SarADC(ctx, ctx.config, 128, 8, 5)
+    assert sar.dynamic_energy_J(conductance_S=[1e-4], counts=[1]) == pytest.approx(90e-15,
+                                                                                   rel=5e-3)
+
+
+@pytest.mark.parametrize("kind", ["flash", "sar"])
+def test_more_adc_bits_more_area_and_energy(sram, kind):
+    ctx, c = sram
+    g = np.array([0.0, 1e-5, 1e-4, 5e-4])
+    n = np.ones_like(g)
+    figs = []
+    for bits in (3, 4, 5, 6):
+        if kind == "flash":
+            adc = FlashADC(ctx, c, 128, 8, 2 ** bits, 10e-15, 28e-6, 79e-6, "parallel", 128)
+        else:
+            adc = SarADC(ctx, c, 128, 8, bits)
+        figs.append((adc.area_m2, adc.dynamic_energy_J(conductance_S=g, counts=n)))
+    for a, b in zip(figs, figs[1:]):
+        assert b[0] > a[0] and b[1] > a[1]
+
+
+def test_adder_dff_shift_add_positive_and_monotonic(sram):
+    ctx, c = sram
+    a8, a16 = Adder(ctx, c, 8, 4), Adder(ctx, c, 16, 4)
+    assert 0 < a8.area_m2 < a16.area_m2
+    assert 0 < a8.add_latency_s < a16.add_latency_s
+    assert a8.dynamic_energy_J(num_ops=10) == pytest.approx(10 * a8.add_energy_J * 0.15)
+    d = DFF(ctx, c, 64)
+    assert d.area_m2 > 0 and d.leakage_W > 0
+    assert d.dynamic_energy_J(num_reads=2) == pytest.approx(2 * d.dynamic_energy_J(num_reads=1))
+    s = ShiftAdd(ctx, c, 16, 12, 8)
+    assert s.area_m2 > s.adder.area_m2
+    assert s.latency_s(num_reads=4, clock_period_s=2e-9) == pytest.approx(8e-9)
+
+
+def test_adder_tree_stages_and_compat(sram):
+    ctx, c = sram
+    tree = AdderTree(ctx, c, num_inputs=5, num_bits=8, num_units=2)
+    assert [n for n, _ in tree.stages] == [2, 1, 1]        # ceil halving keeps the odd one
+    compat = TechContext(c.replace(compat="neurosim-1.4"))
+    tree_ns = AdderTree(compat, c, num_inputs=5, num_bits=8, num_units=2)
+    assert [n for n, _ in tree_ns.stages] == [2, 1]        # NeuroSim's integer halving
+    assert tree.cost(num_reads=3).category == "accumulation"
+    assert tree.dynamic_energy_J(num_reads=2) == pytest.approx(2 * tree.dynamic_energy_J(
+        num_reads=1))
+
+
+def test_node_shrink_smaller_area():
+    big = TechContext(preset("neurosim-1.4-default"))
+    small_cfg = preset("neurosim-1.4-default").replace(technology_node_nm=7)
+    small = TechContext(small_cfg)
+    assert Adder(small, small_cfg, 8, 4).area_m2 < Adder(big, big.config, 8, 4).area_m2
+    assert Array(small, small_cfg, 128, 128).area_m2 < Array(big, big.config, 128, 128).area_m2
+
+
+def test_mux_and_decoder(sram):
+    ctx, c = sram
+    mux = Mux(ctx, c, 16, 8, 1349.0)
+    dec = RowDecoder(ctx, c, 8, mux.select_cap_F, mux_decoder=True)
+    assert mux.area_m2 > 0 and dec.area_m2 > 0
+    assert 0 < dec.decode_latency_s < 1e-9
+    assert mux.dynamic_energy_J(num_reads=8) == pytest.approx(8 * mux.select_energy_J)
+
+
+def test_chip_level_components(sram):
+    ctx, c = sram
+    blocks = [
+        (Buffer(ctx, c, num_bits=65536, interface_width=256, kind="register"), "buffer"),
+        (Buffer(ctx, c, num_bits=65536, interface_width=256, kind="sram"), "buffer"),
+        (Bus(ctx, c, 4, 4, 100e-6, 100e-6, 128), "interconnect"),
+        (HTree(ctx, c, 8, 8, 1e-3, 1e-3, 1024, 0.1, 4), "interconnect"),
+        (XYBus(ctx, c, 8, 8, 1e-3, 1e-3, 1024, 0.1), "interconnect"),
+        (MaxPool(ctx, c, num_bits=16, window=4, num_units=64), "other"),
+        (Activation(ctx, c, num_bits=16, num_units=64), "other"),
+        (Activation(ctx, c, 8, 4, "sigmoid"), "other"),
+    ]
+    for block, category in blocks:
+        cost = block.cost(num_reads=10, num_writes=10, num_bits=1e4, num_transfers=10,
+                          clock_period_s=1.7e-9)
+        assert cost.category == category
+        assert cost.dynamic_energy_J > 0 and cost.latency_s > 0
+        assert block.area_m2 >= 0 and block.leakage_W >= 0
+    # a bigger H-tree costs more per bit
+    small = HTree(ctx, c, 2, 2, 1e-3, 1e-3, 256)
+    large = HTree(ctx, c, 16, 16, 1e-3, 1e-3, 256)
+    assert large.bit_energy_J > small.bit_energy_J and large.area_m2 > small.area_m2
+
+
+@pytest.mark.parametrize("make", [
+    lambda ctx, c: Adder(ctx, c, 0),
+    lambda ctx, c: Adder(ctx, c, 8, num_adders=-1),
+    lambda ctx, c: DFF(ctx, c, 2.5),
+    lambda ctx, c: AdderTree(ctx, c, num_inputs=0, num_bits=8),
+    lambda ctx, c: Array(ctx, c, 0, 128),
+    lambda ctx, c: Buffer(ctx, c, num_bits=1024, interface_width=8, kind="flash"),
+    lambda ctx, c: Bus(ctx, c, 0, 4, 1e-4, 1e-4, 8),
+    lambda ctx, c: HTree(ctx, c, 2, 2, -1e-3, 1e-3, 8),
+    lambda ctx, c: MaxPool(ctx, c, num_bits=8, window=1),
+    lambda ctx, c: Activation(ctx, c, 8, 1, "tanh"),
+    lambda ctx, c: FlashADC(ctx, c, 128, 8, 1, 1e-15, 1e-6, 1e-6),
+    lambda ctx, c: FlashADC(ctx, c, 128, 8, 32, 1e-15, 1e-6, 1e-6, reference_mode="x"),
+    lambda ctx, c: SarADC(ctx, c, 128, 8, 5).dynamic_energy_J(conductance_S=[1, 2],
+                                                               counts=[1]),
+])
+def test_bad_input_raises(sram, make):
+    ctx, c = sram
+    with pytest.raises(ValueError):
+        make(ctx, c)
+
+
+def test_tech_context_rejects_non_config():
+    with pytest.raises(TypeError):
+        TechContext({"memory_cell": "sram"})
+
+
+def test_differences_listed():
+    diffs = neurosim_differences()
+    for key in ("mlsa_column_charge", "adder_tree_halving", "max_pool_stages",
+                "input_vectors_padding", "skip_zero_input_reads"):
+        assert key in diffs
