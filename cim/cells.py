@@ -1,0 +1,78 @@
+"""Cell levels to conductances: THE single place where the analog array is formed.
+
+Every hardware read in `cim.crossbar` goes through :func:`cell_conductance`; device
+non-idealities (programming variation, stuck-at faults, drift, relaxation, IR drop on the
+cell) belong here, as functions of the integer levels, the config and a seeded generator.
+
+Model (NeuroSim V1.4 ``LoadInWeightData``, reference/neurosim-v1.4.md §6): a cell of ``c``
+bits at level ``d`` in [0, 2^c - 1] has conductance
+
+    G(d) = Gmin + d / (2^c - 1) * (Gmax - Gmin),   Gmax = 1/R_on, Gmin = 1/R_off.
+
+We work in units of Gmax (a read voltage of 1 on a row with an on cell gives current 1), so
+
+    g(d) = gmin + d * delta,   gmin = R_on / R_off = 1 / on_off_ratio,
+    delta = (1 - gmin) / (2^c - 1)                    (one level's current step).
+
+SRAM has an infinite on/off ratio: gmin = 0. The access transistor's on-resistance and the
+wire resistance are not in this accuracy model (step 2 prices them).
+
+The off-state current: a column read with input planes ``x_r`` carries
+``sum_r x_r g(d_r) = gmin * sum_r x_r + delta * sum_r x_r d_r``. The first term depends only
+on the inputs. The offset encoding removes it with the reference column of level-0 cells
+(its current is exactly ``gmin * sum_r x_r``), the differential encoding with the second column
+of the pair; both are converted by the same ADC and subtracted digitally after it. The ADC
+must therefore cover the off-state current too: with a full-scale range of ``rows`` on-cells
+the signal ``delta * sum x d`` spans only ``(1 - gmin)`` of it, and a calibrated range is set
+on the total current it observes (cim.adc).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+__all__ = ["gmin", "level_step", "nominal_conductance", "cell_conductance", "read_levels"]
+
+
+def gmin(config) -> float:
+    """Off-state conductance in units of Gmax: R_on / R_off (0 for SRAM)."""
+    ratio = config.on_off_ratio
+    return 0.0 if math.isinf(ratio) else 1.0 / ratio
+
+
+def level_step(config) -> float:
+    """Current of one cell level in units of Gmax: (1 - gmin) / (2^c - 1) (NeuroSim §6)."""
+    return (1.0 - gmin(config)) / (2 ** config.cell_bits - 1)
+
+
+def nominal_conductance(levels: torch.Tensor, config) -> torch.Tensor:
+    """Ideal conductance (float32, units of Gmax) of cells at integer ``levels``."""
+    top = 2 ** config.cell_bits - 1
+    if levels.numel() and (int(levels.min()) < 0 or int(levels.max()) > top):
+        raise ValueError(f"cell levels outside [0, {top}] for cell_bits={config.cell_bits}")
+    # G(d) = Gmin + d/(2^c-1) (Gmax - Gmin): NeuroSim V1.4 LoadInWeightData, in units of Gmax
+    return levels.to(torch.float32).mul_(level_step(config)).add_(gmin(config))
+
+
+def cell_conductance(levels: torch.Tensor, config, generator: torch.Generator | None = None
+                     ) -> torch.Tensor:
+    """Conductance (float32, units of Gmax) of cells programmed to integer ``levels``.
+
+    Device effects go here: start from :func:`nominal_conductance` and perturb it using
+    ``generator`` (seeded). While the result equals the nominal conductance, cim.crossbar
+    computes the read currents exactly in integer arithmetic; any deviation switches it to
+    the float path, which reads whatever conductances this function returns.
+    """
+    return nominal_conductance(levels, config)
+
+
+def read_levels(conductance: torch.Tensor, config) -> torch.Tensor:
+    """What a sense amplifier reads from one cell at a time (sequential mode): the nearest level.
+
+    The thresholds sit halfway between the nominal level currents (ours); an ideal cell reads
+    back its programmed level exactly.
+    """
+    top = 2 ** config.cell_bits - 1
+    lv = (conductance - gmin(config)).mul_(1.0 / level_step(config)).add_(0.5).floor_()
+    return lv.clamp_(0, top).to(torch.int8)

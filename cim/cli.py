@@ -1,0 +1,178 @@
+"""Command line of step 1 (``python inference_sim.py``): parse, call cim.run, print.
+
+Bad input (unknown network, data set or config key, a data root without the expected files, a
+checkpoint that does not fit, values out of range) prints ONE line on stderr and exits with
+code 2; nothing is written because cim.run checks everything before it writes, and the trace
+is written atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (exit 2)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        raise _UsageError(message)
+
+
+class _UsageError(ValueError):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="inference_sim.py",
+                description="Step 1 of NeuroPySim: run a network on real data with the CIM "
+                            "hardware in the loop, report float / quantized / hardware "
+                            "accuracy and write the per-layer trace for Chip.py.")
+    p.add_argument("--network", help="registered network (default: inferenceConfig.NETWORK)")
+    p.add_argument("--dataset", help="mnist5k, mnist, cifar10 or synthetic (cost-only) "
+                   "(default: inferenceConfig.DATASET for the default network, else the "
+                   "network's own)")
+    p.add_argument("--data-root", help="folder with MNIST IDX or CIFAR-10 python files")
+    p.add_argument("--checkpoint", help="weights to load (default: the shipped checkpoint)")
+    p.add_argument("--images", type=int, help="images traced for step 2 (default 1)")
+    p.add_argument("--eval-images", type=int, help="images scored (default: all of the test "
+                   "split)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a hardware config field (repeatable)")
+    p.add_argument("--preset", help="start from a named hardware preset instead of "
+                   "inferenceConfig.HARDWARE")
+    p.add_argument("--seed", type=int, help="seed of init, synthetic data, device effects")
+    p.add_argument("--quiet", action="store_true", help="no progress bars, only the results")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    p.add_argument("--train", action="store_true", help="train the network with quantization-"
+                   "aware training first and save the checkpoint")
+    p.add_argument("--epochs", type=int, help="training epochs (with --train)")
+    p.add_argument("--trace-dir", help="trace folder (default layer_record_<NET>)")
+    p.add_argument("--neurosim-export", nargs="?", const="", metavar="DIR",
+                   help="also write NeuroSim-format layer records + NetWork.csv "
+                        "(default DIR: <trace-dir>_neurosim)")
+    return p
+
+
+def _config(args):
+    from chip.config import apply_overrides
+    from chip.presets import preset
+
+    from .run import defaults
+    base = preset(args.preset) if args.preset else defaults()["hardware"]
+    return apply_overrides(base, args.set)
+
+
+def _pct(v) -> str:
+    return "   n/a" if v is None else f"{100 * v:6.2f}%"
+
+
+def _describe(cfg) -> str:
+    mode = (f"parallel ({cfg.rows_in_parallel} rows/read, {cfg.adc_bits}-bit ADC, "
+            f"{cfg.adc_range} range)" if cfg.operation_mode == "parallel" else "sequential")
+    cell = "SRAM" if cfg.memory_cell == "sram" else \
+        f"{cfg.memory_cell.upper()} on/off {cfg.on_off_ratio:.3g}"
+    return (f"{cell}, {cfg.cell_bits}-bit cells, {cfg.weight_bits}-bit weights "
+            f"({cfg.weight_encoding}), {cfg.activation_bits}-bit inputs "
+            f"({cfg.input_encoding}), {mode}")
+
+
+def _print_human(result) -> None:
+    kib = result.trace_bytes / 1024
+    print(f"{result.network} on {result.dataset}: {result.dataset_description}")
+    print(f"hardware: {_describe(result.config)} [config {result.config_hash}]")
+    if result.is_synthetic:
+        print("accuracy: not measured - synthetic inputs, cost-only run")
+    else:
+        a = result.accuracy
+        print(f"accuracy on {result.eval_images} images:  float {_pct(a['float'])}   "
+              f"quantized {_pct(a['quantized'])}   hardware {_pct(a['hardware'])}")
+    if result.trace_dir is not None:
+        print(f"trace: {result.trace_dir}/ ({len(result.layers)} layers, "
+              f"{result.traced_images} image{'s' if result.traced_images != 1 else ''}, "
+              f"{kib:.1f} KiB) in {result.timings_s.get('trace', 0):.2f} s; "
+              f"next: python Chip.py --trace {result.trace_dir}")
+    if result.neurosim_dir is not None:
+        print(f"NeuroSim format: {result.neurosim_dir}")
+    print(f"time: {result.timings_s.get('total', 0):.1f} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return _main(args)
+    except _UsageError as err:
+        print(f"inference_sim.py: error: {err} (see --help)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ValueError, FileNotFoundError) as err:
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"inference_sim.py: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RuntimeError as err:
+        from models.datasets import DataUnavailableError
+        if isinstance(err, DataUnavailableError):
+            print(f"inference_sim.py: error: {str(err).splitlines()[0]}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        raise
+    except KeyboardInterrupt:
+        print("inference_sim.py: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(args) -> int:
+    import torch
+
+    from .run import defaults, run
+    for name in ("images", "eval_images", "epochs"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')}={value} must be a positive integer")
+    if args.seed is not None and args.seed < 0:
+        raise ValueError(f"--seed={args.seed} must be a non-negative integer")
+    if args.epochs is not None and not args.train:
+        raise ValueError("--epochs applies only with --train")
+    cfg = _config(args)
+    progress = not (args.quiet or args.json)
+    say = (lambda text: None) if (args.quiet or args.json) else \
+        (lambda text: print(text, file=sys.stderr))
+    torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
+
+    d = defaults()
+    network = args.network or d["network"]
+    if args.train:
+        import models
+
+        from .train import DEFAULT_EPOCHS, train
+        spec = models.get_spec(network)
+        dataset = args.dataset or (d["dataset"] if network == d["network"] else
+                                   spec.default_dataset)
+        train(network, dataset, cfg, epochs=args.epochs or DEFAULT_EPOCHS,
+              seed=args.seed if args.seed is not None else d["seed"],
+              checkpoint=args.checkpoint, data_root=args.data_root, progress=progress,
+              log=lambda text: print(text, file=sys.stderr))
+
+    neurosim = None
+    if args.neurosim_export is not None:
+        trace_dir = Path(args.trace_dir or d["trace_dir"](network))
+        neurosim = Path(args.neurosim_export) if args.neurosim_export else \
+            trace_dir.with_name(trace_dir.name + "_neurosim")
+        try:  # fail before any work if the exporter is missing
+            import cim.neurosim_format  # noqa: F401
+        except ImportError as err:
+            raise ValueError(f"--neurosim-export needs cim/neurosim_format.py, which is not "
+                             f"available ({err})") from None
+    result = run(cfg, network=network, dataset=args.dataset, data_root=args.data_root,
+                 checkpoint=args.checkpoint, images=args.images, eval_images=args.eval_images,
+                 seed=args.seed, trace_dir=args.trace_dir, progress=progress,
+                 neurosim_export=neurosim, warn=lambda text: print(text, file=sys.stderr))
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        _print_human(result)
+    return 0

@@ -1,0 +1,229 @@
+"""Walk a user's nn.Module: check every layer is supported, find what follows each compute
+layer, and swap Conv2d/Linear for :class:`cim.layers.CIMLayer`.
+
+The walk uses torch.fx (symbolic tracing) to see the data flow: which compute layer reads the
+network input, and what follows each one (BatchNorm, ReLU, pooling, residual add). Modules
+whose forward cannot be traced symbolically (data-dependent control flow) are still accepted
+if all their leaf modules are supported; ``followed_by`` is then taken from the order of the
+leaf modules (a warning says so).
+
+Unsupported layer types are never skipped: :class:`UnsupportedLayerError` lists every one of
+them by type and name in a single message.
+"""
+from __future__ import annotations
+
+import copy
+import operator
+import warnings
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+
+from .layers import CIMLayer
+
+__all__ = ["UnsupportedLayerError", "NetworkAnalysis", "analyse", "convert", "cim_layers",
+           "set_mode", "SUPPORTED_MODULES"]
+
+COMPUTE = (nn.Conv2d, nn.Linear)
+# digital periphery the chip model knows (activation, pooling, normalisation, reshaping)
+SUPPORTED_MODULES = (nn.Conv2d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU,
+                     nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Flatten,
+                     nn.Dropout, nn.Identity)
+_PASS_FUNCTIONS = {torch.flatten, torch.reshape, F.dropout}
+_PASS_METHODS = {"view", "reshape", "flatten", "contiguous", "size", "dim"}
+_SUPPORTED_FUNCTIONS = _PASS_FUNCTIONS | {
+    operator.add, operator.iadd, torch.add, F.relu, torch.relu, F.max_pool2d, F.avg_pool2d,
+    F.adaptive_avg_pool2d, getattr, operator.getitem, torch.cat}
+_SUPPORTED_METHODS = _PASS_METHODS | {"add", "add_", "relu", "relu_", "mean"}
+
+
+class UnsupportedLayerError(ValueError):
+    """The network holds layers the CIM model cannot compute; the message lists them all."""
+
+
+@dataclass
+class NetworkAnalysis:
+    """What the walk found: compute layer names in execution order and their context."""
+
+    compute: list[str]
+    followed_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    image_inputs: set[str] = field(default_factory=set)
+    traced: bool = True
+
+
+def _module_step(module: nn.Module) -> str | None:
+    """Name of a periphery step in ``followed_by`` (None: transparent)."""
+    if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        return "batchnorm"
+    if isinstance(module, nn.ReLU):
+        return "relu"
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        k = module.kernel_size
+        k = (k, k) if isinstance(k, int) else tuple(k)
+        kind = "maxpool" if isinstance(module, nn.MaxPool2d) else "avgpool"
+        return f"{kind}{k[0]}x{k[1]}"
+    if isinstance(module, nn.AdaptiveAvgPool2d):
+        return "globalavgpool"
+    return None
+
+
+def _check_leaves(model: nn.Module) -> None:
+    bad: dict[str, list[str]] = {}
+    for name, module in model.named_modules():
+        if list(module.children()):
+            continue                                                  # containers
+        if isinstance(module, SUPPORTED_MODULES) and not _unsupported_detail(module):
+            continue
+        label = type(module).__name__ + _unsupported_detail(module)
+        bad.setdefault(label, []).append(name or "<root>")
+    if bad:
+        _raise(bad)
+
+
+def _unsupported_detail(module: nn.Module) -> str:
+    if isinstance(module, nn.Conv2d):
+        if module.groups != 1:
+            return f"(groups={module.groups})"
+        if module.padding_mode != "zeros":
+            return f"(padding_mode={module.padding_mode!r})"
+        if isinstance(module.padding, str):
+            return f"(padding={module.padding!r})"
+    return ""
+
+
+def _raise(bad: dict[str, list[str]]) -> None:
+    parts = [f"{kind} ({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})"
+             for kind, names in sorted(bad.items())]
+    supported = ", ".join(m.__name__ for m in SUPPORTED_MODULES)
+    raise UnsupportedLayerError(f"unsupported layer types: {'; '.join(parts)}. The CIM model "
+                                f"computes {supported}, residual adds and flatten")
+
+
+def analyse(model: nn.Module) -> NetworkAnalysis:
+    """Check the model and describe its compute layers (see module docstring)."""
+    _check_leaves(model)
+    modules = dict(model.named_modules())
+    try:
+        graph = fx.symbolic_trace(model).graph
+    except Exception as err:  # data-dependent Python control flow: fall back to module order
+        warnings.warn(f"torch.fx cannot trace {type(model).__name__} ({type(err).__name__}); "
+                      f"what follows each layer is taken from the module order", stacklevel=2)
+        return _analyse_by_order(model)
+    bad: dict[str, list[str]] = {}
+    compute: list[str] = []
+    for node in graph.nodes:
+        if node.op == "call_module" and isinstance(modules[node.target], COMPUTE):
+            compute.append(node.target)
+        elif node.op == "call_function" and node.target not in _SUPPORTED_FUNCTIONS:
+            bad.setdefault(getattr(node.target, "__name__", str(node.target)), []).append(
+                node.name)
+        elif node.op == "call_method" and node.target not in _SUPPORTED_METHODS:
+            bad.setdefault(f"Tensor.{node.target}", []).append(node.name)
+    if bad:
+        _raise(bad)
+    if len(set(compute)) != len(compute):
+        dup = sorted({c for c in compute if compute.count(c) > 1})
+        raise UnsupportedLayerError(f"compute layers called more than once per forward "
+                                    f"(shared weights) are not supported: {', '.join(dup)}")
+    analysis = NetworkAnalysis(compute=compute)
+    for node in graph.nodes:
+        if node.op != "call_module" or node.target not in compute:
+            continue
+        analysis.followed_by[node.target] = _follow(node, modules)
+        if _reads_input(node, modules):
+            analysis.image_inputs.add(node.target)
+    return analysis
+
+
+def _transparent(node: fx.Node, modules: dict) -> bool:
+    if node.op == "call_module":
+        return isinstance(modules[node.target], (nn.Flatten, nn.Dropout, nn.Identity))
+    if node.op == "call_function":
+        return node.target in _PASS_FUNCTIONS
+    if node.op == "call_method":
+        return node.target in _PASS_METHODS
+    return False
+
+
+def _reads_input(node: fx.Node, modules: dict) -> bool:
+    source = node.args[0] if node.args else None
+    while isinstance(source, fx.Node) and _transparent(source, modules):
+        source = source.args[0] if source.args else None
+    return isinstance(source, fx.Node) and source.op == "placeholder"
+
+
+def _follow(node: fx.Node, modules: dict) -> tuple[str, ...]:
+    steps: list[str] = []
+    current = node
+    while len(current.users) == 1 and len(steps) < 8:
+        nxt = next(iter(current.users))
+        if nxt.op == "call_module":
+            module = modules[nxt.target]
+            if isinstance(module, COMPUTE):
+                break
+            step = _module_step(module)
+        elif nxt.op == "call_function" and nxt.target in (operator.add, operator.iadd,
+                                                          torch.add):
+            step = "add"
+        elif nxt.op == "call_function" and nxt.target in (F.relu, torch.relu):
+            step = "relu"
+        elif nxt.op == "call_method" and nxt.target in ("add", "add_"):
+            step = "add"
+        elif nxt.op == "call_method" and nxt.target in ("relu", "relu_"):
+            step = "relu"
+        elif nxt.op == "call_function" and nxt.target is F.max_pool2d:
+            step = "maxpool"
+        elif _transparent(nxt, modules):
+            step = None
+        else:
+            break
+        if step:
+            steps.append(step)
+        current = nxt
+    return tuple(steps)
+
+
+def _analyse_by_order(model: nn.Module) -> NetworkAnalysis:
+    leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
+    compute = [n for n, m in leaves if isinstance(m, COMPUTE)]
+    analysis = NetworkAnalysis(compute=compute, traced=False)
+    for i, (name, module) in enumerate(leaves):
+        if not isinstance(module, COMPUTE):
+            continue
+        steps = []
+        for _, nxt in leaves[i + 1:]:
+            if isinstance(nxt, COMPUTE):
+                break
+            step = _module_step(nxt)
+            if step:
+                steps.append(step)
+        analysis.followed_by[name] = tuple(steps)
+    if compute:
+        analysis.image_inputs.add(compute[0])
+    return analysis
+
+
+def convert(model: nn.Module, analysis: NetworkAnalysis | None = None
+            ) -> tuple[nn.Module, NetworkAnalysis]:
+    """A deep copy of ``model`` with every Conv2d/Linear replaced by a CIMLayer."""
+    analysis = analysis or analyse(model)
+    cim = copy.deepcopy(model).eval()
+    for name in analysis.compute:
+        parent_name, _, attr = name.rpartition(".")
+        parent = cim.get_submodule(parent_name) if parent_name else cim
+        layer = CIMLayer(getattr(parent, attr), name)
+        layer.is_image_input = name in analysis.image_inputs
+        setattr(parent, attr, layer)
+    return cim, analysis
+
+
+def cim_layers(model: nn.Module) -> list[CIMLayer]:
+    """The CIMLayers of a converted model, in module order."""
+    return [m for m in model.modules() if isinstance(m, CIMLayer)]
+
+
+def set_mode(model: nn.Module, mode: str) -> None:
+    for layer in cim_layers(model):
+        layer.mode = mode

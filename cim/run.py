@@ -1,0 +1,401 @@
+"""Step 1 as a function: ``run(config) -> InferenceResult``.
+
+Runs a network over real data three ways - float software, quantized software (integer codes,
+exact products) and hardware in the loop (cim.crossbar) - and records the trace of the first
+``images`` images for step 2 (cim.trace, DESIGN.md §3).
+
+Order of work, so that bad input fails before anything is computed or written:
+config -> network -> data -> checkpoint -> layer check -> evaluation -> trace (atomic).
+
+Activation clip values: the first layer reads images in [0, 1] (clip 1, codes round(x (2^a-1)));
+the other layers use the clip values stored in the checkpoint by quantization-aware training
+(``meta["activation_clip"]``) or, failing that, the largest input seen on the calibration
+images (the first ``CALIBRATION_IMAGES`` images of the evaluated data).
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from chip.config import HardwareConfig
+
+from . import recorder
+from .adc import ADC_CALIBRATION_IMAGES, CALIBRATION_IMAGES
+from .convert import NetworkAnalysis, analyse, convert, set_mode
+from .layers import CIMLayer
+
+__all__ = ["InferenceResult", "run", "defaults", "evaluate"]
+
+#: images per batch in the float and quantized passes
+SOFTWARE_BATCH = 256
+#: im2col elements per hardware batch (bounds memory; the crossbar chunks further)
+HARDWARE_BATCH_ELEMENTS = 1 << 22
+
+
+def defaults() -> dict[str, Any]:
+    """The user defaults of inferenceConfig.py (network, data set, hardware, ...)."""
+    try:
+        import inferenceConfig as ic
+    except ImportError:  # running from a wheel without the file: built-in defaults
+        return dict(network="lenet5", dataset="mnist5k", data_root=None, images=1, seed=0,
+                    hardware=HardwareConfig(), trace_dir=lambda n: f"layer_record_{n.upper()}")
+    return dict(network=ic.NETWORK, dataset=ic.DATASET, data_root=ic.DATA_ROOT,
+                images=ic.TRACE_IMAGES, seed=ic.SEED, hardware=ic.HARDWARE,
+                trace_dir=ic.trace_dir)
+
+
+@dataclass
+class InferenceResult:
+    """What step 1 produced. ``accuracy`` values are fractions in [0, 1] (None: cost-only)."""
+
+    network: str
+    dataset: str
+    dataset_description: str
+    is_synthetic: bool
+    config: HardwareConfig
+    config_hash: str
+    accuracy: dict[str, float | None]
+    eval_images: int
+    traced_images: int
+    trace_dir: Path | None
+    trace_bytes: int
+    checkpoint: str | None
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    neurosim_dir: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "network": self.network, "dataset": self.dataset,
+            "dataset_description": self.dataset_description, "is_synthetic": self.is_synthetic,
+            "cost_only": self.is_synthetic, "accuracy": dict(self.accuracy),
+            "eval_images": self.eval_images, "traced_images": self.traced_images,
+            "trace_dir": str(self.trace_dir) if self.trace_dir else None,
+            "trace_bytes": self.trace_bytes, "checkpoint": self.checkpoint,
+            "config": self.config.to_dict(), "config_hash": self.config_hash,
+            "layers": self.layers, "warnings": list(self.warnings),
+            "timings_s": {k: round(v, 4) for k, v in self.timings_s.items()},
+            "neurosim_dir": str(self.neurosim_dir) if self.neurosim_dir else None,
+        }
+
+
+def _positive_int(name: str, value, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}={value!r} is invalid; use a positive integer")
+    return value
+
+
+def _progress(iterable, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+    return tqdm(iterable, total=total, desc=desc, unit="batch", file=sys.stderr, leave=False)
+
+
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor | None,
+             batch: int, desc: str = "", progress: bool = False) -> float | None:
+    """Top-1 accuracy (fraction) of ``model`` over ``images`` in batches (None without labels)."""
+    correct = 0
+    steps = math.ceil(len(images) / batch)
+    with torch.no_grad():
+        for i in _progress(range(steps), steps, desc, progress):
+            out = model(images[i * batch:(i + 1) * batch])
+            if labels is not None:
+                correct += int((out.argmax(1) == labels[i * batch:(i + 1) * batch]).sum())
+    return None if labels is None else correct / len(images)
+
+
+def _resolve_config(config) -> HardwareConfig:
+    if config is None:
+        return defaults()["hardware"]
+    if isinstance(config, HardwareConfig):
+        return config
+    if isinstance(config, dict):
+        return HardwareConfig.from_dict(config)
+    raise ValueError(f"config={type(config).__name__} is invalid; pass a HardwareConfig, a dict "
+                     f"of its fields, or None for inferenceConfig.HARDWARE")
+
+
+def _load_data(dataset: str, data_root, spec_shape, count: int | None, seed: int):
+    from models import datasets
+    if dataset == "synthetic":
+        if spec_shape is None:
+            raise ValueError("dataset='synthetic' with a user network needs input_shape=(C, H, W)")
+        return datasets.load_dataset("synthetic", "test", synthetic_shape=tuple(spec_shape),
+                                     synthetic_count=count, seed=seed)
+    return datasets.load_dataset(dataset, "test", root=data_root)
+
+
+def _network_name(network) -> str:
+    return network if isinstance(network, str) else type(network).__name__.lower()
+
+
+def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module | None = None,
+        dataset: str | None = None, data_root: str | Path | None = None,
+        checkpoint: str | Path | None = None, images: int | None = None,
+        eval_images: int | None = None, seed: int | None = None,
+        trace_dir: str | Path | None = None, write_trace: bool = True,
+        input_shape: tuple[int, int, int] | None = None, progress: bool = False,
+        neurosim_export: str | Path | None = None,
+        warn: Callable[[str], None] | None = None) -> InferenceResult:
+    """Step 1: accuracy three ways and the trace (see module docstring).
+
+    Args:
+        config: hardware (None: inferenceConfig.HARDWARE).
+        network: a registered name (models.names()) or any nn.Module built from supported
+            layers (None: inferenceConfig.NETWORK).
+        dataset: data set name (None: inferenceConfig.DATASET for the default network, else
+            the network's default data set); ``synthetic`` gives a cost-only run.
+        data_root: folder of MNIST IDX / CIFAR-10 files.
+        checkpoint: weights to load (None: the shipped checkpoint if there is one, else a
+            seeded init with a warning).
+        images: images traced (default inferenceConfig.TRACE_IMAGES).
+        eval_images: images scored (default: the whole test split; synthetic: ``images``).
+        seed: seed of initialisation, synthetic data and device randomness.
+        trace_dir: where the trace goes (default layer_record_<NET>); ``write_trace=False``
+            skips writing it.
+        input_shape: (C, H, W) for a user network on synthetic data.
+        progress: tqdm bars on stderr.
+        neurosim_export: also write NeuroSim-format files there (cim.neurosim_format).
+        warn: called with each warning line (default: ignored; they are in the result).
+
+    Raises:
+        ValueError (and subclasses: ConfigError, UnsupportedLayerError, TraceError): bad input.
+        FileNotFoundError: a checkpoint path that does not exist.
+    """
+    import models
+    from models import checkpoints
+
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    warnings_out: list[str] = []
+
+    def _warn(text: str) -> None:
+        warnings_out.append(text)
+        if warn:
+            warn(text)
+
+    d = defaults()
+    cfg = _resolve_config(config)
+    network = d["network"] if network is None else network
+    seed = d["seed"] if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed={seed!r} is invalid; use a non-negative integer")
+    images = _positive_int("images", d["images"] if images is None else images)
+    eval_images = _positive_int("eval_images", eval_images, allow_none=True)
+
+    # -- network --------------------------------------------------------------------------------
+    spec = None
+    if isinstance(network, str):
+        spec = models.get_spec(network)                      # ValueError lists known names
+        if dataset is None:
+            dataset = d["dataset"] if network == d["network"] else spec.default_dataset
+        shape = spec.input_shape
+    elif isinstance(network, nn.Module):
+        if dataset is None:
+            raise ValueError("a user network needs dataset= (a data set name, or 'synthetic' "
+                             "with input_shape=)")
+        shape = tuple(input_shape) if input_shape is not None else None
+    else:
+        raise ValueError(f"network={network!r} is invalid; pass a name from models.names() or "
+                         f"an nn.Module")
+    name = _network_name(network)
+    if data_root is None and dataset in ("mnist", "cifar10"):
+        data_root = d["data_root"]
+
+    # -- data -------------------------------------------------------------------------------------
+    synthetic_count = max(images, eval_images or images)
+    data = _load_data(dataset, data_root, shape, synthetic_count, seed)
+    if shape is not None and tuple(data.images.shape[1:]) != tuple(shape):
+        raise ValueError(f"dataset={dataset!r} has images {'x'.join(map(str, data.images.shape[1:]))}"
+                         f" but network={name!r} expects {'x'.join(map(str, shape))}")
+    total = len(data)
+    n_eval = total if eval_images is None else eval_images
+    if n_eval > total:
+        raise ValueError(f"eval_images={n_eval} exceeds the {total} images of dataset="
+                         f"{dataset!r} ({data.split} split)")
+    if images > total:
+        raise ValueError(f"images={images} exceeds the {total} images of dataset={dataset!r}")
+    x_eval = data.images[:n_eval]
+    y_eval = None if data.labels is None else data.labels[:n_eval]
+
+    # -- model and weights --------------------------------------------------------------------
+    meta: dict = {}
+    ckpt_used: str | None = None
+    if spec is not None:
+        num_classes = data.num_classes or spec.num_classes
+        model = models.build(network, num_classes=num_classes, seed=seed)
+        path = Path(checkpoint) if checkpoint is not None else None
+        if path is None and not data.is_synthetic:
+            default_path = checkpoints.default_checkpoint_path(network, dataset)
+            path = default_path if default_path.is_file() else None
+        elif path is None and data.is_synthetic:
+            default_path = checkpoints.default_checkpoint_path(network, spec.default_dataset)
+            path = default_path if default_path.is_file() else None
+        if path is not None:
+            if not path.is_file():
+                raise ValueError(f"checkpoint {str(path)!r} does not exist")
+            meta = checkpoints.load_checkpoint(model, path)
+            ckpt_used = str(path)
+        else:
+            _warn(f"warning: no trained checkpoint for {network} on {dataset}; using a seeded "
+                  f"random init (seed {seed}) - accuracy is meaningless (train with --train or "
+                  f"pass --checkpoint)")
+    else:
+        model = network
+        if checkpoint is not None:
+            if not Path(checkpoint).is_file():
+                raise ValueError(f"checkpoint {str(checkpoint)!r} does not exist")
+            meta = checkpoints.load_checkpoint(model, checkpoint)
+            ckpt_used = str(checkpoint)
+    model = model.eval()
+    if y_eval is not None:
+        with torch.no_grad():
+            outputs = model(data.images[:1]).shape[-1]
+        if int(y_eval.max()) >= outputs:
+            raise ValueError(f"network={name!r} has {outputs} outputs but dataset={dataset!r} "
+                             f"has labels up to {int(y_eval.max())}")
+
+    # -- CIM model --------------------------------------------------------------------------------
+    analysis = analyse(model)                                # UnsupportedLayerError
+    cim_model, analysis = convert(model, analysis)
+    layers = _ordered_layers(cim_model, analysis)
+    timings["setup"] = time.perf_counter() - t_start
+
+    t = time.perf_counter()
+    acc_float = evaluate(cim_model, x_eval, y_eval, SOFTWARE_BATCH, "float", progress)
+    timings["float"] = time.perf_counter() - t
+
+    calib = data.images[:min(CALIBRATION_IMAGES, n_eval)]
+    t = time.perf_counter()
+    calibrate_activations(cim_model, layers, calib, cfg, meta.get("activation_clip"))
+    hw_batch = hardware_batch(layers)
+    program(cim_model, layers, cfg, seed, calib, hw_batch)
+    timings["calibrate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    set_mode(cim_model, "quant")
+    acc_quant = evaluate(cim_model, x_eval, y_eval, SOFTWARE_BATCH, "quantized", progress)
+    timings["quantized"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    set_mode(cim_model, "hw")
+    record_now = images <= n_eval
+    if record_now:
+        recorder.start_recording(layers, images)
+    acc_hw = evaluate(cim_model, x_eval, y_eval, hw_batch, "hardware", progress)
+    timings["hardware"] = time.perf_counter() - t
+    if not record_now:
+        recorder.start_recording(layers, images)
+        evaluate(cim_model, data.images[:images], None, hw_batch)
+    recorder.stop_recording(layers)
+
+    accuracy = {"float": acc_float, "quantized": acc_quant, "hardware": acc_hw}
+    if data.is_synthetic:
+        accuracy = {k: None for k in accuracy}
+    traces = recorder.collect(layers, analysis)
+    result = InferenceResult(
+        network=name, dataset=dataset, dataset_description=data.description,
+        is_synthetic=data.is_synthetic, config=cfg, config_hash=cfg.config_hash(),
+        accuracy=accuracy, eval_images=n_eval, traced_images=images, trace_dir=None,
+        trace_bytes=0, checkpoint=ckpt_used, warnings=warnings_out, timings_s=timings,
+        layers=[dict(tr.geometry.to_json(), rows=tr.geometry.rows, macs=tr.geometry.macs)
+                for tr in traces])
+    if not analysis.traced:
+        _warn("warning: torch.fx could not trace the network; followed_by comes from module order")
+
+    if write_trace:
+        from .trace import write_trace as _write
+        t = time.perf_counter()
+        target = Path(trace_dir) if trace_dir is not None else Path(d["trace_dir"](name))
+        manifest_accuracy = dict(accuracy, eval_images=n_eval, cost_only=data.is_synthetic,
+                                 split=data.split)
+        _write(target, name, traces, cfg.to_dict(), cfg.config_hash(),
+               dataset={"name": dataset, "split": data.split, "description": data.description,
+                        "is_synthetic": data.is_synthetic, "source": data.source},
+               accuracy=manifest_accuracy,
+               extra={"checkpoint": ckpt_used, "seed": seed,
+                      "accuracy_fields": {k: cfg.to_dict()[k] for k in cfg.accuracy_fields()}})
+        timings["trace"] = time.perf_counter() - t
+        result.trace_dir = target
+        result.trace_bytes = sum(p.stat().st_size for p in target.iterdir() if p.is_file())
+        if neurosim_export is not None:
+            result.neurosim_dir = export_neurosim(target, neurosim_export)
+    timings["total"] = time.perf_counter() - t_start
+    return result
+
+
+def export_neurosim(trace_dir: Path, out_dir) -> Path:
+    """Write NeuroSim-format files for a trace (cim.neurosim_format, imported on demand)."""
+    try:
+        from .neurosim_format import export_neurosim as _export
+    except ImportError as err:
+        raise ValueError(f"--neurosim-export needs cim/neurosim_format.py, which is not "
+                         f"available ({err})") from None
+    from .trace import read_trace
+    return Path(_export(read_trace(trace_dir), Path(out_dir)))
+
+
+def _ordered_layers(model: nn.Module, analysis: NetworkAnalysis) -> list[CIMLayer]:
+    by_name = {m.name: m for m in model.modules() if isinstance(m, CIMLayer)}
+    return [by_name[n] for n in analysis.compute]
+
+
+def calibrate_activations(model: nn.Module, layers: list[CIMLayer], calib: torch.Tensor,
+                          cfg: HardwareConfig, stored: dict | None) -> None:
+    """Set every layer's clip value: stored (trained) values first, else observed maxima."""
+    for layer in layers:
+        layer.config = cfg
+        layer.amax, layer.amin, layer.signed = 0.0, 0.0, None
+    set_mode(model, "calibrate")
+    evaluate(model, calib, None, SOFTWARE_BATCH)
+    for layer in layers:
+        if stored and layer.name in stored:
+            amax, amin = stored[layer.name]
+            layer.amax, layer.amin = float(amax), float(amin)
+        if layer.amax <= 0 and layer.amin >= 0:
+            layer.amax = 1.0                                       # dead input: any grid works
+        layer.signed = layer.input_signed()
+
+
+def hardware_batch(layers: list[CIMLayer]) -> int:
+    """Images per hardware batch so one layer's im2col stays under HARDWARE_BATCH_ELEMENTS."""
+    worst = 1
+    for layer in layers:
+        inner = layer.inner
+        if layer.kind == "conv2d":
+            rows = inner.in_channels * inner.kernel_size[0] * inner.kernel_size[1]
+            worst = max(worst, rows * layer.output_hw[0] * layer.output_hw[1])
+        else:
+            worst = max(worst, inner.in_features)
+    return int(max(1, min(SOFTWARE_BATCH, HARDWARE_BATCH_ELEMENTS // worst)))
+
+
+def program(model: nn.Module, layers: list[CIMLayer], cfg: HardwareConfig, seed: int,
+            calib: torch.Tensor, batch: int) -> None:
+    """Program the crossbars; calibrate the ADC ranges when the config asks for it."""
+    generator = torch.Generator().manual_seed(seed)
+    for layer in layers:
+        layer.program(cfg, generator)
+    if cfg.operation_mode == "parallel" and cfg.adc_range == "calibrated":
+        set_mode(model, "hw")
+        for layer in layers:
+            layer.crossbar.observed_max = 0.0
+            layer.crossbar.observed_hist = None
+            layer.calibrate_adc = True
+        evaluate(model, calib[:ADC_CALIBRATION_IMAGES], None, batch)
+        for layer in layers:
+            layer.calibrate_adc = False
+            layer.crossbar.set_adc(cfg.activation_bits, layer.input_signed(),
+                                   layer.crossbar.calibrated_range(cfg.activation_bits,
+                                                                   layer.input_signed()))
