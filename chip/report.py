@@ -11,10 +11,9 @@ import csv
 import io
 import json
 import math
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
+from cim.staging import staged_folder
 
 __all__ = ["format_summary", "summary_json", "write_results"]
 
@@ -86,10 +85,8 @@ def write_results(report, out_dir: str | Path, plot: bool = True) -> tuple[Path,
     """Write every result file of ``report`` into ``out_dir`` atomically; returns the folder
     and notes (e.g. a skipped plot)."""
     target = Path(out_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     notes: list[str] = []
-    try:
+    with staged_folder(target) as staging:
         (staging / "summary.json").write_text(summary_json(report))
         row = _summary_row(_jsonable(report.summary))
         with open(staging / "summary.csv", "w", newline="") as fh:
@@ -102,17 +99,6 @@ def write_results(report, out_dir: str | Path, plot: bool = True) -> tuple[Path,
             note = _plot(report, staging / "breakdown.png")
             if note:
                 notes.append(note)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            staging.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target, notes
 
 

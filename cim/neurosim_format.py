@@ -37,9 +37,7 @@ import json
 import os
 import re
 import shlex
-import shutil
 import tarfile
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +46,7 @@ from typing import IO, Any, Iterator, Sequence
 import numpy as np
 
 from cim.trace import LayerGeometry, LayerTrace, Trace, TraceError, network_csv_rows
+from cim.staging import staged_folder
 
 __all__ = ["FORMAT_NAME", "SIDECAR", "TRACE_COMMAND", "export_neurosim", "read_neurosim",
            "read_network_csv"]
@@ -874,9 +873,7 @@ def export_neurosim(trace: Trace, out_dir: str | os.PathLike, model_name: str | 
     sub_array = int(config.get("subarray_rows", 128))
     parallel = int(config.get("rows_in_parallel", sub_array))
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with staged_folder(target) as staging:
         used: set[str] = set()
         files, notes = [], []
         for index, layer in enumerate(trace.layers):
@@ -926,15 +923,4 @@ def export_neurosim(trace: Trace, out_dir: str | os.PathLike, model_name: str | 
         (staging / SIDECAR).write_text(json.dumps(
             {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION, "manifest": manifest,
              "image": image, "layers": notes}, indent=1, default=str) + "\n")
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            staging.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target

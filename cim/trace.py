@@ -11,13 +11,12 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from cim.staging import staged_folder
 
 __all__ = [
     "FORMAT_NAME",
@@ -165,9 +164,7 @@ def write_trace(directory: str | os.PathLike, network: str, layers: Sequence[Lay
                 ) -> Path:
     """Write a trace folder atomically: build it beside the target, then rename into place."""
     target = Path(directory)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with staged_folder(target) as staging:
         entries = []
         for index, layer in enumerate(layers):
             g = layer.geometry
@@ -199,17 +196,6 @@ def write_trace(directory: str | os.PathLike, network: str, layers: Sequence[Lay
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         rows = network_csv_rows([LayerGeometry.from_json(e) for e in entries])
         (staging / NETWORK_CSV).write_text("".join(",".join(map(str, r)) + "\n" for r in rows))
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            staging.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 
