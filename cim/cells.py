@@ -32,7 +32,8 @@ import math
 
 import torch
 
-__all__ = ["gmin", "level_step", "nominal_conductance", "cell_conductance", "read_levels"]
+__all__ = ["gmin", "level_step", "nominal_conductance", "cell_conductance", "program_cells",
+           "read_cells", "read_is_ideal", "read_levels"]
 
 
 def gmin(config) -> float:
@@ -55,16 +56,59 @@ def nominal_conductance(levels: torch.Tensor, config) -> torch.Tensor:
     return levels.to(torch.float32).mul_(level_step(config)).add_(gmin(config))
 
 
+def program_cells(levels: torch.Tensor, config, generator: torch.Generator | None = None):
+    """Program cells to integer ``levels``: (DeviceState or None, conductance float32).
+
+    Programming-time device effects (cim.devices.program_conductances: stuck-at faults,
+    programming error, d2d variation, relaxation, drift to ``config.drift_time_s``) are
+    applied once, here. We pass the target in units of Gmax with the mapping range
+    (gmin, 1): every device model is relative to G or to Gmax, so the units cancel (ours).
+    With every programming effect off, nothing is drawn and the nominal conductances are
+    returned unchanged with state None (the ideal path, bit for bit).
+    """
+    g = nominal_conductance(levels, config)
+    from . import devices
+    if devices.programming_is_ideal(config):
+        return None, g
+    if generator is None:
+        raise ValueError("device non-idealities are on: programming needs a seeded generator")
+    state = devices.program_conductances(g.to(torch.float64), config, generator,
+                                         g_range=(gmin(config), 1.0))
+    return state, state.g.to(torch.float32)
+
+
 def cell_conductance(levels: torch.Tensor, config, generator: torch.Generator | None = None
                      ) -> torch.Tensor:
     """Conductance (float32, units of Gmax) of cells programmed to integer ``levels``.
 
-    Device effects go here: start from :func:`nominal_conductance` and perturb it using
-    ``generator`` (seeded). While the result equals the nominal conductance, cim.crossbar
-    computes the read currents exactly in integer arithmetic; any deviation switches it to
-    the float path, which reads whatever conductances this function returns.
+    Starts from :func:`nominal_conductance` and applies the programming-time effects with
+    ``generator`` (seeded; :func:`program_cells`). While the result equals the nominal
+    conductance, cim.crossbar computes the read currents exactly in integer arithmetic; any
+    deviation switches it to the float path, which reads whatever conductances this gives.
     """
-    return nominal_conductance(levels, config)
+    return program_cells(levels, config, generator)[1]
+
+
+def read_is_ideal(config, state=None) -> bool:
+    """True when a read sees the programmed conductances unchanged (no read noise, no drift
+    compensation factor)."""
+    comp = 1.0 if state is None else state.drift_compensation
+    return config.read_noise_sigma == 0 and comp == 1.0
+
+
+def read_cells(state, g: torch.Tensor, config, generator: torch.Generator | None
+               ) -> torch.Tensor:
+    """Conductances (float32) one read sees: cim.devices.read_conductances (fresh
+    cycle-to-cycle read noise on every call, times the drift-compensation factor). ``g`` is
+    the programmed conductance, returned as is when the read is ideal."""
+    if read_is_ideal(config, state):
+        return g
+    from . import devices
+    if state is None:        # ideal programming: the programmed cells are the targets
+        g64 = g.to(torch.float64)
+        state = devices.DeviceState(g=g64, g_target=g64, g_min=gmin(config), g_max=1.0,
+                                    fault_mask=torch.zeros(g.shape, dtype=torch.int8))
+    return devices.read_conductances(state, config, generator).to(torch.float32)
 
 
 def read_levels(conductance: torch.Tensor, config) -> torch.Tensor:

@@ -9,12 +9,39 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 from pathlib import Path
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "parse_duration", "parse_durations"]
 
 EXIT_BAD_INPUT = 2
+
+#: seconds per unit of --sweep-drift; a year is the Julian year of 365.25 days (ours)
+DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "y": 365.25 * 86400.0}
+_DURATION = re.compile(r"^((?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)([smhdy])$")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a duration ``<number><unit>``, unit s, m, h, d or y (e.g. 1s, 1.5h, 1y)."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"--sweep-drift: {text!r} is not a duration; use a non-negative "
+                         f"number with a unit s, m, h, d or y (e.g. 1s,1h,1d,1y)")
+    value = float(match.group(1)) * DURATION_UNITS[match.group(2)]
+    if not math.isfinite(value):
+        raise ValueError(f"--sweep-drift: {text!r} is too large")
+    return value
+
+
+def parse_durations(text: str) -> list[tuple[str, float]]:
+    """(label, seconds) for a comma-separated list of durations."""
+    parts = [t.strip() for t in text.split(",")]
+    if not text.strip() or any(not t for t in parts):
+        raise ValueError(f"--sweep-drift: {text!r} has an empty entry; give a comma-separated "
+                         f"list such as 1s,1h,1d,1y")
+    return [(t, parse_duration(t)) for t in parts]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "aware training first and save the checkpoint")
     p.add_argument("--epochs", type=int, help="training epochs (with --train)")
     p.add_argument("--trace-dir", help="trace folder (default layer_record_<NET>)")
+    p.add_argument("--monte-carlo", type=int, metavar="N",
+                   help="repeat the hardware evaluation with N seeds (--seed, --seed+1, ...) and "
+                        "report the accuracy mean, std, min and max (no trace is written)")
+    p.add_argument("--sweep-drift", metavar="TIMES",
+                   help="accuracy against time after programming, e.g. 1s,1h,1d,1y (units s, "
+                        "m, h, d, y); uses the configured drift_model, 'power_law' if none "
+                        "(the 'relative' model has no time law: flat) (no trace is written)")
     p.add_argument("--neurosim-export", nargs="?", const="", metavar="DIR",
                    help="also write NeuroSim-format layer records + NetWork.csv "
                         "(default DIR: <trace-dir>_neurosim)")
@@ -82,6 +116,22 @@ def _describe(cfg) -> str:
             f"({cfg.input_encoding}), {mode}")
 
 
+def _print_statistics(stats: dict) -> None:
+    if not stats:
+        return
+    print(f"statistics: {stats['cells_used']} cells written in {stats['subarrays']} subarrays "
+          f"(utilization {stats['utilization']:.3f}), {stats['reads']} array reads, "
+          f"{stats['adc_conversions']} ADC conversions, {stats['faults']} faults injected "
+          f"({stats['stuck_hrs']} stuck at HRS, {stats['stuck_lrs']} at LRS)")
+
+
+def _summary_text(s: dict) -> str:
+    if s["n"] == 1:
+        return f"{_pct(s['mean'])}"
+    return (f"mean {_pct(s['mean'])}  std {100 * s['std']:5.2f}%  min {_pct(s['min'])}  "
+            f"max {_pct(s['max'])}")
+
+
 def _print_human(result) -> None:
     kib = result.trace_bytes / 1024
     print(f"{result.network} on {result.dataset}: {result.dataset_description}")
@@ -99,6 +149,7 @@ def _print_human(result) -> None:
               f"next: python Chip.py --trace {result.trace_dir}")
     if result.neurosim_dir is not None:
         print(f"NeuroSim format: {result.neurosim_dir}")
+    _print_statistics(result.statistics)
     print(f"time: {result.timings_s.get('total', 0):.1f} s")
 
 
@@ -137,6 +188,12 @@ def _main(args) -> int:
         raise ValueError(f"--seed={args.seed} must be a non-negative integer")
     if args.epochs is not None and not args.train:
         raise ValueError("--epochs applies only with --train")
+    if args.monte_carlo is not None and args.monte_carlo < 1:
+        raise ValueError(f"--monte-carlo={args.monte_carlo} must be a positive integer")
+    drift_times = parse_durations(args.sweep_drift) if args.sweep_drift is not None else None
+    if (args.monte_carlo is not None or drift_times) and args.neurosim_export is not None:
+        raise ValueError("--neurosim-export does not apply with --monte-carlo or --sweep-drift "
+                         "(they write no trace)")
     cfg = _config(args)
     progress = not (args.quiet or args.json)
     say = (lambda text: None) if (args.quiet or args.json) else \
@@ -157,6 +214,9 @@ def _main(args) -> int:
               checkpoint=args.checkpoint, data_root=args.data_root, progress=progress,
               log=lambda text: print(text, file=sys.stderr))
 
+    if args.monte_carlo is not None or drift_times:
+        return _repeat(args, cfg, network, drift_times)
+
     neurosim = None
     if args.neurosim_export is not None:
         trace_dir = Path(args.trace_dir or d["trace_dir"](network))
@@ -175,4 +235,49 @@ def _main(args) -> int:
         print(json.dumps(result.to_dict(), indent=2))
     else:
         _print_human(result)
+    return 0
+
+
+def _repeat(args, cfg, network, drift_times) -> int:
+    """--monte-carlo and/or --sweep-drift: hardware accuracy over seeds and drift times."""
+    from .run import monte_carlo
+    runs = args.monte_carlo or 1
+    common = dict(network=network, dataset=args.dataset, data_root=args.data_root,
+                  checkpoint=args.checkpoint, images=1, eval_images=args.eval_images,
+                  seed=args.seed, warn=lambda text: print(text, file=sys.stderr))
+    out: dict = {"config": cfg.to_dict(), "config_hash": cfg.config_hash()}
+    if drift_times:
+        model = cfg.drift_model if cfg.drift_model != "none" else "power_law"
+        if model == "relative":
+            print("note: drift_model 'relative' has no time law (its spread is "
+                  "drift_relative_k at any t > 0), so the sweep is flat after t = 0; use "
+                  "--set drift_model=power_law for a time law", file=sys.stderr)
+        points = []
+        for label, seconds in drift_times:
+            point = monte_carlo(cfg.replace(drift_model=model, drift_time_s=seconds), runs,
+                                **common)
+            points.append(dict(point, time=label, drift_time_s=seconds))
+        out["sweep_drift"] = {"drift_model": model, "runs_per_point": runs, "points": points}
+        head = points[0]
+    else:
+        head = out["monte_carlo"] = monte_carlo(cfg, runs, **common)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{head['network']} on {head['dataset']}, {head['eval_images']} images: float "
+          f"{_pct(head['float'])}   quantized {_pct(head['quantized'])}")
+    print(f"hardware: {_describe(cfg)} [config {cfg.config_hash()}]")
+    if drift_times:
+        sw = out["sweep_drift"]
+        detail = (f"k={cfg.drift_relative_k:g}" if sw["drift_model"] == "relative" else
+                  f"nu={cfg.drift_nu:g}, t0={cfg.drift_t0_s:g} s")
+        seeds = f", {runs} seeds per point" if runs > 1 else ""
+        print(f"hardware accuracy against time after programming (drift_model "
+              f"{sw['drift_model']}, {detail}{seeds}):")
+        for p in sw["points"]:
+            print(f"  {p['time']:>8}  ({p['drift_time_s']:.4g} s)  {_summary_text(p)}")
+    else:
+        mc = out["monte_carlo"]
+        print(f"hardware accuracy over {mc['n']} seeds ({mc['seeds'][0]}..{mc['seeds'][-1]}): "
+              f"{_summary_text(mc)}")
     return 0

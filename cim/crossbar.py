@@ -31,12 +31,34 @@ Two exact-equivalent engines compute the products:
   than float32 on CPUs with VNNI;
 * float (any conductances): ``sum_r x_r g_r`` in float32 with the conductances cim.cells gives,
   so device effects inserted there are read faithfully.
+
+Device non-idealities (cim.devices; all off by default, and then nothing here changes):
+
+* programming (faults, write error, d2d variation, relaxation, drift): once, in
+  cim.cells.program_cells, when the crossbar is built;
+* read noise and drift compensation: cim.cells.read_cells, a fresh draw for every call of
+  :meth:`Crossbar.matmul` (one batch of input vectors shares one draw - ours: a draw per
+  vector would cost a conductance tensor per vector);
+* IR drop: ``ir_drop_conductances_from_config`` on each read group's conductances (in
+  siemens, G = g / R_on) with ``IR_DROP_ACTIVITY`` as the mean driven input (ours: that
+  function's default, not fitted to the network's input planes); parallel mode only;
+* ADC offset / gain / INL / DNL / noise: ``adc_convert`` at the ADC line, one fixed transfer
+  curve per layer's ADC, fresh thermal noise per conversion; parallel mode only.
+
+Sequential mode reads one row at a time through sense amplifiers (cim.cells.read_levels):
+programming effects and read noise reach it through the levels the amplifiers resolve; IR
+drop along one driven row and the ADC effects are not applied there (ours).
+
+Randomness: each crossbar draws ONE seed from the run's generator and derives a child stream
+per use (programming, reads, ADC noise, ADC curve; cim.devices._common.child_generator), so
+switching one effect never moves another's random numbers and a seed reproduces every draw.
 """
 from __future__ import annotations
 
 import torch
 
-from . import cells
+from . import cells, devices
+from .devices._common import child_generator
 from .adc import ADC, CALIBRATION_QUANTILE, HIST_BINS, TIE_BIAS, adc_step, full_scale_range
 from .bitslice import WeightMapping, plane_weights, slice_weights
 
@@ -44,6 +66,8 @@ __all__ = ["Crossbar", "row_groups", "ELEMENT_BUDGET"]
 
 #: largest partial-sum tensor (elements) formed at once; a 1 MiB block of partial sums stays in cache
 ELEMENT_BUDGET = 1 << 18
+#: mean driven input (fraction of the read voltage) assumed by the IR-drop model (ours)
+IR_DROP_ACTIVITY = 0.5
 
 
 def row_groups(rows: int, subarray_rows: int, rows_in_parallel: int) -> torch.Tensor:
@@ -77,10 +101,27 @@ class Crossbar:
         self.rows, self.outputs = int(weight_codes.shape[0]), int(weight_codes.shape[1])
         self.mapping: WeightMapping = slice_weights(weight_codes, config.weight_bits,
                                                     config.cell_bits, config.weight_encoding)
+        # one draw per crossbar; every random use gets its own child stream (module docstring)
+        seed = 0 if generator is None else int(torch.randint(0, 2 ** 62, (1,),
+                                                             generator=generator))
+        self._streams = {tag: child_generator(seed, tag)
+                         for tag in ("program", "read", "adc_noise", "adc_curve")}
         # the single place where codes become conductances (device effects go in there)
-        self.conductance = cells.cell_conductance(self.mapping.levels, config, generator)
-        self.ideal = torch.equal(self.conductance,
-                                 cells.nominal_conductance(self.mapping.levels, config))
+        self.device_state, self.conductance = cells.program_cells(
+            self.mapping.levels, config, self._streams["program"])
+        self.read_ideal = cells.read_is_ideal(config, self.device_state)
+        self.ir_drop = config.wire_resistance_ohm > 0
+        self.ideal = (self.read_ideal and not self.ir_drop and torch.equal(
+            self.conductance, cells.nominal_conductance(self.mapping.levels, config)))
+        self.adc_ideal = devices.adc_is_ideal(config)
+        self.adc_curve = None
+        if not self.adc_ideal and (config.adc_inl_lsb > 0 or config.adc_dnl_lsb > 0):
+            # one ADC per layer: its transfer curve is fixed for the crossbar's life
+            self.adc_curve = devices.make_transfer_curve(
+                config.adc_bits, config.adc_inl_lsb, config.adc_dnl_lsb,
+                self._streams["adc_curve"])
+        self.reads = 0               # array read operations (one row group, one input plane)
+        self.conversions = 0         # ADC conversions (reads x columns)
         self.parallel = config.operation_mode == "parallel"
         self.adc: ADC | None = None
         self.observed_max = 0.0
@@ -95,13 +136,65 @@ class Crossbar:
                 lv = torch.cat([self.mapping.levels, torch.zeros(1, cols, dtype=torch.int8)])
                 self.group_levels = lv[self.groups].contiguous()         # int8
                 self.level_sums = self.group_levels.sum(1, dtype=torch.int32)   # groups x cols
-            else:
-                g = torch.cat([self.conductance, torch.zeros(1, cols)], dim=0)
-                self.group_conductance = g[self.groups].contiguous()  # groups x rows x cols
-        else:
+            elif self.read_ideal:
+                self.group_conductance = self._grouped(self.conductance)
+        elif self.read_ideal:
             # a sense amplifier reads each cell alone: exact levels unless the cell is off grid
-            read = cells.read_levels(self.conductance, config)
-            self.effective_codes = self.mapping.decode(read)         # float64 R x N
+            self._effective_codes = self._sense(self.conductance)
+
+    def _sense(self, g: torch.Tensor) -> torch.Tensor:
+        return self.mapping.decode(cells.read_levels(g, self.config))   # float64 R x N
+
+    @property
+    def effective_codes(self) -> torch.Tensor:
+        """Sequential mode: the weight codes the sense amplifiers read (a fresh read-noise
+        draw on every access when read noise is on)."""
+        if self.read_ideal:
+            return self._effective_codes
+        return self._sense(cells.read_cells(self.device_state, self.conductance, self.config,
+                                            self._streams["read"]))
+
+    def _grouped(self, g: torch.Tensor) -> torch.Tensor:
+        """Conductances of each read group (groups x rows x cols), with IR drop if on."""
+        g = torch.cat([g, torch.zeros(1, self.mapping.columns, dtype=g.dtype)], dim=0)
+        grouped = g[self.groups].contiguous()
+        if self.ir_drop:
+            g_max = 1.0 / self.config.r_on_ohm                   # units of Gmax -> siemens
+            eff = devices.ir_drop_conductances_from_config(grouped.to(torch.float64) * g_max,
+                                                           self.config, IR_DROP_ACTIVITY)
+            grouped = (eff / g_max).to(torch.float32).contiguous()
+        return grouped
+
+    def _read_groups(self) -> torch.Tensor:
+        if self.read_ideal:
+            return self.group_conductance
+        return self._grouped(cells.read_cells(self.device_state, self.conductance, self.config,
+                                              self._streams["read"]))
+
+    def count_reads(self, vectors: int, input_bits: int, signed: bool) -> None:
+        """Count the reads of ``vectors`` input vectors: per vector, one read per input plane
+        and row group (parallel) or per input plane and row (sequential: a row per cycle);
+        every read converts all the columns."""
+        planes_n = plane_weights(input_bits, signed, self.config.input_encoding).count
+        per_vector = planes_n * (int(self.groups.shape[0]) if self.parallel else self.rows)
+        self.reads += vectors * per_vector
+        self.conversions += vectors * per_vector * self.mapping.columns
+
+    def statistics(self) -> dict:
+        """Counts of this array: cells written, reads, conversions, utilization, faults."""
+        cfg = self.config
+        cells_used = int(self.mapping.levels.numel())
+        tiles_r = -(-self.rows // cfg.subarray_rows)
+        tiles_c = -(-self.mapping.columns // cfg.subarray_cols)
+        allocated = tiles_r * tiles_c * cfg.subarray_rows * cfg.subarray_cols
+        state = self.device_state
+        return {"cells_used": cells_used, "cells_allocated": allocated,
+                "subarrays": tiles_r * tiles_c,
+                "utilization": cells_used / allocated if allocated else 0.0,
+                "writes": cells_used, "reads": self.reads, "adc_conversions": self.conversions,
+                "faults": 0 if state is None else state.n_faults,
+                "stuck_hrs": 0 if state is None else state.n_stuck_hrs,
+                "stuck_lrs": 0 if state is None else state.n_stuck_lrs}
 
     # -- ADC range ------------------------------------------------------------------------
     def min_step(self, input_bits: int, signed: bool) -> float:
@@ -163,6 +256,7 @@ class Crossbar:
         in ``observed_max``; its return value is meaningless.
         """
         if not self.parallel:
+            self.count_reads(int(x_codes.shape[0]), input_bits, signed)
             return x_codes.to(torch.float64) @ self.effective_codes
         if self.adc is None and not observe:
             raise RuntimeError("Crossbar.set_adc must be called before a parallel read")
@@ -182,6 +276,9 @@ class Crossbar:
             acc_dtype = torch.float32 if bound < 2 ** 24 else torch.float64
             # shift-add weight of each plane, in units of the finest step (1.0 when all equal)
             plane_w = (spec.weights * (self.plane_steps / step_ref)).to(acc_dtype)
+        self.count_reads(m, input_bits, signed)
+        group_conductance = None if self.ideal else self._read_groups()
+        adc_noise = self._streams["adc_noise"] if not self.adc_ideal else None
         chunk = max(1, ELEMENT_BUDGET // max(1, planes_n * cols))
         padded = torch.cat([x_codes.to(torch.int32), torch.zeros(m, 1, dtype=torch.int32)], 1)
         out = torch.empty(m, self.outputs, dtype=torch.float64)
@@ -213,12 +310,18 @@ class Crossbar:
                     offset = (active[g] * (g0 / norm)).mul_(row_scale).add_(0.5 + TIE_BIAS)
                     codes = torch.mul(ps, row_scale * (delta / norm)).add_(offset)
                 else:
-                    current = planes[g] @ self.group_conductance[g]    # P*mc x cols
+                    current = planes[g] @ group_conductance[g]         # P*mc x cols
                     if observe:
                         self._observe(current, planes_n)
                         continue
                     codes = current.mul_(row_scale).add_(0.5 + TIE_BIAS)
-                codes.floor_().clamp_(0, top)                           # the ADC
+                if self.adc_ideal:
+                    codes.floor_().clamp_(0, top)                       # the ADC
+                else:
+                    # the non-ideal ADC (cim.devices.adc_convert) takes the input in LSB and
+                    # rounds; the tie bias stays so exact ties decide as in the ideal ADC
+                    codes = devices.adc_convert(codes.sub_(0.5), self.adc.bits, self.config,
+                                                adc_noise, self.adc_curve)
                 # shift-add over input planes and accumulate groups (one GEMV)
                 acc += plane_w @ codes.view(planes_n, mc * cols).to(acc_dtype)
             if observe:

@@ -31,7 +31,8 @@ from .adc import ADC_CALIBRATION_IMAGES, CALIBRATION_IMAGES
 from .convert import NetworkAnalysis, analyse, convert, set_mode
 from .layers import CIMLayer
 
-__all__ = ["InferenceResult", "run", "defaults", "evaluate"]
+__all__ = ["InferenceResult", "run", "defaults", "evaluate", "statistics", "monte_carlo",
+           "sweep", "accuracy_summary"]
 
 #: images per batch in the float and quantized passes
 SOFTWARE_BATCH = 256
@@ -71,6 +72,8 @@ class InferenceResult:
     warnings: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     neurosim_dir: Path | None = None
+    #: hardware counts of the run (see :func:`statistics`)
+    statistics: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +87,7 @@ class InferenceResult:
             "layers": self.layers, "warnings": list(self.warnings),
             "timings_s": {k: round(v, 4) for k, v in self.timings_s.items()},
             "neurosim_dir": str(self.neurosim_dir) if self.neurosim_dir else None,
+            "statistics": self.statistics,
         }
 
 
@@ -290,6 +294,7 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
 
     t = time.perf_counter()
     set_mode(cim_model, "hw")
+    counters = [layer.register_forward_hook(_count_sequential_reads) for layer in layers]
     record_now = images <= n_eval
     if record_now:
         recorder.start_recording(layers, images)
@@ -299,6 +304,9 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
         recorder.start_recording(layers, images)
         evaluate(cim_model, data.images[:images], None, hw_batch)
     recorder.stop_recording(layers)
+    for handle in counters:
+        handle.remove()
+    stats = layer_statistics(layers)
 
     accuracy = {"float": acc_float, "quantized": acc_quant, "hardware": acc_hw}
     if data.is_synthetic:
@@ -310,7 +318,7 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
         accuracy=accuracy, eval_images=n_eval, traced_images=images, trace_dir=None,
         trace_bytes=0, checkpoint=ckpt_used, warnings=warnings_out, timings_s=timings,
         layers=[dict(tr.geometry.to_json(), rows=tr.geometry.rows, macs=tr.geometry.macs)
-                for tr in traces])
+                for tr in traces], statistics=stats)
     if not analysis.traced:
         _warn("warning: torch.fx could not trace the network; followed_by comes from module order")
 
@@ -333,6 +341,88 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
             result.neurosim_dir = export_neurosim(target, neurosim_export)
     timings["total"] = time.perf_counter() - t_start
     return result
+
+
+def _count_sequential_reads(layer: CIMLayer, inputs, output) -> None:
+    """Forward hook: sequential-mode layers read the sense amplifiers' codes without calling
+    Crossbar.matmul, so their reads are counted here (one input vector per output position)."""
+    xb = layer.crossbar
+    if layer.mode != "hw" or xb is None or xb.parallel:
+        return
+    xb.count_reads(int(output.numel()) // max(1, xb.outputs), layer.config.activation_bits,
+                   bool(layer.input_signed()))
+
+
+_COUNTS = ("cells_used", "cells_allocated", "subarrays", "writes", "reads", "adc_conversions",
+           "faults", "stuck_hrs", "stuck_lrs")
+
+
+def layer_statistics(layers: list[CIMLayer]) -> dict[str, Any]:
+    """Totals and per-layer counts of the programmed crossbars (Crossbar.statistics).
+
+    ``writes``: cell programming operations (one per cell used, weights are written once);
+    ``reads``: array read operations (one row group - or one row in sequential mode - with
+    one input plane), counted over every hardware pass of the run (ADC calibration,
+    evaluation, trace); ``adc_conversions``: reads x columns; ``utilization``: cells used /
+    cells of the subarrays allocated to the layers; ``faults``: stuck-at cells injected.
+    """
+    per_layer = []
+    for layer in layers:
+        if layer.crossbar is None:
+            continue
+        per_layer.append(dict(layer.crossbar.statistics(), layer=layer.name))
+    total = {k: sum(entry[k] for entry in per_layer) for k in _COUNTS}
+    total["utilization"] = (total["cells_used"] / total["cells_allocated"]
+                            if total["cells_allocated"] else 0.0)
+    total["fault_rate"] = total["faults"] / total["cells_used"] if total["cells_used"] else 0.0
+    total["layers"] = per_layer
+    return total
+
+
+def statistics(result: InferenceResult) -> dict[str, Any]:
+    """The statistics call after a run: reads and writes, cells used and their utilization,
+    faults injected (totals, plus ``layers`` per layer)."""
+    return result.statistics
+
+
+def accuracy_summary(values: list[float]) -> dict[str, Any]:
+    """mean, std (sample standard deviation, n - 1; 0 for one value), min, max of accuracies."""
+    n = len(values)
+    if n == 0:
+        raise ValueError("accuracy_summary needs at least one value")
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return {"n": n, "mean": mean, "std": std, "min": min(values), "max": max(values),
+            "values": list(values)}
+
+
+def monte_carlo(config: HardwareConfig | dict | None, runs: int, *, seed: int | None = None,
+                **run_kwargs) -> dict[str, Any]:
+    """Repeat the hardware evaluation with ``runs`` seeds (seed, seed+1, ...): each seed draws
+    new device effects (faults, variation, noise). Returns accuracy_summary of the hardware
+    accuracy plus ``seeds`` and the shared float / quantized accuracies. No trace is written."""
+    runs = _positive_int("monte_carlo", runs)
+    seed = defaults()["seed"] if seed is None else seed
+    run_kwargs = dict(run_kwargs, write_trace=False)
+    seeds, hw, first = list(range(seed, seed + runs)), [], None
+    for s in seeds:
+        result = run(config, seed=s, **run_kwargs)
+        first = first or result
+        if result.accuracy["hardware"] is None:
+            raise ValueError("--monte-carlo needs labelled data (not a synthetic, cost-only run)")
+        hw.append(result.accuracy["hardware"])
+    return dict(accuracy_summary(hw), seeds=seeds, float=first.accuracy["float"],
+                quantized=first.accuracy["quantized"], eval_images=first.eval_images,
+                network=first.network, dataset=first.dataset)
+
+
+def sweep(config: HardwareConfig, field_name: str, values: list, *, runs: int = 1,
+          seed: int | None = None, **run_kwargs) -> list[dict[str, Any]]:
+    """Hardware accuracy with ``config.<field_name>`` set to each value (monte_carlo with
+    ``runs`` seeds at each point)."""
+    cfg = _resolve_config(config)
+    return [dict(monte_carlo(cfg.replace(**{field_name: v}), runs, seed=seed, **run_kwargs),
+                 value=v) for v in values]
 
 
 def export_neurosim(trace_dir: Path, out_dir) -> Path:

@@ -1,0 +1,194 @@
+"""Device non-idealities wired into step 1 (cim.cells, cim.crossbar, cim.run, cim.cli)."""
+import json
+
+import pytest
+import torch
+
+from chip.config import HardwareConfig
+from cim import cells
+from cim.cli import main, parse_duration, parse_durations
+from cim.crossbar import Crossbar
+from cim.run import accuracy_summary, run
+
+PARALLEL = dict(operation_mode="parallel", adc_range="full_scale")
+#: every non-ideality field explicitly at its "off" value
+ALL_OFF = dict(programming_error_sigma=0.0, relaxation_sigma=0.0, drift_model="none",
+               drift_time_s=0.0, drift_compensation=False, d2d_variation_sigma=0.0,
+               read_noise_sigma=0.0, stuck_at_fault_rate=0.0, wire_resistance_ohm=0.0,
+               adc_offset_lsb=0.0, adc_gain_error=0.0, adc_inl_lsb=0.0, adc_dnl_lsb=0.0,
+               adc_noise_lsb=0.0)
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch, tmp_path):
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # the CLI asks for 2
+    monkeypatch.chdir(tmp_path)
+    yield
+    torch.set_num_threads(old)
+
+
+def _problem(rows=300, outs=12, vectors=24, seed=3):
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.randint(-128, 128, (rows, outs), generator=gen)
+    x = torch.randint(0, 256, (vectors, rows), generator=gen)
+    return w, x
+
+
+def _read(cfg, w, x, seed=0, bits=8):
+    xb = Crossbar(w, cfg, torch.Generator().manual_seed(seed))
+    if xb.parallel:
+        xb.set_adc(bits, False)
+    return xb, xb.matmul(x, bits, False)
+
+
+# -- everything off is the ideal path -----------------------------------------------------------
+@pytest.mark.parametrize("extra", [dict(operation_mode="sequential"),
+                                   dict(PARALLEL, adc_bits=8),
+                                   dict(PARALLEL, adc_bits=5, weight_encoding="differential",
+                                        cell_bits=2)])
+def test_everything_off_equals_the_ideal_path_exactly(extra):
+    w, x = _problem()
+    cfg = HardwareConfig(**extra, **ALL_OFF)
+    xb, y = _read(cfg, w, x, seed=0)
+    assert xb.ideal and xb.adc_ideal and xb.device_state is None
+    assert torch.equal(xb.conductance, cells.nominal_conductance(xb.mapping.levels, cfg))
+    # no generator (the pre-device path) and any seed give the same bits
+    plain = Crossbar(w, cfg)
+    if plain.parallel:
+        plain.set_adc(8, False)
+    assert torch.equal(y, plain.matmul(x, 8, False))
+    assert torch.equal(y, _read(cfg, w, x, seed=99)[1])
+    if extra.get("adc_bits") == 8 or not xb.parallel:   # lossless: the integer product
+        assert torch.equal(y, x.double() @ w.double())
+
+
+def test_everything_off_run_does_not_depend_on_the_seed():
+    cfg = HardwareConfig(operation_mode="parallel", **ALL_OFF)
+    a = run(cfg, eval_images=60, write_trace=False, seed=0)
+    b = run(cfg, eval_images=60, write_trace=False, seed=7)
+    assert a.accuracy == b.accuracy
+    assert a.statistics["faults"] == 0
+
+
+# -- seeds -------------------------------------------------------------------------------------
+NOISY = dict(PARALLEL, adc_bits=6, d2d_variation_sigma=0.05, read_noise_sigma=0.02,
+             stuck_at_fault_rate=0.02, programming_error_sigma=0.02, adc_noise_lsb=0.3,
+             adc_inl_lsb=0.3, adc_dnl_lsb=0.2, adc_offset_lsb=0.1, adc_gain_error=0.01,
+             wire_resistance_ohm=0.5)
+
+
+@pytest.mark.parametrize("mode", ["parallel", "sequential"])
+def test_same_seed_is_bit_identical_and_different_seeds_differ(mode):
+    w, x = _problem()
+    cfg = HardwareConfig(**dict(NOISY, operation_mode=mode))
+    a = _read(cfg, w, x, seed=5)[1]
+    b = _read(cfg, w, x, seed=5)[1]
+    c = _read(cfg, w, x, seed=6)[1]
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+def test_read_noise_is_fresh_on_every_read():
+    w, x = _problem()
+    cfg = HardwareConfig(**PARALLEL, adc_bits=8, read_noise_sigma=0.05)
+    xb, first = _read(cfg, w, x)
+    assert not xb.ideal and not torch.equal(first, xb.matmul(x, 8, False))
+
+
+def test_each_effect_switches_the_path():
+    w, x = _problem()
+    ideal = _read(HardwareConfig(**PARALLEL, adc_bits=8), w, x)[1]
+    for kw in (dict(d2d_variation_sigma=0.05), dict(stuck_at_fault_rate=0.05),
+               dict(wire_resistance_ohm=1.0), dict(adc_gain_error=0.05),
+               dict(drift_model="power_law", drift_time_s=1e4),
+               dict(drift_model="relative", drift_time_s=1.0)):
+        y = _read(HardwareConfig(**PARALLEL, adc_bits=8, **kw), w, x)[1]
+        assert not torch.equal(y, ideal), kw
+
+
+def test_ir_drop_lowers_the_read_conductances():
+    w, _ = _problem()
+    xb = Crossbar(w, HardwareConfig(**PARALLEL, wire_resistance_ohm=1.0),
+                  torch.Generator().manual_seed(0))
+    ref = Crossbar(w, HardwareConfig(**PARALLEL)).conductance
+    grouped_ref = torch.cat([ref, torch.zeros(1, ref.shape[1])])[xb.groups]
+    on = grouped_ref > 0
+    ratio = xb.group_conductance[on] / grouped_ref[on]
+    assert float(ratio.max()) <= 1.0 and float(ratio.min()) < 0.999
+
+
+# -- faults: error grows with the rate ------------------------------------------------------------
+def test_output_error_grows_with_the_fault_rate():
+    w, x = _problem(rows=256, outs=16, vectors=32)
+    exact = x.double() @ w.double()
+    errors = []
+    for rate in (0.0, 0.01, 0.05, 0.2):
+        cfg = HardwareConfig(operation_mode="sequential", stuck_at_fault_rate=rate)
+        err = [float((_read(cfg, w, x, seed=s)[1] - exact).abs().mean()) for s in range(3)]
+        errors.append(sum(err) / len(err))
+    assert errors[0] == 0.0
+    assert all(a < b for a, b in zip(errors, errors[1:])), errors
+
+
+def test_faults_counted_in_the_statistics():
+    cfg = HardwareConfig(operation_mode="sequential", stuck_at_fault_rate=0.05)
+    result = run(cfg, eval_images=20, write_trace=False, seed=0)
+    st = result.statistics
+    assert st["writes"] == st["cells_used"] > 0
+    assert 0 < st["utilization"] <= 1 and st["reads"] > 0
+    assert abs(st["faults"] / st["cells_used"] - 0.05) < 0.005
+    assert st["faults"] == st["stuck_hrs"] + st["stuck_lrs"]
+    assert sum(layer["faults"] for layer in st["layers"]) == st["faults"]
+
+
+def test_accuracy_summary():
+    s = accuracy_summary([0.5, 0.7, 0.9])
+    assert s["mean"] == pytest.approx(0.7) and s["std"] == pytest.approx(0.2)
+    assert (s["min"], s["max"]) == (0.5, 0.9)
+    assert accuracy_summary([0.3])["std"] == 0.0
+
+
+# -- command line ---------------------------------------------------------------------------------
+def test_parse_durations():
+    assert parse_duration("1s") == 1.0 and parse_duration("2m") == 120.0
+    assert parse_duration("1.5h") == 5400.0 and parse_duration("1d") == 86400.0
+    assert parse_duration("1y") == 365.25 * 86400.0
+    assert [s for _, s in parse_durations("1s, 1h")] == [1.0, 3600.0]
+    for bad in ("1", "1x", "-1s", "h", "1s,,2s", "", "inf s"):
+        with pytest.raises(ValueError):
+            parse_durations(bad)
+
+
+def test_cli_monte_carlo(capsys):
+    args = ["--eval-images", "40", "--set", "operation_mode=parallel",
+            "--set", "d2d_variation_sigma=0.2", "--monte-carlo", "3", "--json"]
+    assert main(args) == 0
+    mc = json.loads(capsys.readouterr().out)["monte_carlo"]
+    assert mc["n"] == 3 and mc["seeds"] == [0, 1, 2] and len(mc["values"]) == 3
+    assert mc["min"] <= mc["mean"] <= mc["max"] and mc["std"] >= 0
+    assert main(args[:-1]) == 0
+    out = capsys.readouterr().out
+    assert "over 3 seeds" in out and "mean" in out and "std" in out and "max" in out
+
+
+def test_cli_sweep_drift(capsys):
+    base = ["--eval-images", "40", "--set", "operation_mode=parallel", "--sweep-drift",
+            "1s,1h,1y"]
+    assert main(base + ["--json"]) == 0
+    sw = json.loads(capsys.readouterr().out)["sweep_drift"]
+    assert sw["drift_model"] == "power_law"
+    assert [p["drift_time_s"] for p in sw["points"]] == [1.0, 3600.0, 365.25 * 86400]
+    assert main(base) == 0
+    out = capsys.readouterr().out
+    assert "time after programming" in out and "1y" in out
+
+
+@pytest.mark.parametrize("args", [["--sweep-drift", "1x"], ["--sweep-drift", "1h,,1d"],
+                                  ["--sweep-drift", "-1s"], ["--monte-carlo", "0"],
+                                  ["--monte-carlo", "two"]])
+def test_cli_bad_repeat_input_is_one_line_exit_2(args, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "error" in err
