@@ -143,21 +143,42 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
     def pe_blocks(pe_r: int, pe_c: int):
         grid_r, grid_c = math.ceil(pe_r / sa_r), math.ceil(pe_c / sa_c)
         tree = physics.adder_tree(grid_r, psum_bits, max(1, pe_c // config.cols_per_adc))
-        inbuf = physics.buffer("pe", pe_r * B, pe_r)
-        outbuf = physics.buffer("pe", max(1, pe_c // cpw) * (psum_bits + math.ceil(
-            math.log2(max(2, grid_r)))), max(1, pe_c // config.cols_per_adc))
-        bus = physics.bus("pe", grid_r, grid_c, sa.height_m, sa.width_m, pe_r)
-        return grid_r * grid_c, tree, inbuf, outbuf, bus
+        stages = math.ceil(math.log2(grid_r)) if grid_r > 1 else 0
+        # ProcessingUnit.cpp (sync_data_transfer off): PE input register = one subarray's
+        # rows x input bits; PE output register = one subarray's ADC lanes x (sub-array
+        # output bits + adder-tree stages); one register-wide line per clock
+        in_bits = B * sa_r
+        out_bits = max(1, sa_c // config.cols_per_adc) * (psum_bits + stages)
+        inbuf = physics.buffer("pe", in_bits, in_bits)
+        outbuf = physics.buffer("pe", out_bits, out_bits)
+        bus = physics.bus("pe", grid_r, grid_c, sa.height_m, sa.width_m, sa_r)
+        return grid_r * grid_c, tree, inbuf, outbuf, bus, in_bits, out_bits, stages
 
-    def tile_blocks(n_pe: int, pe_side: tuple[int, int], pe_w: float, pe_h: float,
-                    pe_c: int, bits_in: int):
-        tree = physics.adder_tree(n_pe, bits_in, max(1, pe_c // config.cols_per_adc))
-        cap = config.tile_buffer_core_rows * config.tile_buffer_core_cols
-        inbuf = physics.buffer("tile", cap * pe_side[0], config.tile_buffer_core_cols)
-        outbuf = physics.buffer("tile", cap * pe_side[1], config.tile_buffer_core_cols)
-        htree = physics.bus("tile", pe_side[0], pe_side[1], pe_h, pe_w,
-                            pe_c * max(1, pe_side[1]))
-        return tree, inbuf, outbuf, htree
+    def tile_buffer_shape(n_pe_ns: int, bits_per_pe: int, lanes_per_pe: int):
+        """Tile.cpp: (core capacity, interface, cores) of a tile buffer: one core smaller
+        than tileBufferCore if the need fits, else 32x32-bit cores."""
+        need = n_pe_ns * bits_per_pe
+        core = config.tile_buffer_core_rows * config.tile_buffer_core_cols
+        if need < core:
+            return need, n_pe_ns * lanes_per_pe, 1
+        return core, config.tile_buffer_core_cols, math.ceil(need / core)
+
+    def tile_blocks(n_pe: int, n_pe_ns: int, pe_side: tuple[int, int], pe_w: float,
+                    pe_h: float, pe_c: int, acc_bits: int):
+        tree = physics.adder_tree(n_pe, acc_bits, max(1, pe_c // config.cols_per_adc))
+        lanes = max(1, sa_c // config.cols_per_adc)
+        # Tile.cpp: input buffer = numPE x input bits x subarray rows; output buffer =
+        # numPE x subarray ADC lanes x (PE output bits + log2 numPE); numPE counts the PEs
+        # of one tile side for CM, all K*K PEs for NM (NeuroSim's convention)
+        log_pe = math.ceil(math.log2(n_pe_ns)) if n_pe_ns > 1 else 0
+        in_shape = tile_buffer_shape(n_pe_ns, B * sa_r, sa_r)
+        out_shape = tile_buffer_shape(n_pe_ns, (acc_bits + log_pe) * lanes, acc_bits + log_pe)
+        inbuf = physics.buffer("tile", in_shape[0], in_shape[1])
+        outbuf = physics.buffer("tile", out_shape[0], out_shape[1])
+        # Tile.cpp: H-tree bus width = numPE x PE size
+        htree_width = n_pe_ns * pe_c
+        htree = physics.bus("tile", pe_side[0], pe_side[1], pe_h, pe_w, htree_width)
+        return tree, inbuf, outbuf, htree, in_shape, out_shape, htree_width
 
     flavours = {}
     for novel, pe_cells, n_pe, side in (
@@ -167,30 +188,41 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
              (math.ceil(math.sqrt(max(1, mapping.nm_pes_per_tile))),) * 2)):
         if not any(m.novel == novel for m in mapping.layers):
             continue
-        n_sa, pe_tree, pe_in, pe_out, pe_bus = pe_blocks(*pe_cells)
+        n_sa, pe_tree, pe_in, pe_out, pe_bus, pe_in_w, pe_out_w, pe_stages = \
+            pe_blocks(*pe_cells)
         pe_area = n_sa * sa.area_m2 + pe_tree.area_m2 + pe_in.area_m2 + pe_out.area_m2 + \
             pe_bus.area_m2
         pe_side_m = math.sqrt(pe_area)  # ours: PEs laid out square for the tile wires
-        tile_bits = psum_bits + math.ceil(math.log2(max(2, pe_cells[0] // sa_r)))
-        t_tree, t_in, t_out, t_htree = tile_blocks(n_pe, side, pe_side_m, pe_side_m,
-                                                   pe_cells[1], tile_bits)
+        n_pe_ns = n_pe if novel else side[0]   # NeuroSim's numPE (NM: K*K; CM: per side)
+        if compat:
+            # Tile.cpp: numBitPEOutputCM = sub-array output bits + ceil(sqrt(#subarrays/PE))
+            tile_bits = psum_bits + math.ceil(math.sqrt(n_sa))
+        else:
+            tile_bits = psum_bits + pe_stages   # ours: the PE adder tree's output width
+        t_tree, t_in, t_out, t_htree, in_shape, out_shape, htree_width = tile_blocks(
+            n_pe, n_pe_ns, side, pe_side_m, pe_side_m, pe_cells[1], tile_bits)
         pe_leak = n_sa * sa.leakage_W + pe_tree.leakage_W + pe_in.leakage_W + \
             pe_out.leakage_W + pe_bus.leakage_W
-        tile_area = n_pe * pe_area + t_tree.area_m2 + t_in.area_m2 + t_out.area_m2 + \
-            t_htree.area_m2
-        tile_leak = n_pe * pe_leak + t_tree.leakage_W + t_in.leakage_W + t_out.leakage_W + \
-            t_htree.leakage_W
-        flavours[novel] = dict(n_sa=n_sa, n_pe=n_pe, pe_tree=pe_tree, pe_in=pe_in,
-                               pe_out=pe_out, pe_bus=pe_bus, t_tree=t_tree, t_in=t_in,
-                               t_out=t_out, t_htree=t_htree, tile_area=tile_area,
-                               tile_leak=tile_leak, tile_side=math.sqrt(tile_area),
-                               tile_bits=tile_bits, pe_cells=pe_cells)
+        tile_area = n_pe * pe_area + t_tree.area_m2 + in_shape[2] * t_in.area_m2 + \
+            out_shape[2] * t_out.area_m2 + t_htree.area_m2
+        tile_leak = n_pe * pe_leak + t_tree.leakage_W + in_shape[2] * t_in.leakage_W + \
+            out_shape[2] * t_out.leakage_W + t_htree.leakage_W
+        flavours[novel] = dict(n_sa=n_sa, n_pe=n_pe, n_pe_ns=n_pe_ns, pe_tree=pe_tree,
+                               pe_in=pe_in, pe_out=pe_out, pe_bus=pe_bus, pe_in_w=pe_in_w,
+                               pe_out_w=pe_out_w, pe_stages=pe_stages, t_tree=t_tree,
+                               t_in=t_in, t_out=t_out, t_htree=t_htree, in_shape=in_shape,
+                               out_shape=out_shape, htree_width=htree_width,
+                               tile_area=tile_area, tile_leak=tile_leak,
+                               tile_side=math.sqrt(tile_area), tile_bits=tile_bits,
+                               pe_cells=pe_cells)
 
     # --- chip-level blocks -------------------------------------------------------------
     geoms = [t.geometry for t in traces]
     tiles_total = mapping.num_tiles
     grid_r, grid_c = mapping.tile_grid
     tile_side = max(f["tile_side"] for f in flavours.values())
+    if compat and False in flavours:
+        tile_side = flavours[False]["tile_side"]    # Chip.cpp: the bus is timed on CM tiles
     # global buffer capacity: the largest layer input (layer-by-layer) or half the sum of
     # all layer inputs (pipelined), x activation bits (tables §5.11)
     inputs = [g.input_hw[0] * g.input_hw[1] * g.in_channels for g in geoms]
@@ -234,29 +266,87 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         c_sa = sa.cost(activity, clock)
         c_sa.name = "subarrays"
         outs = g.out_channels
-        # PE level: partial sums of the subarrays stacked along rows inside each PE
-        pe_r = f["pe_cells"][0]
+        NV = V * B                                      # input bit-vectors per image
+        pe_r, pe_c = f["pe_cells"]
+        # --- PE level (ProcessingUnit.cpp). One PE's slice: rows = the PE's share of
+        # the weight rows, cols = the PE's columns; latency of one PE (all run in parallel)
+        # divided by the layer's speed-up; energy summed over every PE slice.
         rows_per_pe_copy = m.weight_rows if not m.novel else g.in_channels // g.groups
+        rows_pe = min(pe_r, rows_per_pe_copy)
+        cols_pe = min(pe_c, m.weight_cols)
         sa_rows_in_pe = min(math.ceil(pe_r / sa_r), math.ceil(rows_per_pe_copy / sa_r))
         pe_evals = V * outs * m.pe_row_blocks if sa_rows_in_pe > 1 else 0
-        c_pe_tree = f["pe_tree"].cost(num_ops=pe_evals, clock_period_s=clock)
-        pe_col_blocks = math.ceil(m.weight_cols / f["pe_cells"][1])
-        pe_in_bits = V * B * m.weight_rows * pe_col_blocks
+        # ProcessingUnit.cpp / Tile.cpp: an adder tree per ADC lane group sums one vector's
+        # outputs at a time: V x ceil(cols per ADC / cells per weight) sequential reads
+        tree_reads = V * math.ceil(config.cols_per_adc / cpw)
+        c_pe_tree = f["pe_tree"].cost(num_ops=pe_evals, clock_period_s=clock,
+                                      reads=tree_reads if pe_evals else 0)
+        pe_col_blocks = math.ceil(m.weight_cols / pe_c)
+        # ProcessingUnit.cpp: input = rows x bit-vectors, output = outputs x adder bits x V
+        pe_in_bits = NV * m.weight_rows * pe_col_blocks
         pe_out_bits = V * outs * m.pe_row_blocks * psum_bits
-        c_pe_in = f["pe_in"].cost(num_bits=pe_in_bits, clock_period_s=clock)
-        c_pe_out = f["pe_out"].cost(num_bits=pe_out_bits, clock_period_s=clock)
-        c_pe_bus = f["pe_bus"].cost(num_bits=pe_in_bits + pe_out_bits, clock_period_s=clock)
-        # tile level: partial sums across PEs (K*K kernel positions for NM)
+        pe_in_lines = rows_pe * NV / f["pe_in_w"]         # one register line per cycle
+        pe_out_lines = cols_pe / cpw * psum_bits * V / f["pe_out_w"]
+        c_pe_in = f["pe_in"].cost(num_bits=pe_in_bits, lines=pe_in_lines,
+                                  clock_period_s=clock)
+        c_pe_out = f["pe_out"].cost(num_bits=pe_out_bits, lines=pe_out_lines,
+                                    clock_period_s=clock)
+        # ProcessingUnit.cpp: bus traffic = inputs + outputs x (adder bits + stages)
+        pe_bus_bits = pe_in_bits + V * outs * m.pe_row_blocks * (psum_bits + f["pe_stages"])
+        # ours (default mode): one PE's traffic over a bus one subarray-row wide
+        pe_bus_transfers = (rows_pe * NV + cols_pe / cpw * (psum_bits + f["pe_stages"]) * V) \
+            / max(1, sa_r)
+        # NeuroSim (synchronous) leaves the PE bus out of the latency; ours keeps it
+        c_pe_bus = f["pe_bus"].cost(num_bits=pe_bus_bits, clock_period_s=clock,
+                                    transfers=0 if compat else math.ceil(pe_bus_transfers))
+        for c in (c_sa, c_pe_tree, c_pe_in, c_pe_out, c_pe_bus):
+            c.latency_s /= su            # Tile.cpp: PE latency / (speedUpRow x speedUpCol)
+            for _, node in c.walk():
+                if node is not c:
+                    node.latency_s /= su
+        # --- tile level (Tile.cpp), per distinct weight tile (duplicates share inputs);
+        # latency of one tile, not divided by the speed-up
+        n_pe_ns = f["n_pe_ns"]
+        if m.novel:
+            tile_rows = min(pe_r * n_pe_ns, m.weight_rows)
+            t_bits_out = tile_rows * NV / math.sqrt(n_pe_ns)      # Tile.cpp (NM)
+            row_blocks = math.ceil(m.weight_rows / (pe_r * n_pe_ns))
+            tile_cols = min(pe_c, m.weight_cols)
+            col_blocks = math.ceil(m.weight_cols / pe_c)
+            t_in_total = m.weight_rows * NV / math.sqrt(n_pe_ns) * col_blocks
+        else:
+            T = mapping.cm_tile_cells
+            tile_rows = min(T[0], m.weight_rows)
+            t_bits_out = tile_rows * NV                            # Tile.cpp (CM)
+            row_blocks = math.ceil(m.weight_rows / T[0])
+            tile_cols = min(T[1], m.weight_cols)
+            col_blocks = math.ceil(m.weight_cols / T[1])
+            t_in_total = m.weight_rows * NV * col_blocks
+        acc_stages = math.ceil(math.log2(n_pe_ns)) if n_pe_ns > 1 else 0
+        acc_w = acc_stages + f["tile_bits"]
+        t_bits_in = tile_cols / cpw * acc_w * V                    # Tile.cpp
+        t_out_total = outs * acc_w * V * row_blocks
         pes_rows_in_tile = m.kernel_positions if m.novel else min(
             f["n_pe"] and int(math.sqrt(f["n_pe"])), m.pe_row_blocks)
         tile_evals = V * outs * m.tile_row_blocks if pes_rows_in_tile > 1 else 0
-        c_t_tree = f["t_tree"].cost(num_ops=tile_evals, clock_period_s=clock)
-        tile_col_blocks = m.tiles_col
-        t_in_bits = V * B * m.weight_rows * tile_col_blocks
-        t_out_bits = V * outs * m.tile_row_blocks * f["tile_bits"]
-        c_t_in = f["t_in"].cost(num_bits=t_in_bits, clock_period_s=clock)
-        c_t_out = f["t_out"].cost(num_bits=t_out_bits, clock_period_s=clock)
-        c_htree = f["t_htree"].cost(num_bits=t_in_bits + t_out_bits, clock_period_s=clock)
+        c_t_tree = f["t_tree"].cost(num_ops=tile_evals, clock_period_s=clock,
+                                    reads=tree_reads if tile_evals else 0)
+        hw = f["htree_width"]
+        in_cap, in_if, in_cores = f["in_shape"]
+        out_cap, out_if, out_cores = f["out_shape"]
+        # Tile.cpp: reads = writes = bits / interface / 2, one line per cycle, spread over
+        # min(#cores, H-tree width / interface) cores in parallel
+        in_par = min(in_cores, math.ceil(hw / in_if))
+        out_par = min(out_cores, math.ceil(hw / out_if))
+        c_t_in = f["t_in"].cost(num_bits=t_in_total, lines=t_bits_out / in_if / in_par,
+                                clock_period_s=clock)
+        c_t_out = f["t_out"].cost(num_bits=t_out_total, lines=t_bits_in / out_if / out_par,
+                                  clock_period_s=clock)
+        # Tile.cpp: H-tree transfers = (in + out bits) / bus width; energy on toggled bits
+        c_htree = f["t_htree"].cost(
+            toggled_bits=t_in_total * config.input_toggle_rate + t_out_total *
+            config.output_toggle_rate, num_bits=t_in_total + t_out_total,
+            clock_period_s=clock, transfers=math.ceil((t_bits_out + t_bits_in) / hw))
 
         core_children = [c_sa, c_pe_tree, c_pe_in, c_pe_out, c_pe_bus, c_t_tree, c_t_in,
                          c_t_out, c_htree]
@@ -267,7 +357,7 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
             c.name = nm
         for c in core_children:
             _work_only(c)        # area and leakage are booked once per allocated tile below
-        core_latency = sum(c.latency_s for c in core_children) / su
+        core_latency = sum(c.latency_s for c in core_children)
         # chip level, shared by all layers (time not divided by duplication)
         chip_children = []
         chip_latency = 0.0
@@ -283,17 +373,33 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
             c = pool.cost(num_ops=math.ceil(V * outs / 4), clock_period_s=clock)
             c.name = "max_pool"
             chip_children.append(c)
-        # global traffic (Chip.cpp counts): in = rows x bits x vectors (/K for NM),
-        # out = Cout x bits x vectors (/4 after max pooling)
-        bits_in = m.weight_rows * B * V / (g.kernel_size[0] if m.novel else 1)
+        # global traffic (Chip.cpp counts): in = rows x bits x vectors (NM: / sqrt(#PE) = K,
+        # the K*K PEs share shifted copies of the same activations), out = Cout x bits x
+        # vectors (/4 after max pooling)
+        bits_in = m.weight_rows * B * V / (math.sqrt(f["n_pe"]) if m.novel else 1)
         bits_out = outs * B * V / (4 if pooled else 1)
         c = gbuf.cost(num_bits=bits_in + bits_out, clock_period_s=clock,
                       parallel=min(n_gbuf_cores, math.ceil(bus_width / config.global_buffer_core_cols)))
         c.name = "global_buffer"
         chip_children.append(c)
-        c = gbus.cost(num_bits=bits_in * config.input_toggle_rate + bits_out *
-                      config.output_toggle_rate, clock_period_s=clock,
-                      transfers=math.ceil((bits_in + bits_out) / bus_width))
+        if config.global_interconnect == "xybus":
+            # Chip.cpp (X-Y bus): inputs cross the horizontal bus in ceil(bits / width x
+            # chip tile rows / layer tile rows) transfers, outputs the vertical bus in
+            # ceil(bits / width x chip tile cols / layer tile cols) transfers
+            n_in = math.ceil(bits_in / bus_width * grid_r / max(1, m.tiles_row))
+            n_out = math.ceil(bits_out / bus_width * grid_c / max(1, m.tiles_col))
+            c = gbus.cost(bits_in=bits_in * config.input_toggle_rate,
+                          bits_out=bits_out * config.output_toggle_rate,
+                          transfers_in=n_in, transfers_out=n_out, clock_period_s=clock)
+        else:
+            # Chip.cpp (H-tree): a layer drives the share of the bus width its tiles hold,
+            # ceil(width x layer tiles / chip tiles); ours (default): the whole width
+            eff_w = max(1, math.ceil(bus_width * m.tiles / tiles_total)) if compat \
+                else bus_width
+            c = gbus.cost(toggled_bits=bits_in * config.input_toggle_rate + bits_out *
+                          config.output_toggle_rate, num_bits=bits_in + bits_out,
+                          clock_period_s=clock,
+                          transfers=math.ceil((bits_in + bits_out) / eff_w))
         c.name = "global_bus"
         chip_children.append(c)
         for c in chip_children:
@@ -310,7 +416,12 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         layer_node.children.extend([tiles_node, hw] + chip_children)
         idle = m.tiles * f["tile_leak"]
         in_use_sa = getattr(sa, "leakage_in_use_W", sa.leakage_W)
-        in_use = idle - m.tiles * f["n_sa"] * f["n_pe"] * (sa.leakage_W - in_use_sa)
+        if compat and hasattr(sa, "array_leakage_in_use_W"):
+            # main.cpp (pipeline): a busy tile leaks only its SRAM-in-use cells
+            in_use = m.tiles * f["n_sa"] * f["n_pe"] * sa.array_leakage_in_use_W
+        else:
+            # ours: a busy tile's peripherals keep leaking; its array at the in-use rate
+            in_use = idle - m.tiles * f["n_sa"] * f["n_pe"] * (sa.leakage_W - in_use_sa)
         energy = layer_node.total_dynamic_energy_J
         layer_results.append(LayerResult(
             mapping=m, tree=layer_node, latency_s=latency, dynamic_energy_J=energy,
@@ -377,11 +488,13 @@ def _tile_static(f: dict, sa: Any, tiles: int) -> list[Cost]:
                            ("pe_out", "pe_output_buffer", "buffer"),
                            ("pe_bus", "pe_bus", "interconnect")):
         out.append(_static(name, f[key], cat, n_pe))
+    cores = {"t_in": f.get("in_shape", (0, 0, 1))[2], "t_out": f.get("out_shape", (0, 0, 1))[2]}
     for key, name, cat in (("t_tree", "tile_adder_tree", "accumulation"),
                            ("t_in", "tile_input_buffer", "buffer"),
                            ("t_out", "tile_output_buffer", "buffer"),
                            ("t_htree", "tile_htree", "interconnect")):
-        out.append(_static(name, f[key], cat, tiles))
+        # Tile.cpp: a tile buffer's area is one core's times its number of cores
+        out.append(_static(name, f[key], cat, tiles * cores.get(key, 1)))
     return out
 
 
@@ -438,8 +551,9 @@ def rewrite_cost(mapping: NetworkMapping, old: Sequence[LayerTrace], new: Sequen
 class _Adapted:
     """A contract component seen through the hierarchy's counts (num_ops / num_bits)."""
 
-    def __init__(self, component: Any, name: str, translate):
+    def __init__(self, component: Any, name: str, translate, latency=None):
         self.component = component
+        self._latency = latency
         self.name = name
         self.area_m2 = float(component.area_m2)
         self.width_m = float(getattr(component, "width_m", 0.0) or 0.0)
@@ -451,6 +565,10 @@ class _Adapted:
         kwargs = self._translate(counts)
         c = self.component.cost(count=1, **kwargs)
         c.name = self.name
+        if self._latency is not None:
+            lat = self._latency(counts)
+            if lat is not None:
+                c.latency_s = lat
         return c
 
 
@@ -521,7 +639,13 @@ class ContractPhysics:
             return dict(num_reads=math.ceil(ops / comp.num_units) if ops else 0,
                         num_units_used=min(comp.num_units, ops) if ops else 0,
                         clock_period_s=self._clock(c))
-        return _Adapted(comp, "adder_tree", tr)
+
+        def latency(c):
+            # ``reads``: sequential evaluations of one tree instance (critical path)
+            if "reads" not in c:
+                return None
+            return comp.latency_s(num_reads=c["reads"], clock_period_s=self._clock(c))
+        return _Adapted(comp, "adder_tree", tr, latency)
 
     def buffer(self, level: str, capacity_bits: int, interface_bits: int) -> Block:
         from chip.components.buffer import Buffer
@@ -535,7 +659,15 @@ class ContractPhysics:
             par = max(1, c.get("parallel", 1))
             return dict(num_reads=lines / par, num_writes=lines / par,
                         clock_period_s=self._clock(c))
-        return _Adapted(comp, f"{level}_buffer", tr)
+
+        def latency(c):
+            # ``lines``: line accesses on the critical path (one buffer instance); else the
+            # energy's line count spread over ``parallel`` cores
+            if "lines" not in c:
+                return None
+            return comp.latency_s(num_reads=c["lines"], num_writes=0.0,
+                                  clock_period_s=self._clock(c))
+        return _Adapted(comp, f"{level}_buffer", tr, latency)
 
     def bus(self, level: str, rows: int, cols: int, unit_height_m: float, unit_width_m: float,
             bus_width: int) -> Block:
@@ -562,9 +694,15 @@ class ContractPhysics:
 
         def tr(counts):
             bits = counts.get("num_bits", 0)
-            return dict(num_bits=bits, num_transfers=counts.get("transfers",
-                                                                math.ceil(bits / width)),
-                        clock_period_s=self._clock(counts))
+            if "toggled_bits" in counts:      # bits already weighted by their toggle rates
+                bits = counts["toggled_bits"] / comp.toggle if comp.toggle else 0.0
+            out = dict(num_bits=bits, num_transfers=counts.get("transfers",
+                                                               math.ceil(bits / width)),
+                       clock_period_s=self._clock(counts))
+            for key in ("bits_in", "bits_out", "transfers_in", "transfers_out"):
+                if key in counts:
+                    out[key] = counts[key]
+            return out
         return _Adapted(comp, f"{level}_bus", tr)
 
     def max_pool(self, bits: int, window: int, lanes: int) -> Block:

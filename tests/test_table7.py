@@ -43,13 +43,13 @@ def results():
     return {name: estimate(trace, preset(name)).summary for name in TABLE7}
 
 
-# Known gap (issue 3 open): TOPS comes out ~10x below Table VII because the PE/tile buffer
-# and bus traffic is over-counted; remove the marker when the gap is closed.
-KNOWN_GAP = pytest.mark.xfail(strict=False, reason="throughput ~10x low: buffer/bus "
-                              "accounting under calibration against NeuroSim")
+# Known gap: with synthetic activity our default (non-compat) mode puts a few near-equal
+# points in a different order than Table VII (TOPS: SRAM 1 nm rows-in-parallel 32 vs 64;
+# TOPS/W: RRAM vs SRAM at 22 nm, 32 rows). Strict, so it alerts once fixed.
+KNOWN_GAP = pytest.mark.xfail(strict=True, reason="ordering of near-equal Table VII points "
+                              "differs (default-mode clock and leakage, see docs/validation.md)")
 
 
-@KNOWN_GAP
 @pytest.mark.parametrize("name", list(TABLE7))
 def test_within_factor(name, results):
     got = results[name]
@@ -59,8 +59,11 @@ def test_within_factor(name, results):
                                                f"published {published} (x{ratio:.2f})"
 
 
-@KNOWN_GAP
-@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("metric", [
+    "area_mm2",
+    pytest.param("tops", marks=KNOWN_GAP),
+    pytest.param("tops_per_w", marks=KNOWN_GAP),
+])
 def test_same_ordering(metric, results):
     idx = METRICS.index(metric)
     for a, b in itertools.combinations(TABLE7, 2):

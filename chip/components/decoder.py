@@ -49,21 +49,40 @@ class RowDecoder(Component):
             leak += outs * (nand2.leakage_W + inv.leakage_W)
         self._place(area, height_m=height_m)
         self.leakage_W = leak
-        # tables §5.6 delay: INV -> NAND2 (2 R_on,N) -> NOR (2 R_on,P) -> drivers -> load
-        second = nor.cap_in_F if nor is not None else drv_in.cap_in_F
-        t, ramp = ctx.horowitz(ctx.r_on(inv.width_n_m, "n") * (inv.cap_out_F + 2 * nand2.cap_in_F))
+        # RowDecoder.cpp delay chain (tables §5.6): address INV -> NAND2 (2 R_on,N) ->
+        # NOR (2 R_on,P; loads one in four NORs per NAND) -> output stage
+        n_nor = outs if nor is not None else 0
+        first_load = 2 * nand2.cap_in_F if n // 2 else load_cap_F
+        t, ramp = ctx.horowitz(ctx.r_on(inv.width_n_m, "n") * (inv.cap_out_F + first_load))
         d = t
-        t, ramp = ctx.horowitz(2 * ctx.r_on(nand2.width_n_m, "n") * (nand2.cap_out_F + second),
-                               ramp)
-        d += t
-        if nor is not None:
-            t, ramp = ctx.horowitz(k * ctx.r_on(nor.width_p_m, "p")
-                                   * (nor.cap_out_F + drv_in.cap_in_F), ramp)
+        if n // 2:
+            nand_load = nor.cap_in_F * n_nor / 4 if nor is not None else load_cap_F
+            t, ramp = ctx.horowitz(2 * ctx.r_on(nand2.width_n_m, "n")
+                                   * (nand2.cap_out_F + nand_load), ramp)
             d += t
-        t, ramp = ctx.horowitz(ctx.r_on(drv_in.width_n_m, "n") * (drv_in.cap_out_F
-                                                                  + drv.cap_in_F), ramp)
-        d += t
-        t, _ = ctx.horowitz(ctx.r_on(drv.width_n_m, "n") * (drv.cap_out_F + load_cap_F), ramp)
+        if nor is not None:
+            nor_load = nand2.cap_in_F if mux_decoder else drv.cap_in_F
+            t, ramp = ctx.horowitz(2 * ctx.r_on(nor.width_p_m, "p")
+                                   * (nor.cap_out_F + nor_load), ramp)
+            d += t
+        if mux_decoder:
+            # RowDecoder.cpp (MUX): enable NAND2 -> INV -> driver INV; the load splits into
+            # the NMOS and PMOS transmission-gate halves (ours: half each)
+            t, ramp = ctx.horowitz(ctx.r_on(nand2.width_n_m, "n")
+                                   * (nand2.cap_out_F + inv.cap_in_F), ramp)
+            d += t
+            t, ramp = ctx.horowitz(ctx.r_on(drv.width_p_m, "p")
+                                   * (drv.cap_out_F + drv.cap_in_F + load_cap_F / 2), ramp)
+            d += t
+            t, _ = ctx.horowitz(ctx.r_on(drv.width_n_m, "n") * (drv.cap_out_F
+                                                                + load_cap_F / 2), ramp)
+        else:
+            # RowDecoder.cpp (REGULAR): two driver INVs, the second into the load
+            t, ramp = ctx.horowitz(ctx.r_on(drv.width_n_m, "n")
+                                   * (drv.cap_out_F + drv.cap_in_F), ramp)
+            d += t
+            t, _ = ctx.horowitz(ctx.r_on(drv.width_p_m, "p") * (drv.cap_out_F + load_cap_F),
+                                ramp)
         self.decode_latency_s = d + t
         vdd2 = ctx.vdd_V ** 2
         # tables §5.6 energy: address INVs + NAND inputs, 1/4 of NAND outputs, one NOR

@@ -67,6 +67,20 @@ class HTree(Component):
                         area += count * length * self.bus_width * pitch / folded_ratio
                     area += count * ra * self.bus_width
                 leak += count * lk * self.bus_width
+        if getattr(config, "compat", None) and getattr(config, "compat", "none") != "none":
+            # HTree.cpp: leakage = per-length repeater leakage x bus width x one root-leaf
+            # path (the middle stages, one arm each, plus the main bus to the nearer edge)
+            L = 0.0
+            lv, lh = H / 2, W / 2
+            for _ in range(1, n):
+                lv, lh = lv / 2, lh / 2
+                L += lv + lh
+            side_units = 2 ** n
+            L += min(side_units - side_units / 2, side_units / 2) * unit_width_m
+            r = ctx.fb.interconnect_unit_resistance(ctx.tech, ctx.wire, max(L, 1e-9))
+            rw = ctx.fb.repeated_wire(ctx.tech, r, ctx.wire_cap_F_per_m, delay_tolerance,
+                                      "halve")
+            leak = rw.leakage_W_per_m * L * self.bus_width
         self.transfer_latency_s = delay
         self.bit_energy_J = energy
         self.area_m2 = area

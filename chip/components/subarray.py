@@ -167,6 +167,17 @@ class SubArray:
         cats["other"] += self.whitespace_m2
         self.area_by_category = cats
         self.leakage_W = sum(comp.leakage_W for comp in self.components.values())
+        # tables §5.8: SRAM cells still leaking while the subarray computes ("SRAM in use"):
+        # parallel = all but the rows read at once x ADC lanes, sequential = all but one row
+        cell = getattr(self.array, "cell_leakage_W", 0.0)
+        if self.parallel:
+            idle_cells = self.rows * self.cols - self.rows_per_read * self.num_adc
+        else:
+            idle_cells = (self.rows - 1) * self.cols
+        self.array_leakage_in_use_W = cell * max(0, idle_cells)
+        # ours: while busy the peripherals leak as before, the array at its in-use rate
+        self.leakage_in_use_W = self.leakage_W - self.array.leakage_W + \
+            self.array_leakage_in_use_W
 
     def _timing(self) -> None:
         comps, ctx = self.components, self.ctx

@@ -42,6 +42,20 @@ class XYBus(Component):
             seg[name] = wire_segment(ctx, length, delay_tolerance) if length > 0 else (0, 0, 0, 0)
         self.transfer_latency_s = seg["dx_max"][0] + seg["dy_max"][0]
         self.bit_energy_J = seg["dx"][1] + seg["dy"][1]
+        self.compat = bool(getattr(config, "compat", None))
+        if self.compat:
+            # XYBus.cpp as Chip.cpp calls it: inputs run the horizontal bus over
+            # ceil(cols/2) tiles, outputs the vertical bus over rows - ceil(rows/2) - 1 tiles
+            h = wire_segment(ctx, unit_width_m * cx, delay_tolerance) if cx > 0 else (0, 0)
+            lv = unit_height_m * max(0, rows - cy - 1)
+            v = wire_segment(ctx, lv, delay_tolerance) if lv > 0 else (0, 0)
+            self.in_latency_s, self.in_bit_energy_J = h[0], h[1]
+            self.out_latency_s, self.out_bit_energy_J = v[0], v[1]
+        else:
+            # ours: inputs and outputs both run from the centre to the farthest tile
+            # (latency) over the mean path (energy)
+            self.in_latency_s = self.out_latency_s = self.transfer_latency_s
+            self.in_bit_energy_J = self.out_bit_energy_J = self.bit_energy_J
         W, H = cols * unit_width_m, rows * unit_height_m
         pitch = 2 * ctx.wire_width_m
         # ours: one horizontal bus over the chip width, one vertical bus per tile column
@@ -53,8 +67,18 @@ class XYBus(Component):
         self.width_m, self.height_m = W, H
 
     def latency_s(self, num_transfers: float = 1.0, clock_period_s: float | None = None,
+                  transfers_in: float | None = None, transfers_out: float | None = None,
                   **_) -> float:
+        if transfers_in is not None or transfers_out is not None:
+            # tables §5.9: each direction's transfer rounded up to whole clock cycles
+            return (cycles(self.in_latency_s, clock_period_s) * (transfers_in or 0)
+                    + cycles(self.out_latency_s, clock_period_s) * (transfers_out or 0))
         return num_transfers * cycles(self.transfer_latency_s, clock_period_s)
 
-    def dynamic_energy_J(self, num_bits: float = 0.0, **_) -> float:
+    def dynamic_energy_J(self, num_bits: float = 0.0, bits_in: float | None = None,
+                         bits_out: float | None = None, **_) -> float:
+        if bits_in is not None or bits_out is not None:
+            # toggled bit counts given per direction (the caller applied the toggle rates)
+            return (bits_in or 0.0) * self.in_bit_energy_J + \
+                (bits_out or 0.0) * self.out_bit_energy_J
         return num_bits * self.bit_energy_J * self.toggle

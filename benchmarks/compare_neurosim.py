@@ -1,0 +1,204 @@
+"""Compare NeuroPySim (compat mode) with DNN+NeuroSim V1.4's own output on VGG-8.
+
+    python benchmarks/compare_neurosim.py [--shared /work/shared] [--markdown]
+
+Reads the shared VGG-8 trace, estimates it at the NeuroSim default point in compat mode and
+prints, per metric, NeuroSim's value (parsed from its printed output, never hard-coded), ours
+and the relative error. Exit code 0; the table is the product.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEFAULT_SHARED = ROOT.parent / "shared"
+TRACE = "neurosim-vgg8/layer_record_VGG8.tar.xz"
+OUTPUT = "neurosim-vgg8/neurosim-1.4-default-output.txt"
+
+_NUM = r"([-+0-9.eE]+)"
+# per-layer lines "layerN's <what> is: <value><unit>"
+_LAYER_KEYS = {
+    "readLatency": "latency_ns", "readDynamicEnergy": "dynamic_energy_pJ",
+    "leakagePower": "leakage_power_uW", "leakageEnergy": "leakage_energy_pJ",
+    "buffer latency": "buffer_latency_ns", "buffer readDynamicEnergy": "buffer_energy_pJ",
+    "ic latency": "ic_latency_ns", "ic readDynamicEnergy": "ic_energy_pJ",
+}
+# breakdown lines (per layer, then once more for the chip)
+_BREAK = [
+    ("ADC (or S/As and precharger for SRAM) readLatency", "adc_latency_ns"),
+    ("Accumulation Circuits (subarray level: adders, shiftAdds; PE/Tile/Global level: "
+     "accumulation units) readLatency", "accumulation_latency_ns"),
+    ("Other Peripheries (e.g. decoders, mux, switchmatrix, buffers, IC, pooling and "
+     "activation units) readLatency", "other_latency_ns"),
+    ("ADC (or S/As and precharger for SRAM) readDynamicEnergy", "adc_energy_pJ"),
+    ("Accumulation Circuits (subarray level: adders, shiftAdds; PE/Tile/Global level: "
+     "accumulation units) readDynamicEnergy", "accumulation_energy_pJ"),
+    ("Other Peripheries (e.g. decoders, mux, switchmatrix, buffers, IC, pooling and "
+     "activation units) readDynamicEnergy", "other_energy_pJ"),
+]
+_SUMMARY = [
+    (r"ChipArea : " + _NUM + "um\\^2", "area_mm2", 1e-6),
+    (r"Chip total CIM array : " + _NUM, "array_area_mm2", 1e-6),
+    (r"Total IC Area on chip \(Global and Tile/PE local\): " + _NUM, "ic_area_mm2", 1e-6),
+    (r"Total ADC \(or S/As and precharger for SRAM\) Area on chip : " + _NUM,
+     "adc_area_mm2", 1e-6),
+    (r"Total Accumulation Circuits \(subarray level: adders, shiftAdds; PE/Tile/Global "
+     r"level: accumulation units\) on chip : " + _NUM, "accumulation_area_mm2", 1e-6),
+    (r"Other Peripheries \(e.g. decoders, mux, switchmatrix, buffers, pooling and "
+     r"activation units\) : " + _NUM, "other_area_mm2", 1e-6),
+    (r"Chip clock period is: " + _NUM + "ns", "clock_ns", 1.0),
+    (r"Chip pipeline-system-clock-cycle \(per image\) is: " + _NUM, "latency_ns", 1.0),
+    (r"Chip layer-by-layer readLatency \(per image\) is: " + _NUM, "latency_ns", 1.0),
+    (r"readDynamicEnergy \(per image\) is: " + _NUM, "dynamic_energy_pJ", 1.0),
+    (r"leakage Energy \(per image\) is: " + _NUM, "leakage_energy_pJ", 1.0),
+    (r"buffer readLatency \(per image\) is: " + _NUM, "buffer_latency_ns", 1.0),
+    (r"buffer readDynamicEnergy \(per image\) is: " + _NUM, "buffer_energy_pJ", 1.0),
+    (r"ic readLatency \(per image\) is: " + _NUM, "ic_latency_ns", 1.0),
+    (r"ic readDynamicEnergy \(per image\) is: " + _NUM, "ic_energy_pJ", 1.0),
+    (r"Energy Efficiency TOPS/W \([^)]*\): " + _NUM, "tops_per_w", 1.0),
+    (r"Throughput TOPS \([^)]*\): " + _NUM, "tops", 1.0),
+    (r"Throughput FPS \([^)]*\): " + _NUM, "fps", 1.0),
+]
+
+
+def parse_neurosim(text: str) -> dict:
+    """{'chip': {metric: value}, 'layers': [{metric: value}, ...]} from NeuroSim's stdout."""
+    layers: dict[int, dict] = {}
+    for m in re.finditer(r"layer(\d+)'s (.+?) is: " + _NUM, text):
+        key = _LAYER_KEYS.get(m.group(2))
+        if key:
+            layers.setdefault(int(m.group(1)), {})[key] = float(m.group(3))
+    # breakdown blocks: one per layer in order, the last one is the chip's
+    blocks = text.split("-------------------- Estimation of Layer ")
+    summary_at = text.find("------------------------------ Summary")
+    for i, block in enumerate(blocks[1:], start=1):
+        block = block.split("------------------------------ Summary")[0]
+        for label, key in _BREAK:
+            m = re.search(re.escape(label) + r" is : " + _NUM, block)
+            if m:
+                layers.setdefault(i, {})[key] = float(m.group(1))
+    chip: dict = {}
+    tail = text[summary_at:] if summary_at >= 0 else text
+    for pattern, key, scale in _SUMMARY:
+        m = re.search(pattern, tail)
+        if m:
+            chip[key] = float(m.group(1)) * scale
+    for label, key in _BREAK:
+        m = re.search(re.escape(label) + r" is : " + _NUM, tail)
+        if m:
+            chip[key] = float(m.group(1))
+    return {"chip": chip, "layers": [layers[k] for k in sorted(layers)]}
+
+
+def ours(report) -> dict:
+    """The same metrics from a ChipReport (compat mode)."""
+    b = report.breakdown
+    s = report.summary
+    chip = {
+        "area_mm2": s["area_mm2"], "array_area_mm2": s["array_area_mm2"],
+        "ic_area_mm2": s["interconnect_area_mm2"], "adc_area_mm2": s["adc_area_mm2"],
+        "accumulation_area_mm2": s["accumulation_area_mm2"],
+        "other_area_mm2": s["other_area_mm2"] + s["buffer_area_mm2"],
+        "clock_ns": s["clock_period_ns"], "latency_ns": s["latency_per_image_ns"],
+        "dynamic_energy_pJ": s["dynamic_energy_per_image_pJ"],
+        "leakage_energy_pJ": s["leakage_energy_per_image_pJ"],
+        "tops_per_w": s["tops_per_w"], "tops": s["tops"], "fps": s["fps"],
+    }
+    layers = []
+    for _, row in report.layers.iterrows():
+        sub = b[b.layer == row["layer"]]
+        lat = sub[sub.metric == "latency"]
+        en = sub[sub.metric == "dynamic_energy"]
+        d = {"latency_ns": row["latency_ns"], "dynamic_energy_pJ": row["dynamic_energy_pJ"],
+             "leakage_energy_pJ": row["leakage_energy_pJ"],
+             "buffer_latency_ns": lat[lat.category == "buffer"].value.sum() * 1e9,
+             "buffer_energy_pJ": en[en.category == "buffer"].value.sum() * 1e12,
+             "ic_latency_ns": lat[lat.category == "interconnect"].value.sum() * 1e9,
+             "ic_energy_pJ": en[en.category == "interconnect"].value.sum() * 1e12,
+             "adc_energy_pJ": en[en.category == "adc"].value.sum() * 1e12,
+             "accumulation_energy_pJ": en[en.category == "accumulation"].value.sum() * 1e12}
+        d["other_energy_pJ"] = d["dynamic_energy_pJ"] - d["adc_energy_pJ"] - \
+            d["accumulation_energy_pJ"]
+        layers.append(d)
+    for key in ("buffer_energy_pJ", "ic_energy_pJ", "adc_energy_pJ", "accumulation_energy_pJ",
+                "other_energy_pJ"):
+        chip[key] = sum(d[key] for d in layers)
+    # NeuroSim's pipelined summary reports the slowest layer's buffer and ic latency
+    slow = max(range(len(layers)), key=lambda i: layers[i]["latency_ns"])
+    chip["buffer_latency_ns"] = layers[slow]["buffer_latency_ns"]
+    chip["ic_latency_ns"] = layers[slow]["ic_latency_ns"]
+    return {"chip": chip, "layers": layers}
+
+
+CHIP_ROWS = [
+    ("chip area (mm²)", "area_mm2"), ("  CIM array area (mm²)", "array_area_mm2"),
+    ("  IC area (mm²)", "ic_area_mm2"), ("  ADC area (mm²)", "adc_area_mm2"),
+    ("  accumulation area (mm²)", "accumulation_area_mm2"),
+    ("  other area incl. buffers (mm²)", "other_area_mm2"),
+    ("clock period (ns)", "clock_ns"), ("latency per image (ns)", "latency_ns"),
+    ("dynamic energy per image (pJ)", "dynamic_energy_pJ"),
+    ("  ADC energy (pJ)", "adc_energy_pJ"),
+    ("  accumulation energy (pJ)", "accumulation_energy_pJ"),
+    ("  other energy (pJ)", "other_energy_pJ"),
+    ("buffer latency, slowest layer (ns)", "buffer_latency_ns"),
+    ("buffer energy (pJ)", "buffer_energy_pJ"),
+    ("ic latency, slowest layer (ns)", "ic_latency_ns"), ("ic energy (pJ)", "ic_energy_pJ"),
+    ("leakage energy per image (pJ)", "leakage_energy_pJ"), ("TOPS/W", "tops_per_w"),
+    ("TOPS", "tops"), ("FPS", "fps"),
+]
+LAYER_ROWS = [("latency (ns)", "latency_ns"), ("dynamic energy (pJ)", "dynamic_energy_pJ"),
+              ("buffer latency (ns)", "buffer_latency_ns"),
+              ("ic latency (ns)", "ic_latency_ns"),
+              ("leakage energy (pJ)", "leakage_energy_pJ")]
+
+
+def _row(name, ref, val, md):
+    err = (val - ref) / ref * 100 if ref else float("nan")
+    if md:
+        return f"| {name} | {ref:.5g} | {val:.5g} | {err:+.1f} % |"
+    return f"{name:<38s} {ref:>13.5g} {val:>13.5g} {err:>+8.1f} %"
+
+
+def table(ref: dict, got: dict, md: bool = False) -> str:
+    head = ("| metric | NeuroSim 1.4 | NeuroPySim | error |\n|---|---|---|---|" if md else
+            f"{'metric':<38s} {'NeuroSim 1.4':>13s} {'NeuroPySim':>13s} {'error':>10s}")
+    lines = [head]
+    for name, key in CHIP_ROWS:
+        if key in ref["chip"] and key in got["chip"]:
+            lines.append(_row(name, ref["chip"][key], got["chip"][key], md))
+    for i, (r, g) in enumerate(zip(ref["layers"], got["layers"]), start=1):
+        for name, key in LAYER_ROWS:
+            if key in r and key in g:
+                lines.append(_row(f"layer {i} {name}", r[key], g[key], md))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
+    ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = ap.parse_args(argv)
+    from chip import estimate
+    from chip.presets import preset
+    from cim.neurosim_format import read_neurosim
+
+    ref = parse_neurosim((args.shared / OUTPUT).read_text())
+    t0 = time.perf_counter()
+    trace = read_neurosim(str(args.shared / TRACE))
+    t1 = time.perf_counter()
+    report = estimate(trace, preset("neurosim-1.4-default").replace(compat="neurosim-1.4"))
+    t2 = time.perf_counter()
+    print(table(ref, ours(report), md=args.markdown))
+    print(f"\n(trace read {t1 - t0:.1f} s, estimate {t2 - t1:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

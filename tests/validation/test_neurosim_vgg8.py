@@ -1,0 +1,57 @@
+"""Compat mode against DNN+NeuroSim V1.4's own output on the real VGG-8 trace (default point).
+
+Pins the figures measured by ``python benchmarks/compare_neurosim.py`` (docs/validation.md):
+each metric must stay within the tolerance achieved when it was pinned, so a regression in
+any model shows up here. NeuroSim's numbers are parsed from its printed output. Skips when
+../shared (the trace and NeuroSim's output) is absent.
+"""
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from tests.conftest import REPO_ROOT, shared_path
+
+pytestmark = pytest.mark.shared
+
+# metric -> largest accepted |relative error| vs NeuroSim (achieved error in the comment)
+TOLERANCE = {
+    "area_mm2": 0.03,            # +2.1 %
+    "clock_ns": 0.02,            # +0.9 %
+    "latency_ns": 0.02,          # +0.6 %
+    "dynamic_energy_pJ": 0.05,   # +4.3 % (subarray shift-add, H-tree energy; validation.md)
+    "leakage_energy_pJ": 0.20,   # +17.0 % (idle tile leakage; docs/validation.md)
+    "tops_per_w": 0.05,          # -4.3 %
+}
+
+
+def _compare_module():
+    spec = importlib.util.spec_from_file_location(
+        "compare_neurosim", REPO_ROOT / "benchmarks" / "compare_neurosim.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def figures():
+    trace_path = shared_path("neurosim-vgg8", "layer_record_VGG8.tar.xz")
+    out_path = shared_path("neurosim-vgg8", "neurosim-1.4-default-output.txt")
+    from chip import estimate
+    from chip.presets import preset
+    from cim.neurosim_format import read_neurosim
+    cmp = _compare_module()
+    ref = cmp.parse_neurosim(out_path.read_text())
+    report = estimate(read_neurosim(str(trace_path)),
+                      preset("neurosim-1.4-default").replace(compat="neurosim-1.4"))
+    return ref["chip"], cmp.ours(report)["chip"]
+
+
+@pytest.mark.parametrize("metric", list(TOLERANCE))
+def test_within_pinned_tolerance(metric, figures):
+    ref, got = figures
+    err = (got[metric] - ref[metric]) / ref[metric]
+    assert abs(err) <= TOLERANCE[metric], \
+        f"{metric}: ours {got[metric]:.5g} vs NeuroSim {ref[metric]:.5g} ({err:+.1%}), " \
+        f"pinned at ±{TOLERANCE[metric]:.0%}"
