@@ -1,6 +1,6 @@
 """Accuracy of the default network against device non-idealities (one PNG, four panels).
 
-    python benchmarks/plot_nonidealities.py                  # 300 images, 3 seeds (~3 min)
+    python benchmarks/plot_nonidealities.py                  # 300 images, 3 seeds (~6 min, 2 cores)
     python benchmarks/plot_nonidealities.py --images 100 --seeds 1 --out /tmp/x.png
 
 Network and data: inferenceConfig's default network (lenet5) with its shipped checkpoint on
@@ -9,13 +9,13 @@ with the changes each panel names. Stochastic points are the mean over ``--seeds
 (cim.run.monte_carlo: seeds 0, 1, ...), error bars one sample standard deviation.
 
 Panels:
-(a) device-to-device variation sigma (relative, fixed per cell), parallel and sequential read;
-(b) stuck-at fault rate (half stuck at HRS, half at LRS), parallel and sequential read;
-(c) time after programming with the power-law drift model (nu = config.drift_nu, t0 =
-    config.drift_t0_s), with and without global drift compensation, parallel read; also
-    with the differential weight encoding (no compensation). The
-    'relative' drift model has no time law (its spread is drift_relative_k at every t > 0),
-    so it cannot make a time axis;
+(a) device-to-device variation sigma (relative, fixed per cell), parallel read with the
+    offset (reference column) and the differential encoding, and sequential read;
+(b) stuck-at fault rate (half stuck at HRS, half at LRS), same three curves;
+(c) time after programming: power-law drift (nu = config.drift_nu, t0 = config.drift_t0_s)
+    with and without global drift compensation (offset encoding) and without it for the
+    differential encoding; relative drift (spread k*(1 + s*ln(t/t_ref)), config
+    drift_relative_*) for both encodings, ``--seeds`` seeds; parallel read;
 (d) ADC bits in parallel mode, IR drop off and on (word/bit-line segment resistance); also
     the differential weight encoding at the larger wire resistance.
 
@@ -71,10 +71,12 @@ def main(argv=None) -> int:
         print(f"({panel}) {label}: " + ", ".join(f"{x:g}: {m:.1f}%" + (f"+-{s:.1f}" if s else "")
                                                 for x, (m, s) in zip(xs, points)), flush=True)
 
-    for mode in ("parallel", "sequential"):
-        b = base.replace(operation_mode=mode)
-        curve("a", mode, SIGMAS, [b.replace(d2d_variation_sigma=s) for s in SIGMAS], args.seeds)
-        curve("b", mode, RATES, [b.replace(stuck_at_fault_rate=r) for r in RATES], args.seeds)
+    for mode, enc in (("parallel", "offset"), ("parallel", "differential"),
+                      ("sequential", base.weight_encoding)):
+        b = base.replace(operation_mode=mode, weight_encoding=enc)
+        label = f"{mode}, {enc}"
+        curve("a", label, SIGMAS, [b.replace(d2d_variation_sigma=s) for s in SIGMAS], args.seeds)
+        curve("b", label, RATES, [b.replace(stuck_at_fault_rate=r) for r in RATES], args.seeds)
     par = base.replace(operation_mode="parallel")
     for comp in (False, True):
         curve("c", f"{base.weight_encoding}, {'with' if comp else 'no'} compensation",
@@ -84,6 +86,11 @@ def main(argv=None) -> int:
     diff = par.replace(weight_encoding="differential")
     curve("c", "differential, no compensation", [t for _, t in TIMES],
           [diff.replace(drift_model="power_law", drift_time_s=t) for _, t in TIMES], 1)
+    for enc_cfg in (par, diff):
+        curve("c", f"relative drift k={base.drift_relative_k:g}, {enc_cfg.weight_encoding}",
+              [t for _, t in TIMES],
+              [enc_cfg.replace(drift_model="relative", drift_time_s=t) for _, t in TIMES],
+              args.seeds)
     for wire in WIRES:
         curve("d", f"{base.weight_encoding}, " + ("no IR drop" if wire == 0 else
                                                   f"IR drop {wire:g} ohm/cell"), ADC_BITS,
@@ -93,7 +100,8 @@ def main(argv=None) -> int:
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     titles = {"a": "(a) device-to-device variation", "b": "(b) stuck-at faults",
-              "c": f"(c) power-law drift (nu={base.drift_nu:g}, t0={base.drift_t0_s:g} s)",
+              "c": f"(c) drift: power law (nu={base.drift_nu:g}, t0={base.drift_t0_s:g} s), "
+                   f"relative (s={base.drift_relative_log_slope:g})",
               "d": "(d) ADC resolution, parallel read"}
     xlabels = {"a": "d2d sigma (relative)", "b": "stuck-at fault rate",
                "c": "time after programming (s)", "d": "ADC bits"}

@@ -135,6 +135,12 @@ class HardwareConfig:
     drift_time_s: float = _field(0.0, "time since programming", unit="s", accuracy=True)
     drift_relative_k: float = _field(0.1, "relative drift coefficient k (<= 0.2 typical)",
                                      accuracy=True)
+    drift_relative_t_ref_s: float = _field(1.0, "relative drift: time at which the spread is "
+                                           "k*G_target", unit="s", accuracy=True)
+    drift_relative_log_slope: float = _field(0.102, "relative drift: growth of the spread per "
+                                             "e-fold of time, sigma(t) = k*G*(1 + slope*"
+                                             "ln(t/t_ref)) (0.102: aihwkit ReRamCMONoiseModel "
+                                             "fit, 0.0420/0.412 uS)", accuracy=True)
     drift_nu: float = _field(0.05, "power-law drift exponent nu", accuracy=True)
     drift_t0_s: float = _field(1.0, "power-law drift reference time t0", unit="s",
                                accuracy=True)
@@ -221,6 +227,12 @@ class HardwareConfig:
                 raise ConfigError(f"{name}={getattr(self, name)} must lie in [0, 1]")
         if not self.drift_t0_s > 0:
             raise ConfigError(f"drift_t0_s={self.drift_t0_s} must be > 0")
+        if not 0.0 < self.drift_relative_t_ref_s < float("inf"):
+            raise ConfigError(f"drift_relative_t_ref_s={self.drift_relative_t_ref_s} must be a "
+                              f"finite time > 0 s")
+        if not 0.0 <= self.drift_relative_log_slope < float("inf"):
+            raise ConfigError(f"drift_relative_log_slope={self.drift_relative_log_slope} must "
+                              f"be a finite number >= 0")
         if not self.adc_gain_error > -1.0:
             raise ConfigError(f"adc_gain_error={self.adc_gain_error} must be > -1")
         if not 300.0 <= self.temperature_K <= 400.0:

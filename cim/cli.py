@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sweep-drift", metavar="TIMES",
                    help="accuracy against time after programming, e.g. 1s,1h,1d,1y (units s, "
                         "m, h, d, y); uses the configured drift_model, 'power_law' if none "
-                        "(the 'relative' model has no time law: flat) (no trace is written)")
+                        "('relative': spread k*(1 + drift_relative_log_slope*ln(t/t_ref))) "
+                        "(no trace is written)")
     p.add_argument("--neurosim-export", nargs="?", const="", metavar="DIR",
                    help="also write NeuroSim-format layer records + NetWork.csv "
                         "(default DIR: <trace-dir>_neurosim)")
@@ -248,10 +249,10 @@ def _repeat(args, cfg, network, drift_times) -> int:
     out: dict = {"config": cfg.to_dict(), "config_hash": cfg.config_hash()}
     if drift_times:
         model = cfg.drift_model if cfg.drift_model != "none" else "power_law"
-        if model == "relative":
-            print("note: drift_model 'relative' has no time law (its spread is "
-                  "drift_relative_k at any t > 0), so the sweep is flat after t = 0; use "
-                  "--set drift_model=power_law for a time law", file=sys.stderr)
+        if model == "relative" and cfg.drift_relative_log_slope == 0:
+            print("note: drift_relative_log_slope=0: the 'relative' spread is "
+                  "drift_relative_k at any t > 0, so the sweep is flat after t = 0",
+                  file=sys.stderr)
         points = []
         for label, seconds in drift_times:
             point = monte_carlo(cfg.replace(drift_model=model, drift_time_s=seconds), runs,
@@ -269,7 +270,9 @@ def _repeat(args, cfg, network, drift_times) -> int:
     print(f"hardware: {_describe(cfg)} [config {cfg.config_hash()}]")
     if drift_times:
         sw = out["sweep_drift"]
-        detail = (f"k={cfg.drift_relative_k:g}" if sw["drift_model"] == "relative" else
+        detail = (f"k={cfg.drift_relative_k:g} at t_ref={cfg.drift_relative_t_ref_s:g} s, "
+                  f"log slope={cfg.drift_relative_log_slope:g}"
+                  if sw["drift_model"] == "relative" else
                   f"nu={cfg.drift_nu:g}, t0={cfg.drift_t0_s:g} s")
         seeds = f", {runs} seeds per point" if runs > 1 else ""
         print(f"hardware accuracy against time after programming (drift_model "

@@ -36,14 +36,24 @@ Device non-idealities (cim.devices; all off by default, and then nothing here ch
 
 * programming (faults, write error, d2d variation, relaxation, drift): once, in
   cim.cells.program_cells, when the crossbar is built;
-* read noise and drift compensation: cim.cells.read_cells, a fresh draw for every call of
-  :meth:`Crossbar.matmul` (one batch of input vectors shares one draw - ours: a draw per
-  vector would cost a conductance tensor per vector);
+* read noise: parallel mode draws it fresh for every read (every input vector, input plane,
+  row group and column) in the current domain: the cells' independent multiplicative noise
+  ``G_r (1 + s z_r)`` sums to ``I + s * sqrt(sum_r x_r^2 G_r^2) * z`` - the same Gaussian
+  distribution as a per-cell draw, for one extra matrix product per read group instead of a
+  conductance tensor per read (ours; unlike the per-cell model it does not clip a cell at
+  0 S, which matters only for s >~ 0.3). Sequential mode draws a conductance tensor per
+  call of :meth:`Crossbar.matmul` (cim.cells.read_cells, shared by the batch);
+* drift compensation: the factor of cim.devices.read_conductances, on every read;
 * IR drop: ``ir_drop_conductances_from_config`` on each read group's conductances (in
-  siemens, G = g / R_on) with ``IR_DROP_ACTIVITY`` as the mean driven input (ours: that
+  siemens, G = g / R_on), one subarray tile of ``subarray_cols`` bit lines at a time (a word
+  line spans one subarray) with ``IR_DROP_ACTIVITY`` as the mean driven input (ours: that
   function's default, not fitted to the network's input planes); parallel mode only;
 * ADC offset / gain / INL / DNL / noise: ``adc_convert`` at the ADC line, one fixed transfer
   curve per layer's ADC, fresh thermal noise per conversion; parallel mode only.
+
+Offset encoding with any effect on (parallel): the code's bias is read from an offset
+reference column of the same array (:meth:`Crossbar._setup_offset_reference`); ideal, it stays
+the exact digital constant.
 
 Sequential mode reads one row at a time through sense amplifiers (cim.cells.read_levels):
 programming effects and read noise reach it through the levels the amplifiers resolve; IR
@@ -105,7 +115,8 @@ class Crossbar:
         seed = 0 if generator is None else int(torch.randint(0, 2 ** 62, (1,),
                                                              generator=generator))
         self._streams = {tag: child_generator(seed, tag)
-                         for tag in ("program", "read", "adc_noise", "adc_curve")}
+                         for tag in ("program", "read", "adc_noise", "adc_curve",
+                                     "program_ref", "read_ref")}
         # the single place where codes become conductances (device effects go in there)
         self.device_state, self.conductance = cells.program_cells(
             self.mapping.levels, config, self._streams["program"])
@@ -114,6 +125,10 @@ class Crossbar:
         self.ideal = (self.read_ideal and not self.ir_drop and torch.equal(
             self.conductance, cells.nominal_conductance(self.mapping.levels, config)))
         self.adc_ideal = devices.adc_is_ideal(config)
+        self.parallel = config.operation_mode == "parallel"
+        # parallel reads: read noise drawn per read in the current domain (see matmul)
+        self.fresh_read_noise = self.parallel and config.read_noise_sigma > 0
+        self._setup_offset_reference(config)
         self.adc_curve = None
         if not self.adc_ideal and (config.adc_inl_lsb > 0 or config.adc_dnl_lsb > 0):
             # one ADC per layer: its transfer curve is fixed for the crossbar's life
@@ -122,25 +137,97 @@ class Crossbar:
                 self._streams["adc_curve"])
         self.reads = 0               # array read operations (one row group, one input plane)
         self.conversions = 0         # ADC conversions (reads x columns)
-        self.parallel = config.operation_mode == "parallel"
         self.adc: ADC | None = None
         self.observed_max = 0.0
         self.observed_hist: torch.Tensor | None = None     # read-current histogram (ADC range)
+        self.observed_ref_max: torch.Tensor | None = None  # offset reference: max per plane
         if self.parallel:
             groups = row_groups(self.rows, config.subarray_rows, config.rows_in_parallel)
             # a layer with fewer rows than a read group only drives the rows it has
             used = int((groups < self.rows).sum(1).max())
             self.groups = groups[:, :used].contiguous()
-            cols = self.mapping.columns
+            cols = self.columns
             if self.ideal:
-                lv = torch.cat([self.mapping.levels, torch.zeros(1, cols, dtype=torch.int8)])
+                lv = torch.cat([self.array_levels, torch.zeros(1, cols, dtype=torch.int8)])
                 self.group_levels = lv[self.groups].contiguous()         # int8
                 self.level_sums = self.group_levels.sum(1, dtype=torch.int32)   # groups x cols
             elif self.read_ideal:
-                self.group_conductance = self._grouped(self.conductance)
+                self.group_conductance = self._grouped(self._array_conductance())
         elif self.read_ideal:
             # a sense amplifier reads each cell alone: exact levels unless the cell is off grid
             self._effective_codes = self._sense(self.conductance)
+
+    def _setup_offset_reference(self, config) -> None:
+        """The offset code's reference, modelled as cells of the same array (parallel mode).
+
+        The offset code stores ``u = w + 2^(b-1)`` and the periphery must remove the bias
+        ``2^(b-1) * sum_r x_r`` together with the off-state current. Ideal array, ideal ADC:
+        the bias is a digital constant (exact; the ideal path of step 1, unchanged). With any
+        device, IR-drop or ADC effect on, the bias is instead *read*: an offset reference
+        column of cells programmed to the top slice's digit of the bias,
+        ``2^(b-1) >> (c*(S-1))`` (always within 0..2^c-1), sits next to the level-0
+        reference column, is programmed through the same device models with its own random
+        draws (child stream ``program_ref``; the main array's draws do not move), read with
+        its own read noise (``read_ref``), through the same IR-drop model (as the last bit
+        line of the array) and the same ADC (same transfer curve, offset, gain and noise; its
+        reference levels are set for this column's range - the column carries up to
+        ``rows * (gmin + digit*delta)``, all cells near the top level, which a range calibrated
+        on the data columns would clip: full-scale range as for the data columns, or the
+        largest current it drew in the calibration pass; ours). The top slice is then
+        referenced to it and the
+        lower slices to the level-0 column:
+        ``y = sum_{s<S-1} 2^(cs) (A_s - A_ref0) + 2^(c(S-1)) (A_{S-1} - A_off)``, so a
+        common-mode gain on the array (power-law drift, IR drop, ADC gain) scales the signal
+        and its reference alike and cancels in the bias, as in offset-encoded arrays with a
+        reference column (ours: the arrangement; the cancellation is the reason reference
+        columns are used, e.g. NeuroSim's and ISAAC's biased weight codes subtract a constant
+        that a reference column would track). Sequential mode keeps sense amplifiers with
+        fixed thresholds (cim.cells.read_levels) and the digital constant.
+        """
+        m = self.mapping
+        self.physical_reference = bool(
+            self.parallel and m.encoding == "offset" and m.offset
+            and not (self.ideal and self.adc_ideal))
+        self.array_levels = m.levels
+        self.ref_state = None
+        if not self.physical_reference:
+            return
+        digit = int(m.offset) >> (m.cell_bits * (m.slices - 1))
+        self.ref_levels = torch.full((self.rows, 1), digit, dtype=torch.int8)
+        self.ref_state, self.ref_conductance = cells.program_cells(
+            self.ref_levels, config, self._streams["program_ref"])
+        self.array_levels = torch.cat([m.levels, self.ref_levels], dim=1)
+        self.read_ideal = self.read_ideal and cells.read_is_ideal(config, self.ref_state)
+        self.ideal = (self.ideal and self.read_ideal and torch.equal(
+            self.ref_conductance, cells.nominal_conductance(self.ref_levels, config)))
+
+    @property
+    def columns(self) -> int:
+        """Bit lines read and converted: the mapping's columns, plus the offset reference."""
+        return self.mapping.columns + (1 if self.physical_reference else 0)
+
+    def _array_conductance(self) -> torch.Tensor:
+        if not self.physical_reference:
+            return self.conductance
+        return torch.cat([self.conductance, self.ref_conductance], dim=1)
+
+    def _reference_reading(self, values: torch.Tensor) -> torch.Tensor:
+        """Offset reference minus level-0 reference, per vector (converted units)."""
+        ref0 = self.mapping.reference_column
+        v = values.to(torch.float64)
+        return v[:, -1] - v[:, ref0]
+
+    def _estimate_reference_gain(self, reads: torch.Tensor, x_sum: torch.Tensor) -> float:
+        """Least-squares gain of the offset reference over a batch of input vectors:
+        ``g = sum_m R_m X_m / (digit * sum_m X_m^2)`` with ``R_m`` the reference reading
+        (offset minus level-0 column, level units) and ``X_m = sum_r x_r``; 1.0 for an
+        all-zero batch. Averaging over the batch removes the ADC quantization of single
+        reference reads, which multiplied by the top slice's place value would swamp the
+        signal (measured: LeNet-5 at 5-bit ADC fell to ~96 % with a per-read subtraction
+        and no device effect at all); ours, a background calibration of the periphery."""
+        digit = float(self.ref_levels[0, 0])
+        den = digit * float((x_sum * x_sum).sum())
+        return float((reads * x_sum).sum()) / den if den > 0 else 1.0
 
     def _sense(self, g: torch.Tensor) -> torch.Tensor:
         return self.mapping.decode(cells.read_levels(g, self.config))   # float64 R x N
@@ -156,20 +243,42 @@ class Crossbar:
 
     def _grouped(self, g: torch.Tensor) -> torch.Tensor:
         """Conductances of each read group (groups x rows x cols), with IR drop if on."""
-        g = torch.cat([g, torch.zeros(1, self.mapping.columns, dtype=g.dtype)], dim=0)
+        g = torch.cat([g, torch.zeros(1, int(g.shape[1]), dtype=g.dtype)], dim=0)
         grouped = g[self.groups].contiguous()
         if self.ir_drop:
             g_max = 1.0 / self.config.r_on_ohm                   # units of Gmax -> siemens
-            eff = devices.ir_drop_conductances_from_config(grouped.to(torch.float64) * g_max,
-                                                           self.config, IR_DROP_ACTIVITY)
+            # word lines run across one subarray: each tile of subarray_cols bit lines is
+            # its own array (column j of the layer sits at position j % subarray_cols)
+            tiles = torch.split(grouped.to(torch.float64) * g_max, self.config.subarray_cols,
+                                dim=-1)
+            eff = torch.cat([devices.ir_drop_conductances_from_config(t, self.config,
+                                                                      IR_DROP_ACTIVITY)
+                             for t in tiles], dim=-1)
             grouped = (eff / g_max).to(torch.float32).contiguous()
         return grouped
 
     def _read_groups(self) -> torch.Tensor:
         if self.read_ideal:
             return self.group_conductance
-        return self._grouped(cells.read_cells(self.device_state, self.conductance, self.config,
-                                              self._streams["read"]))
+        if self.fresh_read_noise:
+            # noise-free part of the read, fixed for the crossbar's life (cached)
+            if getattr(self, "_noise_base", None) is None:
+                def base(state, g):
+                    c = 1.0 if state is None else state.drift_compensation
+                    return g if c == 1.0 else (g.to(torch.float64) * c).to(torch.float32)
+                g = base(self.device_state, self.conductance)
+                if self.physical_reference:
+                    g = torch.cat([g, base(self.ref_state, self.ref_conductance)], dim=1)
+                self._noise_base = self._grouped(g)
+                self._noise_sq = self._noise_base * self._noise_base
+            return self._noise_base
+        g = cells.read_cells(self.device_state, self.conductance, self.config,
+                             self._streams["read"])
+        if self.physical_reference:
+            ref = cells.read_cells(self.ref_state, self.ref_conductance, self.config,
+                                   self._streams["read_ref"])
+            g = torch.cat([g, ref], dim=1)
+        return self._grouped(g)
 
     def count_reads(self, vectors: int, input_bits: int, signed: bool) -> None:
         """Count the reads of ``vectors`` input vectors: per vector, one read per input plane
@@ -178,7 +287,7 @@ class Crossbar:
         planes_n = plane_weights(input_bits, signed, self.config.input_encoding).count
         per_vector = planes_n * (int(self.groups.shape[0]) if self.parallel else self.rows)
         self.reads += vectors * per_vector
-        self.conversions += vectors * per_vector * self.mapping.columns
+        self.conversions += vectors * per_vector * self.columns
 
     def statistics(self) -> dict:
         """Counts of this array: cells written, reads, conversions, utilization, faults."""
@@ -192,6 +301,7 @@ class Crossbar:
                 "subarrays": tiles_r * tiles_c,
                 "utilization": cells_used / allocated if allocated else 0.0,
                 "writes": cells_used, "reads": self.reads, "adc_conversions": self.conversions,
+                "offset_reference_cells": self.rows if self.physical_reference else 0,
                 "faults": 0 if state is None else state.n_faults,
                 "stuck_hrs": 0 if state is None else state.n_stuck_hrs,
                 "stuck_lrs": 0 if state is None else state.n_stuck_lrs}
@@ -207,16 +317,29 @@ class Crossbar:
         spec = plane_weights(input_bits, signed, self.config.input_encoding)
         if current_range is None:
             current_range = full_scale_range(self.config.rows_in_parallel)
+        calibrated = current_range is not None
         ranges = torch.as_tensor(current_range, dtype=torch.float64).reshape(-1).expand(
             spec.count)
         low = self.min_step(input_bits, signed)
         self.plane_steps = torch.tensor([adc_step(float(r), self.config.adc_bits, low)
                                          for r in ranges], dtype=torch.float64)
+        self.ref_steps = self.plane_steps
+        if self.physical_reference and calibrated and self.observed_ref_max is not None:
+            # the offset reference column's conversions: range = its largest observed current
+            self.ref_steps = torch.tensor(
+                [adc_step(float(r), self.config.adc_bits, low)
+                 for r in self.observed_ref_max.expand(spec.count)], dtype=torch.float64)
         self.adc = ADC(self.config.adc_bits, float(self.plane_steps.max()))
         return self.adc
 
     def _observe(self, current: torch.Tensor, planes_n: int) -> None:
-        """Add reads (rows ordered plane-major: P x (vectors*cols)) to per-plane histograms."""
+        """Add reads (rows ordered plane-major: P x (vectors*cols)) to per-plane histograms.
+        The offset reference column (physical reference) is kept apart: per-plane maxima."""
+        if self.physical_reference:
+            ref = current[:, -1].reshape(planes_n, -1).amax(1).to(torch.float64)
+            self.observed_ref_max = ref if self.observed_ref_max is None else torch.maximum(
+                self.observed_ref_max, ref)
+            current = current[:, :-1]
         self.observed_max = max(self.observed_max, float(current.max()))
         width = full_scale_range(self.config.rows_in_parallel) / HIST_BINS
         bins = (current.reshape(planes_n, -1) * (1.0 / width)).long().clamp_(0, HIST_BINS - 1)
@@ -262,7 +385,7 @@ class Crossbar:
             raise RuntimeError("Crossbar.set_adc must be called before a parallel read")
         m = int(x_codes.shape[0])
         groups, rpp = self.groups.shape
-        cols = self.mapping.columns
+        cols = self.columns
         spec = plane_weights(input_bits, signed, self.config.input_encoding)
         planes_n = spec.count
         norm = 1.0 / spec.resolution              # plane value = integer plane level / norm
@@ -273,7 +396,8 @@ class Crossbar:
             inv_steps = (1.0 / self.plane_steps).to(torch.float32)
             # exact float32 accumulation of codes x plane weights x groups, else float64
             bound = min(top, rpp / step_ref + 1) * float(spec.weights.abs().sum()) * groups
-            acc_dtype = torch.float32 if bound < 2 ** 24 else torch.float64
+            acc_dtype = (torch.float32 if bound < 2 ** 24 and not self.physical_reference
+                         else torch.float64)
             # shift-add weight of each plane, in units of the finest step (1.0 when all equal)
             plane_w = (spec.weights * (self.plane_steps / step_ref)).to(acc_dtype)
         self.count_reads(m, input_bits, signed)
@@ -282,6 +406,7 @@ class Crossbar:
         chunk = max(1, ELEMENT_BUDGET // max(1, planes_n * cols))
         padded = torch.cat([x_codes.to(torch.int32), torch.zeros(m, 1, dtype=torch.int32)], 1)
         out = torch.empty(m, self.outputs, dtype=torch.float64)
+        ref_reads = torch.zeros(m, dtype=torch.float64) if self.physical_reference else None
         for start in range(0, m, chunk):                               # bounds memory only
             part = padded[start:start + chunk][:, self.groups]          # mc x groups x rows
             mc = int(part.shape[0])
@@ -297,6 +422,12 @@ class Crossbar:
             acc = torch.zeros(mc * cols, dtype=torch.float64 if observe else acc_dtype)
             if not observe:
                 row_scale = inv_steps.repeat_interleave(mc).view(-1, 1)   # 1/step per read
+                if self.physical_reference:
+                    # the reference column converts on its own range (its own step)
+                    row_scale = row_scale.expand(-1, cols).clone()
+                    row_scale[:, -1] = (1.0 / self.ref_steps).to(torch.float32
+                                                                 ).repeat_interleave(mc)
+                    ref_back = (self.ref_steps / self.plane_steps).repeat_interleave(mc)
             for g in range(groups):                                    # subarray row groups
                 if self.ideal:
                     ps = torch._int_mm(ops8[g], self.group_levels[g])  # sum_r x_r d_r (int32)
@@ -307,10 +438,16 @@ class Crossbar:
                         current = torch.add(active[g] * (g0 / norm), ps, alpha=delta / norm)
                         self._observe(current, planes_n)
                         continue
-                    offset = (active[g] * (g0 / norm)).mul_(row_scale).add_(0.5 + TIE_BIAS)
+                    offset = (active[g] * (g0 / norm) * row_scale).add_(0.5 + TIE_BIAS)
                     codes = torch.mul(ps, row_scale * (delta / norm)).add_(offset)
                 else:
                     current = planes[g] @ group_conductance[g]         # P*mc x cols
+                    if self.fresh_read_noise:
+                        # fresh read noise per read (vector, input plane, group, column):
+                        # sum_r x_r G_r (1 + s z_r) = I + s * sqrt(sum_r x_r^2 G_r^2) * z
+                        sd = (planes[g] * planes[g]) @ self._noise_sq[g]
+                        current += sd.sqrt_().mul_(self.config.read_noise_sigma).mul_(
+                            torch.randn(current.shape, generator=self._streams["read"]))
                     if observe:
                         self._observe(current, planes_n)
                         continue
@@ -322,16 +459,30 @@ class Crossbar:
                     # rounds; the tie bias stays so exact ties decide as in the ideal ADC
                     codes = devices.adc_convert(codes.sub_(0.5), self.adc.bits, self.config,
                                                 adc_noise, self.adc_curve)
+                if self.physical_reference:
+                    # reference codes back to the data columns' step of the same plane
+                    codes = codes.to(acc_dtype)
+                    codes[:, -1] *= ref_back.to(acc_dtype)
                 # shift-add over input planes and accumulate groups (one GEMV)
-                acc += plane_w @ codes.view(planes_n, mc * cols).to(acc_dtype)
+                acc += plane_w @ codes.reshape(planes_n, mc * cols).to(acc_dtype)
             if observe:
                 continue
             # shift-add cell slices, subtract reference / negative columns
-            out[start:start + mc] = self.mapping.combine(acc.view(mc, cols))
+            values = acc.view(mc, cols)
+            out[start:start + mc] = self.mapping.combine(values[:, :self.mapping.columns])
+            if self.physical_reference:
+                ref_reads[start:start + mc] = self._reference_reading(values)
         if observe:
             return out
         # ADC codes back to level units (step / delta), then the digital offset of the code
         out.mul_(step_ref / delta)
-        if self.mapping.offset:
-            out -= self.mapping.offset * x_codes.to(torch.float64).sum(1, keepdim=True)
+        x_sum = x_codes.to(torch.float64).sum(1)
+        if self.physical_reference:
+            # the bias scaled by the array gain the offset reference column measured
+            self.reference_gain = self._estimate_reference_gain(ref_reads * (step_ref / delta),
+                                                                x_sum)
+            out -= (self.mapping.offset * self.reference_gain) * x_sum.unsqueeze(1)
+        elif self.mapping.offset:
+            # ideal array and ADC: the bias of the offset code is a digital constant
+            out -= self.mapping.offset * x_sum.unsqueeze(1)
         return out

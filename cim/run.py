@@ -482,6 +482,7 @@ def program(model: nn.Module, layers: list[CIMLayer], cfg: HardwareConfig, seed:
         for layer in layers:
             layer.crossbar.observed_max = 0.0
             layer.crossbar.observed_hist = None
+            layer.crossbar.observed_ref_max = None
             layer.calibrate_adc = True
         evaluate(model, calib[:ADC_CALIBRATION_IMAGES], None, batch)
         for layer in layers:

@@ -115,7 +115,9 @@ def test_ir_drop_lowers_the_read_conductances():
     ref = Crossbar(w, HardwareConfig(**PARALLEL)).conductance
     grouped_ref = torch.cat([ref, torch.zeros(1, ref.shape[1])])[xb.groups]
     on = grouped_ref > 0
-    ratio = xb.group_conductance[on] / grouped_ref[on]
+    # the last bit line is the offset reference column (offset code, non-ideal array)
+    assert xb.physical_reference and xb.group_conductance.shape[-1] == ref.shape[1] + 1
+    ratio = xb.group_conductance[..., :ref.shape[1]][on] / grouped_ref[on]
     assert float(ratio.max()) <= 1.0 and float(ratio.min()) < 0.999
 
 
@@ -185,6 +187,19 @@ def test_cli_sweep_drift(capsys):
     assert "time after programming" in out and "1y" in out
 
 
+def test_cli_sweep_drift_relative_follows_the_log_time_law(capsys):
+    args = ["--eval-images", "40", "--set", "operation_mode=parallel", "--set",
+            "drift_model=relative", "--set", "drift_relative_k=0.05", "--sweep-drift", "1s,1y"]
+    assert main(args + ["--json"]) == 0
+    sw = json.loads(capsys.readouterr().out)["sweep_drift"]
+    assert sw["drift_model"] == "relative"
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "log slope=0.102" in captured.out and "flat" not in captured.err
+    assert main(args + ["--set", "drift_relative_log_slope=0"]) == 0
+    assert "flat" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args", [["--sweep-drift", "1x"], ["--sweep-drift", "1h,,1d"],
                                   ["--sweep-drift", "-1s"], ["--monte-carlo", "0"],
                                   ["--monte-carlo", "two"]])
@@ -192,3 +207,61 @@ def test_cli_bad_repeat_input_is_one_line_exit_2(args, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "error" in err
+
+
+# -- the offset code's reference column is made of the array's own cells ------------------------
+def test_offset_reference_cancels_common_mode_drift():
+    """Power-law drift scales every cell alike: the offset reference column, programmed and
+    read like the data columns, scales the bias with it, so the output is ~ f * exact; the
+    old digital constant would leave (1 - f) * 2^(b-1) * sum(x), larger than the signal."""
+    w, x = _problem(rows=256, outs=12, vectors=64)
+    exact = x.double() @ w.double()
+    cfg = HardwareConfig(**PARALLEL, adc_bits=8, drift_model="power_law", drift_time_s=60.0)
+    xb, y = _read(cfg, w, x)
+    f = 60.0 ** -0.05
+    assert xb.physical_reference and xb.reference_gain == pytest.approx(f, rel=0.02)
+    err = float((y - f * exact).norm() / (f * exact).norm())
+    constant = y + (xb.reference_gain - 1.0) * 128 * x.double().sum(1, keepdim=True)
+    err_constant = float((constant - f * exact).norm() / (f * exact).norm())
+    assert err < 0.2 and err_constant > 5 * err
+
+
+def test_offset_reference_has_its_own_draws_and_statistics():
+    w, x = _problem()
+    seq = Crossbar(w, HardwareConfig(d2d_variation_sigma=0.1), torch.Generator().manual_seed(5))
+    par = Crossbar(w, HardwareConfig(**PARALLEL, d2d_variation_sigma=0.1),
+                   torch.Generator().manual_seed(5))
+    # the data cells draw the same numbers with or without the reference column
+    assert torch.equal(seq.conductance, par.conductance) and not seq.physical_reference
+    digit = int(par.ref_levels[0, 0])
+    assert digit == 1 and par.ref_conductance.shape == (w.shape[0], 1)
+    nominal = cells.nominal_conductance(par.ref_levels, par.config)
+    spread = float((par.ref_conductance / nominal - 1).std())
+    assert 0.05 < spread < 0.15
+    par.set_adc(8, False)
+    par.matmul(x, 8, False)
+    st = par.statistics()
+    assert st["offset_reference_cells"] == w.shape[0]
+    assert st["adc_conversions"] == st["reads"] * (par.mapping.columns + 1)
+    # differential pairs need no reference; the ideal offset array keeps the digital constant
+    assert not Crossbar(w, HardwareConfig(**PARALLEL, weight_encoding="differential",
+                                          d2d_variation_sigma=0.1),
+                        torch.Generator().manual_seed(5)).physical_reference
+    assert not Crossbar(w, HardwareConfig(**PARALLEL)).physical_reference
+
+
+def test_parallel_read_noise_is_fresh_per_input_vector():
+    """The same input vector read twice in one batch sees two read-noise draws, centred on
+    the noise-free read (current-domain draw, s * sqrt(sum x^2 G^2) per read)."""
+    w, x = _problem(rows=128, outs=8, vectors=1)
+    xs = x.repeat(400, 1)
+    quiet = _read(HardwareConfig(**PARALLEL, adc_bits=8, weight_encoding="differential"),
+                  w, xs)[1]
+    xb, y = _read(HardwareConfig(**PARALLEL, adc_bits=8, weight_encoding="differential",
+                                 read_noise_sigma=0.05), w, xs)
+    assert xb.fresh_read_noise
+    assert not torch.equal(y[0], y[1])
+    spread = y.std(0)
+    assert float(spread.min()) > 0
+    # unbiased: the batch mean sits on the noise-free read within a few standard errors
+    assert torch.all((y.mean(0) - quiet[0]).abs() < 5 * spread / 20 + 1.0)

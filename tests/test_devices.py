@@ -157,11 +157,34 @@ def test_read_noise_fresh_every_read_and_state_untouched():
     assert total == pytest.approx(math.hypot(0.05, 0.02), rel=0.02)
 
 
-def test_relative_drift_sigma_is_k_times_target():
-    cfg = HardwareConfig(drift_model="relative", drift_time_s=86400.0, drift_relative_k=0.15)
+def test_relative_drift_sigma_is_k_times_target_at_the_reference_time():
+    cfg = HardwareConfig(drift_model="relative", drift_time_s=86400.0, drift_relative_k=0.15,
+                         drift_relative_t_ref_s=86400.0)
     gt = mid_targets(cfg)
     g = dv.program_conductances(gt, cfg, gen()).g
     assert within_sampling_error(float((g - gt).std()), 0.15 * float(gt[0]), N)
+
+
+@pytest.mark.parametrize("t", [0.01, 1.0, 60.0, 3600.0, 86400.0, 3.15e7])
+def test_relative_drift_spread_grows_with_log_time(t):
+    """sigma(t) = k * G_target * (1 + s * ln(t / t_ref)) (aihwkit ReRamCMONoiseModel law)."""
+    cfg = HardwareConfig(drift_model="relative", drift_time_s=t, drift_relative_k=0.05,
+                         drift_relative_t_ref_s=1.0, drift_relative_log_slope=0.102)
+    gt = mid_targets(cfg)
+    g = dv.program_conductances(gt, cfg, gen()).g
+    expected = 0.05 * (1.0 + 0.102 * math.log(t))
+    assert within_sampling_error(float((g - gt).std()), expected * float(gt[0]), N)
+    assert drift.relative_drift_sigma(0.05, t, 1.0, 0.102) == pytest.approx(expected, rel=1e-12)
+
+
+def test_relative_drift_law_edges():
+    assert drift.relative_drift_sigma(0.1, 0.0, 1.0, 0.102) == 0.0          # t = 0: nothing
+    assert drift.relative_drift_sigma(0.1, 1e-9, 1.0, 0.102) == 0.0         # clipped at 0
+    assert drift.relative_drift_sigma(0.1, 1e6, 1.0, 0.0) == 0.1            # no time law
+    with pytest.raises(ValueError, match="drift_relative_t_ref_s"):
+        drift.relative_drift_sigma(0.1, 1.0, 0.0, 0.1)
+    with pytest.raises(ValueError, match="drift_relative_log_slope"):
+        drift.relative_drift_sigma(0.1, 1.0, 1.0, -0.1)
 
 
 @pytest.mark.parametrize("t", [0.5, 1.0, 10.0, 3600.0, 86400.0, 3.15e7])

@@ -30,7 +30,8 @@ from .adc_nonideal import AdcTransferCurve, adc_convert, adc_is_ideal, make_tran
 from .conductance import (conductance_range, conductance_to_levels, differential_conductances,
                           differential_levels, level_step, levels_to_conductance, num_levels,
                           reference_conductance, subtract_reference)
-from .drift import apply_drift, apply_relaxation, drift_compensation_factor
+from .drift import (apply_drift, apply_relaxation, drift_compensation_factor,
+                    relative_drift_sigma)
 from .faults import (OK, STUCK_HRS, STUCK_LRS, apply_stuck_at, inject_faults,
                      sample_fault_mask)
 from .ir_drop import (approx_column_currents, ir_drop_conductances,
@@ -45,7 +46,7 @@ __all__ = [
     "conductance_to_levels", "differential_conductances", "differential_levels",
     "reference_conductance", "subtract_reference", "sample_fault_mask",
     "OK", "STUCK_HRS", "STUCK_LRS", "ir_drop_conductances", "ir_drop_conductances_from_config",
-    "approx_column_currents", "sneak_conductances",
+    "approx_column_currents", "sneak_conductances", "relative_drift_sigma",
 ]
 
 
@@ -140,6 +141,8 @@ def program_conductances(g_target: torch.Tensor, config, generator: torch.Genera
         g_before = g
         g = apply_drift(g, g_target, config.drift_model, config.drift_time_s,
                         k=config.drift_relative_k, nu=config.drift_nu, t0_s=config.drift_t0_s,
+                        t_ref_s=config.drift_relative_t_ref_s,
+                        log_slope=config.drift_relative_log_slope,
                         generator=child_generator(seed, "drift", dev))
         applied.append(f"drift_{config.drift_model}")
         if config.drift_compensation:

@@ -5,9 +5,14 @@ Equations (z ~ N(0, 1), one draw per cell)
 * relaxation (seconds after the write-verify loop ends):
   ``G = G_prog * (1 + sigma_relax * z)``                    (relative sigma)
 * relative drift (RRAM, "DoRA"-style state-proportional drift, k <= 0.2 typical):
-  ``G(t) = G_prog + k * G_target * z``   applied when t > 0   (sigma_drift = k * G_target)
-  The model has no time law of its own: k is the spread reached at the time of interest,
-  so a time sweep with this model needs k per time point (the power law below has one).
+  ``G(t) = G_prog + sigma_rel(t) * G_target * z``   applied when t > 0, with the spread
+  growing linearly in log-time, normalised to k at the reference time t_ref:
+  ``sigma_rel(t) = k * max(0, 1 + s * ln(t / t_ref))``.
+  The log-time law is the one aihwkit fits to CMO/HfOx ReRAM relaxation
+  (``ReRamCMONoiseModel``, data of Falcone et al.): std(t) = 0.0420 uS * ln(t) + 0.412 uS,
+  t in s, i.e. ``s = 0.0420 / 0.412 = 0.102`` per e-fold with t_ref = 1 s (default). There the
+  spread is state-independent; we keep DoRA's state-proportional spread (k * G_target) and
+  take only its time dependence from the fit (ours). s = 0 gives the spread k at every t > 0.
 * power-law drift (PCM): ``G(t) = G_prog * (max(t, t0) / t0) ** (-nu)``  (no drift before t0)
 * global drift compensation: one scalar per array, ``c = sum(G_before_drift) /
   sum(G(t))`` - the ratio of the array's response to an all-ones input read right after
@@ -20,7 +25,8 @@ arXiv 2504.03763); power-law drift G0*(t/t0)^-nu of PCM (Ielmini et al., IEEE TE
 Le Gallo et al.; aihwkit's PCM inference model, t0 = 20 s there, nu ~ 0.03-0.1) and its
 global drift compensation (Joshi et al., Nat. Commun. 11:2473, 2020; aihwkit
 ``GlobalDriftCompensation``). Config keys: ``relaxation_sigma``, ``drift_model``,
-``drift_time_s``, ``drift_relative_k``, ``drift_nu``, ``drift_t0_s``, ``drift_compensation``.
+``drift_time_s``, ``drift_relative_k``, ``drift_relative_t_ref_s``,
+``drift_relative_log_slope``, ``drift_nu``, ``drift_t0_s``, ``drift_compensation``.
 Temperature: no temperature law in these models (nu is taken at the operating temperature).
 """
 from __future__ import annotations
@@ -31,7 +37,8 @@ import torch
 
 from ._common import check_positive, check_sigma, normal_like
 
-__all__ = ["DRIFT_MODELS", "apply_relaxation", "apply_relative_drift", "power_law_factor",
+__all__ = ["DRIFT_MODELS", "apply_relaxation", "relative_drift_sigma", "apply_relative_drift",
+           "power_law_factor",
            "apply_power_law_drift", "apply_drift", "drift_compensation_factor"]
 
 DRIFT_MODELS = ("none", "relative", "power_law")
@@ -43,6 +50,19 @@ def apply_relaxation(g: torch.Tensor, sigma: float, generator: torch.Generator) 
     if sigma == 0.0:
         return g.clone()
     return torch.clamp(g * (1.0 + sigma * normal_like(g, generator)), min=0.0)
+
+
+def relative_drift_sigma(k: float, time_s: float, t_ref_s: float = 1.0,
+                         log_slope: float = 0.0) -> float:
+    """Relative spread of the relative-drift model at ``time_s``:
+    k * max(0, 1 + log_slope * ln(t / t_ref)); 0 at t = 0 (module docstring)."""
+    k = check_sigma("drift_relative_k", k)
+    time_s = check_sigma("drift_time_s", time_s)
+    t_ref_s = check_positive("drift_relative_t_ref_s", t_ref_s)
+    log_slope = check_sigma("drift_relative_log_slope", log_slope)
+    if time_s == 0.0 or k == 0.0:
+        return 0.0
+    return k * max(0.0, 1.0 + log_slope * math.log(time_s / t_ref_s))
 
 
 def apply_relative_drift(g: torch.Tensor, g_target: torch.Tensor, k: float,
@@ -74,9 +94,11 @@ def apply_power_law_drift(g: torch.Tensor, time_s: float, nu: float, t0_s: float
 
 
 def apply_drift(g: torch.Tensor, g_target: torch.Tensor, model: str, time_s: float, *,
-                k: float = 0.1, nu: float = 0.05, t0_s: float = 1.0,
+                k: float = 0.1, nu: float = 0.05, t0_s: float = 1.0, t_ref_s: float = 1.0,
+                log_slope: float = 0.0,
                 generator: torch.Generator | None = None) -> torch.Tensor:
-    """Dispatch on ``model`` ('none', 'relative', 'power_law'); identity at time 0."""
+    """Dispatch on ``model`` ('none', 'relative', 'power_law'); identity at time 0.
+    'relative' uses the spread ``relative_drift_sigma(k, time_s, t_ref_s, log_slope)``."""
     if model not in DRIFT_MODELS:
         raise ValueError(f"drift_model={model!r} is not allowed; choose from: "
                          f"{', '.join(DRIFT_MODELS)}")
@@ -86,7 +108,8 @@ def apply_drift(g: torch.Tensor, g_target: torch.Tensor, model: str, time_s: flo
     if model == "relative":
         if generator is None:
             raise ValueError("generator is required for drift_model='relative'")
-        return apply_relative_drift(g, g_target, k, generator)
+        return apply_relative_drift(g, g_target,
+                                    relative_drift_sigma(k, time_s, t_ref_s, log_slope), generator)
     return apply_power_law_drift(g, time_s, nu, t0_s)
 
 
