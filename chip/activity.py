@@ -1,19 +1,24 @@
 """Trace-accurate activity of the subarrays of one layer (docs/chip-internals.md).
 
 From a layer's quantized weights and input codes: the unrolled weight matrix is cut into
-cells (bit slices) and subarrays, the inputs into im2col bit vectors, and every read of
-every subarray is evaluated at once with matrix products over whole bit planes: the rows
-a bit vector activates, the conductance each column presents to its sense amplifier
-(eNVM: with the position-dependent wire and access resistance of NeuroSim's
-GetColumnResistance, which is linear in the active rows, so one product with a per-cell
-effective-conductance matrix), and the ADC levels. numpy only (Chip.py never imports
-torch); the only Python loops run over row groups, subarray row blocks and chunks of
-bit vectors, never over single vectors, rows, columns or bits.
+cells (bit slices) and subarrays, the inputs into im2col bit vectors (uint8), and every
+read of every subarray is evaluated: the rows a bit vector activates, the conductance each
+column presents to its sense amplifier (eNVM: with the position-dependent wire and access
+resistance of NeuroSim's GetColumnResistance, which is linear in the active rows, so a sum
+of per-cell effective conductances; SRAM: a count of stored 1s), and the ADC levels.
+
+The per-read sums go straight into the histogram in from_neurosim's C++ kernel
+(activity_kernels.cpp: sums over the active rows only, byte counters for 0/1 cells, once
+per input pattern when a read spans <= 12 rows, threads over vectors; docs/performance.md).
+Without the compiled module the same histogram comes from numpy products over whole bit
+planes (slower; SRAM counts identical, conductance sums within float rounding). Chip.py never
+imports torch; the Python loops run over row groups and subarray row blocks only.
 """
 from __future__ import annotations
 
 import functools
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +70,27 @@ class SubArrayActivity:
         return float(np.sum(self.column_conductance_count))
 
 
+@functools.lru_cache(maxsize=1)
+def _kernel():
+    """from_neurosim's compiled module with the column-histogram kernels (activity_kernels.cpp),
+    or None: then the numpy products below are used (same results, slower)."""
+    try:
+        from from_neurosim import FormulaBindings
+    except ImportError:
+        return None
+    if not hasattr(FormulaBindings, "column_count_histogram"):
+        return None
+    return FormulaBindings
+
+
+def _threads() -> int:
+    """Cores this process may use (the kernel splits the bit vectors over them)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:                                      # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 @functools.lru_cache(maxsize=16)
 def _tech(config: HardwareConfig):
     from chip.technology import TechContext
@@ -90,14 +116,27 @@ def cell_levels(weights: np.ndarray, config: HardwareConfig) -> np.ndarray:
     dtype = np.uint8 if B <= 8 else np.uint16 if B <= 16 else np.uint32
     shifts = (cb * np.arange(slices - 1, -1, -1)).astype(dtype)
     w = np.asarray(weights)
+    # the narrowest signed type that holds code + 2^(B-1) and -code: int64 temporaries of a
+    # large fc layer cost 8 bytes per weight (64 MB for VGG-8's fc1)
+    wide = np.int16 if B <= 8 else np.int32 if B <= 16 else np.int64
     if config.weight_encoding == "offset":
-        parts = [(w.astype(np.int64) + (1 << (B - 1))).astype(dtype)]
+        parts = [(w.astype(wide) + wide(1 << (B - 1))).astype(dtype)]
     else:
-        wi = w.astype(np.int64)
+        wi = w.astype(wide)
         parts = [np.maximum(wi, 0).astype(dtype), np.maximum(-wi, 0).astype(dtype)]
+    if cb == 1 and B == 8 and len(parts) == 1:
+        # 8 one-bit slices of one byte: unpackbits' output is the result (no extra copy,
+        # which for VGG-8's fc1 is 64 MB)
+        return np.unpackbits(np.ascontiguousarray(parts[0])[..., None], axis=-1).reshape(
+            w.shape[0], -1)
     out = np.empty(w.shape + (len(parts) * slices,), dtype=np.uint8)
     for k, p in enumerate(parts):                       # 1 or 2 parts (sign halves)
-        out[..., k * slices:(k + 1) * slices] = (p[..., None] >> shifts) & dtype(mask)
+        if cb == 1 and dtype is np.uint8:
+            # 1-bit cells: unpackbits is the MSB-first slicing, ~10x faster than the shifts
+            bits = np.unpackbits(np.ascontiguousarray(p)[..., None], axis=-1)
+            out[..., k * slices:(k + 1) * slices] = bits[..., 8 - B:]
+        else:
+            out[..., k * slices:(k + 1) * slices] = (p[..., None] >> shifts) & dtype(mask)
     return out.reshape(w.shape[0], -1)
 
 
@@ -144,10 +183,15 @@ def _conductance_table(ctx, rows: int, cols: int) -> np.ndarray:
 def input_bit_vectors(layer, config: HardwareConfig, compat: bool = False) -> np.ndarray:
     """[images, vectors * bits, rows] uint8 bit planes of the im2col input (LSB plane first)."""
     g = layer.geometry
-    x = np.asarray(layer.input_codes).astype(np.int64)
     bits = g.input_bits
+    # the smallest unsigned type that holds a code: the im2col copy below is the largest
+    # array of the layer (vectors x rows), so 1 byte per entry instead of int64's 8
+    dt = np.uint8 if bits <= 8 else np.uint16 if bits <= 16 else np.uint32
+    x = np.asarray(layer.input_codes)
     if g.input_signed:
-        x = x & ((1 << bits) - 1)                               # two's complement code
+        x = (x.astype(np.int64) & ((1 << bits) - 1)).astype(dt)     # two's complement code
+    else:
+        x = x.astype(dt, copy=False)
     n = x.shape[0]
     if g.kind == "linear":
         cols = x.reshape(n, 1, -1)
@@ -165,14 +209,18 @@ def input_bit_vectors(layer, config: HardwareConfig, compat: bool = False) -> np
         win = win[:, :, ::sh, ::sw, ::dh, ::dw]                 # [n, C, OH, OW, kh, kw]
         oh, ow = g.output_hw
         win = win[:, :, :oh, :ow]
-        cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n, oh * ow, -1)
         if compat:
             # NeuroSim V1.4 §6: it consumes ((H-K+1)/s) x ((W-K+1)/s) vectors of the trace
             h, w = g.input_hw
             keep = max(1, ((h - kh + 1) // sh) * ((w - kw + 1) // sw))
-            cols = cols[:, :min(keep, cols.shape[1])]
-    planes = (cols[:, :, None, :] >> np.arange(bits)[None, None, :, None]) & 1
-    return planes.reshape(n, -1, cols.shape[-1]).astype(np.uint8)
+        else:
+            keep = oh * ow
+        cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n, oh * ow, -1)
+        cols = cols[:, :min(keep, cols.shape[1])]
+    planes = np.empty((n, cols.shape[1], bits, cols.shape[-1]), dtype=np.uint8)
+    for b in range(bits):                                       # one pass per bit plane
+        np.bitwise_and(np.right_shift(cols, b), 1, out=planes[:, :, b], casting="unsafe")
+    return planes.reshape(n, -1, cols.shape[-1])
 
 
 # --- histogram accumulation -----------------------------------------------------------------
@@ -271,6 +319,10 @@ def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
     integer = binary and not (compat and num_add_full > 1 and rpr > 1)
     hist = _Histogram(integer=integer, unit_S=g_unit, g_max=rpr * g_max_cell * 1.0001,
                       bins=rpr if integer else HIST_BINS)
+    kernel = _kernel()
+    threads = _threads()
+    bin_scale = 1.0 if integer else float(np.float32(hist.bins / hist.g_max))
+    row_ones = X.sum(axis=0, dtype=np.int64).astype(np.float64)  # per row, all vectors
     subarrays = 0
     active_sum = 0.0
     reads_max = 0
@@ -279,15 +331,13 @@ def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
     skipped = 0.0
     for gr in groups:
         n = gr.size
-        if n == total_rows and np.array_equal(gr, np.arange(total_rows)):
-            Lg, Xg = levels, X                                    # no gather needed
-        else:
-            Lg, Xg = levels[gr], X[:, gr]
+        identity = n == total_rows and np.array_equal(gr, np.arange(total_rows))
+        Lg = levels if identity else levels[gr]
+        Xg = None                                                 # numpy fallback only
         blocks = math.ceil(n / R)
         for b in range(blocks):                                   # subarray row blocks
             lo, hi = b * R, min((b + 1) * R, n)
             nr = hi - lo
-            Xb = np.ascontiguousarray(Xg[:, lo:hi], dtype=np.float32)   # [V, nr]
             if integer:
                 Gb = (Lg[lo:hi] > 0).astype(np.float32)
             elif binary:
@@ -297,7 +347,7 @@ def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
             subarrays += col_blocks
             used_rows_sum += float(nr) * col_blocks
             used_cols_sum += float(n_cols)
-            ones = Xb.sum(axis=0, dtype=np.float64)               # per row, all vectors
+            ones = row_ones[gr[lo:hi]]
             active_sum += float(ones.sum()) * col_blocks
             reads_max = max(reads_max, math.ceil(nr / rpr))
             if rpr == 1:
@@ -309,15 +359,31 @@ def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
                     # NeuroSim converts every row, input 0 or not (and unused rows)
                     hist.counts[0] += float((V - ones).sum() + (R - nr) * V) * n_cols
                 continue
-            if compat:
-                # NeuroSim: the whole column's conductance / numAdd, evaluated numAdd times
-                _accumulate(hist, Xb, Gb, 1.0 / num_add_full, num_add_full)
-            else:
-                for q in range(0, nr, rpr):                        # partial reads
-                    xq = Xb[:, q:q + rpr]
-                    _accumulate(hist, xq, Gb[q:q + rpr], 1.0, 1.0)
-                    # ours: a read whose input bits are all 0 activates no row and is
-                    # skipped (its result is known); NeuroSim converts it at R = inf
+            # NeuroSim (compat): the whole column's conductance / numAdd, evaluated numAdd
+            # times, all-zero vectors included. Ours: each partial read of rpr rows, and a read
+            # whose input bits are all 0 activates no row and is skipped (its result is
+            # known); NeuroSim converts it at R = inf.
+            read, scale, weight = ((nr, 1.0 / num_add_full, float(num_add_full)) if compat
+                                   else (rpr, 1.0, 1.0))
+            if kernel is not None:
+                rows_b = np.ascontiguousarray(gr[lo:hi], dtype=np.int32)
+                if integer and read <= 65535:
+                    # 0/1 cells, exact counts: the byte kernel (bin = count)
+                    counts, _ = kernel.column_count_histogram(
+                        X, rows_b, Gb.astype(np.uint8), read, hist.bins, compat, threads)
+                else:
+                    counts, _ = kernel.column_histogram(
+                        X, rows_b, np.ascontiguousarray(Gb, dtype=np.float32), read,
+                        hist.bins, scale, bin_scale, compat, threads)
+                hist.counts[:counts.size] += counts * weight
+                continue
+            if Xg is None:
+                Xg = X if identity else X[:, gr]
+            Xb = np.ascontiguousarray(Xg[:, lo:hi], dtype=np.float32)   # [V, nr]
+            for q in range(0, nr, read):
+                xq = Xb[:, q:q + read]
+                _accumulate(hist, xq, Gb[q:q + read], scale, weight)
+                if not compat:
                     skipped += float(np.count_nonzero(xq.max(axis=1) == 0)) * n_cols
     hist.counts[0] = max(hist.counts[0] - skipped, 0.0)
     values, counts = hist.result()

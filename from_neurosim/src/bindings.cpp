@@ -12,6 +12,9 @@
 namespace py = pybind11;
 using namespace fns;
 
+// chip/activity.py's hot kernel (activity_kernels.cpp), registered by its own function
+void register_activity_kernels(py::module_& m);
+
 namespace {
 
 std::string kind_name(DeviceKind k) {
@@ -108,6 +111,7 @@ const RepField kRepFields[] = {
 }  // namespace
 
 PYBIND11_MODULE(FormulaBindings, m) {
+    register_activity_kernels(m);
     m.doc() = "NeuroPySim formula engine: DNN+NeuroSim V1.4 technology tables and device/wire formulas "
               "(C++17). SI units throughout; see docs/formula-api.md.";
 
