@@ -102,4 +102,6 @@ HARDWARE = HardwareConfig(
     max_global_bus_width=2048,    # bits
     calibration_factors=True,     # NeuroSim's post-layout calibration ('validated')
     compat="none",                # none | neurosim-1.4 (reproduce NeuroSim's counting)
+    compat_quirks="",             # e.g. "ops_from_input_size,buffer_traffic_halved": switch on
+                                  # single NeuroSim conventions (chip/compat.py) to measure them
 )

@@ -103,7 +103,9 @@ def ours(report) -> dict:
     s = report.summary
     chip = {
         "area_mm2": s["area_mm2"], "array_area_mm2": s["array_area_mm2"],
-        "ic_area_mm2": s["interconnect_area_mm2"], "adc_area_mm2": s["adc_area_mm2"],
+        "ic_area_mm2": s["interconnect_area_mm2"],
+        # tables §6.1: NeuroSim books the SRAM precharger under ADC area; so does our model
+        "adc_area_mm2": s["adc_area_mm2"],
         "accumulation_area_mm2": s["accumulation_area_mm2"],
         "other_area_mm2": s["other_area_mm2"] + s["buffer_area_mm2"],
         "clock_ns": s["clock_period_ns"], "latency_ns": s["latency_per_image_ns"],
@@ -122,7 +124,8 @@ def ours(report) -> dict:
              "buffer_energy_pJ": en[en.category == "buffer"].value.sum() * 1e12,
              "ic_latency_ns": lat[lat.category == "interconnect"].value.sum() * 1e9,
              "ic_energy_pJ": en[en.category == "interconnect"].value.sum() * 1e12,
-             "adc_energy_pJ": en[en.category == "adc"].value.sum() * 1e12,
+             # tables §6.1: NeuroSim books the array read energy under "ADC"
+             "adc_energy_pJ": en[en.category.isin(("adc", "array"))].value.sum() * 1e12,
              "accumulation_energy_pJ": en[en.category == "accumulation"].value.sum() * 1e12}
         d["other_energy_pJ"] = d["dynamic_energy_pJ"] - d["adc_energy_pJ"] - \
             d["accumulation_energy_pJ"]
@@ -180,10 +183,75 @@ def table(ref: dict, got: dict, md: bool = False) -> str:
     return "\n".join(lines)
 
 
+# --- variants (issue 6 item 5): one change at a time against the default point ------------
+# name -> config changes over preset neurosim-1.4-default (compat mode)
+VARIANTS = {
+    "default (SRAM 22 nm, 5-bit ADC, 128x128, 128 rows)": {},
+    "ADC 4 bits": dict(adc_bits=4),
+    "sub-array 64x64 (64 rows in parallel)": dict(subarray_rows=64, subarray_cols=64,
+                                                  rows_in_parallel=64),
+    "rows in parallel 32": dict(rows_in_parallel=32),
+    "rows in parallel 64": dict(rows_in_parallel=64),
+    "RRAM": dict(memory_cell="rram"),
+    "7 nm": dict(technology_node_nm=7),
+    "layer-by-layer": dict(pipeline=False),
+    "H-tree global bus": dict(global_interconnect="htree"),
+    # Table VII points (4-bit ADC, 22 nm)
+    "Table VII: SRAM 22 nm, ADC 4, 32 rows": dict(adc_bits=4, rows_in_parallel=32),
+    "Table VII: SRAM 22 nm, ADC 4, 64 rows": dict(adc_bits=4, rows_in_parallel=64),
+    "Table VII: RRAM 22 nm, ADC 4, 32 rows": dict(memory_cell="rram", adc_bits=4,
+                                                  rows_in_parallel=32),
+    "Table VII: RRAM 22 nm, ADC 4, 64 rows": dict(memory_cell="rram", adc_bits=4,
+                                                  rows_in_parallel=64),
+}
+# manual V1.4 Table VII (reference §8): (area mm², TOPS, TOPS/W)
+TABLE7 = {
+    "Table VII: SRAM 22 nm, ADC 4, 32 rows": (85.97, 6.06, 8.76),
+    "Table VII: SRAM 22 nm, ADC 4, 64 rows": (84.39, 8.01, 17.13),
+    "Table VII: RRAM 22 nm, ADC 4, 32 rows": (381.90, 6.25, 11.25),
+    "Table VII: RRAM 22 nm, ADC 4, 64 rows": (378.06, 8.16, 19.88),
+}
+VARIANT_KEYS = (("area mm²", "area_mm2"), ("clock ns", "clock_period_ns"),
+                ("latency ns", "latency_per_image_ns"),
+                ("dyn. energy pJ", "dynamic_energy_per_image_pJ"),
+                ("leakage pJ", "leakage_energy_per_image_pJ"), ("TOPS/W", "tops_per_w"),
+                ("TOPS", "tops"))
+
+
+def variant_figures(trace) -> dict:
+    """{variant: summary} on ``trace`` in compat mode."""
+    from chip import estimate
+    from chip.presets import preset
+    base = preset("neurosim-1.4-default").replace(compat="neurosim-1.4")
+    return {name: estimate(trace, base.replace(**changes)).summary
+            for name, changes in VARIANTS.items()}
+
+
+def variants_table(figs: dict, md: bool = False) -> str:
+    base = next(iter(figs.values()))
+    head = ["variant"] + [k for k, _ in VARIANT_KEYS] + ["Table VII (area / TOPS / TOPS/W)"]
+    rows = []
+    for name, s in figs.items():
+        cells = [name]
+        for _, key in VARIANT_KEYS:
+            d = (s[key] - base[key]) / base[key] * 100 if base[key] else 0.0
+            cells.append(f"{s[key]:.4g}" if s is base else f"{s[key]:.4g} ({d:+.1f} %)")
+        t7 = TABLE7.get(name)
+        cells.append(" / ".join(f"{v:g}" for v in t7) if t7 else "—")
+        rows.append(cells)
+    if md:
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        return "\n".join(out + ["| " + " | ".join(r) + " |" for r in rows])
+    w = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w[i]) for i, c in enumerate(r)) for r in [head] + rows)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    ap.add_argument("--variants", action="store_true",
+                    help="also print the variants table (one change at a time, compat mode)")
     args = ap.parse_args(argv)
     from chip import estimate
     from chip.presets import preset
@@ -197,6 +265,9 @@ def main(argv=None) -> int:
     t2 = time.perf_counter()
     print(table(ref, ours(report), md=args.markdown))
     print(f"\n(trace read {t1 - t0:.1f} s, estimate {t2 - t1:.1f} s)")
+    if args.variants:
+        print()
+        print(variants_table(variant_figures(trace), md=args.markdown))
     return 0
 
 

@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="Chip.py", description="NeuroPySim step 2: area, latency and energy of a "
                 "compute-in-memory chip for a trace folder.")
     p.add_argument("--trace", metavar="DIR", help="trace folder (default: inferenceConfig.TRACE_DIR)")
+    p.add_argument("--network-csv", metavar="CSV", dest="network_csv",
+                   help="NetWork_<model>.csv of a DNN+NeuroSim layer_record folder/archive "
+                        "given as --trace (default: found inside or next to it)")
     p.add_argument("--preset", metavar="NAME", help="named hardware config (chip.presets)")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
                    help="override one config field (repeatable)")
@@ -100,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.trace is None:
             import inferenceConfig
             args.trace = inferenceConfig.TRACE_DIR
-        trace = load_trace(args.trace)
+        trace = load_trace(args.trace, network_csv=args.network_csv)
         config, warning = build_config(trace.config, args.preset, args.overrides)
         _check_manifest_agreement(trace, config)
         if warning and not args.quiet:

@@ -119,6 +119,10 @@ class HardwareConfig:
                                        "(its 'validated' mode)")
     compat: str = _field("none", "counting conventions: ours, or DNN+NeuroSim V1.4's",
                          choices=("none", "neurosim-1.4"))
+    compat_quirks: str = _field("", "comma-separated names of single NeuroSim V1.4 "
+                                "conventions (chip.compat.QUIRKS) to switch on over our model, "
+                                "to measure one difference; compat='neurosim-1.4' switches on "
+                                "all of them")
 
     # --- device and crossbar non-idealities (step 1; all off by default) ----------------
     programming_error_sigma: float = _field(0.0, "write error: sigma of programmed conductance, "
@@ -211,6 +215,14 @@ class HardwareConfig:
         if self.read_voltage_V is not None and not self.read_voltage_V > 0:
             raise ConfigError(f"read_voltage_V={self.read_voltage_V} must be > 0 (or None for "
                               f"the node default)")
+        if not isinstance(self.compat_quirks, str):
+            raise ConfigError(f"compat_quirks={self.compat_quirks!r} must be a comma-separated "
+                              f"string of quirk names")
+        from chip.compat import parse_quirks        # the registry of NeuroSim conventions
+        try:
+            parse_quirks(self.compat_quirks)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
         for name in ("input_toggle_rate", "output_toggle_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"{name}={getattr(self, name)} must lie in [0, 1]")

@@ -53,11 +53,33 @@ class ChipReport:
     result: ChipResult = field(repr=False, default=None)
 
 
-def load_trace(trace: Trace | str | os.PathLike) -> Trace:
-    """A Trace as is, or read from a folder (TraceError on any problem)."""
+def is_neurosim_source(path: str | os.PathLike) -> bool:
+    """True for a DNN+NeuroSim layer_record folder (no manifest.json, but trace_command.sh)
+    or a .tar.xz/.tar.gz archive of one (our own traces are folders with manifest.json)."""
+    p = Path(path)
+    if p.is_dir():
+        return (not (p / "manifest.json").exists()
+                and any((p / n).exists() for n in ("trace_command.sh", "trace_command.sh.gz")))
+    name = p.name.lower()
+    return p.is_file() and name.endswith((".tar.xz", ".txz", ".tar.gz", ".tgz"))
+
+
+def load_trace(trace: Trace | str | os.PathLike,
+               network_csv: str | os.PathLike | None = None) -> Trace:
+    """A Trace as is, or read from a folder (TraceError on any problem).
+
+    A DNN+NeuroSim V1.4 ``layer_record_<model>/`` folder or its shipped archive is read with
+    `cim.neurosim_format.read_neurosim` (``network_csv``: its NetWork_<model>.csv, else the
+    one found inside or next to it)."""
     if isinstance(trace, Trace):
         return trace
     if isinstance(trace, (str, os.PathLike)):
+        if is_neurosim_source(trace):
+            from cim.neurosim_format import read_neurosim
+            return read_neurosim(str(trace), network_csv=network_csv)
+        if network_csv is not None:
+            raise TraceError(f"{trace}: --network-csv applies only to a DNN+NeuroSim "
+                             f"layer_record folder or archive (this one has a manifest.json)")
         return read_trace(Path(trace))
     raise TypeError(f"trace must be a cim.trace.Trace or a folder path, not {type(trace).__name__}")
 

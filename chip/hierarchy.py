@@ -125,7 +125,10 @@ def _static(name: str, block: Block, category: str, count: int = 1) -> Cost:
 def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: HardwareConfig,
                  physics: Physics, progress=None) -> ChipResult:
     """Build the whole Chip -> Tile -> PE -> SubArray cost tree for one image."""
-    compat = mapping.compat
+    from chip.compat import quirk_on
+
+    def quirk(name: str) -> bool:          # NeuroSim V1.4 conventions, chip/compat.py
+        return quirk_on(config, name)
     sa = physics.subarray(mapping.subarray_rows, mapping.subarray_cols)
     # clock: slowest sensing cycle of the (single) subarray design, capped (main.cpp rule:
     # f = min(clkFreq, 1/clkPeriod))
@@ -194,7 +197,7 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
             pe_bus.area_m2
         pe_side_m = math.sqrt(pe_area)  # ours: PEs laid out square for the tile wires
         n_pe_ns = n_pe if novel else side[0]   # NeuroSim's numPE (NM: K*K; CM: per side)
-        if compat:
+        if quirk("tile_output_bits_sqrt"):
             # Tile.cpp: numBitPEOutputCM = sub-array output bits + ceil(sqrt(#subarrays/PE))
             tile_bits = psum_bits + math.ceil(math.sqrt(n_sa))
         else:
@@ -221,7 +224,7 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
     tiles_total = mapping.num_tiles
     grid_r, grid_c = mapping.tile_grid
     tile_side = max(f["tile_side"] for f in flavours.values())
-    if compat and False in flavours:
+    if quirk("global_bus_timed_on_cm_tiles") and False in flavours:
         tile_side = flavours[False]["tile_side"]    # Chip.cpp: the bus is timed on CM tiles
     # global buffer capacity: the largest layer input (layer-by-layer) or half the sum of
     # all layer inputs (pipelined), x activation bits (tables §5.11)
@@ -297,8 +300,14 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         pe_bus_transfers = (rows_pe * NV + cols_pe / cpw * (psum_bits + f["pe_stages"]) * V) \
             / max(1, sa_r)
         # NeuroSim (synchronous) leaves the PE bus out of the latency; ours keeps it
-        c_pe_bus = f["pe_bus"].cost(num_bits=pe_bus_bits, clock_period_s=clock,
-                                    transfers=0 if compat else math.ceil(pe_bus_transfers))
+        # tables §5.9: the PE bus toggles input traffic at the input rate and partial sums at
+        # the output rate (NeuroSim's Bus: x inputtoggle or x outputtoggle)
+        pe_bus_out_bits = pe_bus_bits - pe_in_bits
+        c_pe_bus = f["pe_bus"].cost(toggled_bits=pe_in_bits * config.input_toggle_rate
+                                    + pe_bus_out_bits * config.output_toggle_rate,
+                                    num_bits=pe_bus_bits, clock_period_s=clock,
+                                    transfers=0 if quirk("pe_bus_untimed")
+                                    else math.ceil(pe_bus_transfers))
         for c in (c_sa, c_pe_tree, c_pe_in, c_pe_out, c_pe_bus):
             c.latency_s /= su            # Tile.cpp: PE latency / (speedUpRow x speedUpCol)
             for _, node in c.walk():
@@ -394,7 +403,8 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         else:
             # Chip.cpp (H-tree): a layer drives the share of the bus width its tiles hold,
             # ceil(width x layer tiles / chip tiles); ours (default): the whole width
-            eff_w = max(1, math.ceil(bus_width * m.tiles / tiles_total)) if compat \
+            eff_w = max(1, math.ceil(bus_width * m.tiles / tiles_total)) \
+                if quirk("global_htree_width_share") \
                 else bus_width
             c = gbus.cost(toggled_bits=bits_in * config.input_toggle_rate + bits_out *
                           config.output_toggle_rate, num_bits=bits_in + bits_out,
@@ -416,7 +426,7 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         layer_node.children.extend([tiles_node, hw] + chip_children)
         idle = m.tiles * f["tile_leak"]
         in_use_sa = getattr(sa, "leakage_in_use_W", sa.leakage_W)
-        if compat and hasattr(sa, "array_leakage_in_use_W"):
+        if quirk("in_use_leakage_sram_only") and hasattr(sa, "array_leakage_in_use_W"):
             # main.cpp (pipeline): a busy tile leaks only its SRAM-in-use cells
             in_use = m.tiles * f["n_sa"] * f["n_pe"] * sa.array_leakage_in_use_W
         else:
@@ -450,7 +460,7 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
             r.leakage_energy_J = r.leakage_in_use_W * r.latency_s + \
                 r.leakage_W * (image_time - r.latency_s)
     leak_energy = sum(r.leakage_energy_J for r in layer_results)
-    if not compat:
+    if not quirk("chip_blocks_no_leakage"):
         leak_energy += chip_leak * image_time    # ours: chip-level blocks leak too
     leakage_W = leak_energy / image_time if image_time > 0 else 0.0
     chip_node = Cost(name="chip", category="other", latency_s=image_time)
@@ -613,7 +623,13 @@ class ContractPhysics:
 
     def activity(self, layer: LayerTrace, row_groups: list[np.ndarray]):
         from chip.activity import layer_activity
-        return layer_activity(layer, self.config, row_groups, ctx=self.ctx)
+        config = self.config
+        # chip/activity.py reads config.compat itself: its conventions are the quirk
+        # "activity_counting" (chip/compat.py)
+        want = self.ctx.quirk("activity_counting")
+        if want != (config.compat == "neurosim-1.4"):
+            config = config.replace(compat="neurosim-1.4" if want else "none")
+        return layer_activity(layer, config, row_groups, ctx=self.ctx)
 
     def subarray_output_bits(self) -> int:
         sa = self.subarray(self.config.subarray_rows, self.config.subarray_cols)
@@ -654,8 +670,14 @@ class ContractPhysics:
         comp = Buffer(self.ctx, self.config, num_bits=max(1, int(capacity_bits)),
                       interface_width=max(1, int(interface_bits)), kind=kind)
 
+        # every bit is written once and read once: reads = writes = bits / interface (ours);
+        # NeuroSim's Tile.cpp and Chip.cpp halve both counts for tile and global buffers
+        # (tables §5.11), compat keeps that; its PE buffers count whole lines
+        halve = 2.0 if (self.ctx.quirk("buffer_traffic_halved")
+                        and level in ("tile", "global")) else 1.0
+
         def tr(c):
-            lines = c.get("num_bits", 0) / max(1, int(interface_bits)) / 2.0
+            lines = c.get("num_bits", 0) / max(1, int(interface_bits)) / halve
             par = max(1, c.get("parallel", 1))
             return dict(num_reads=lines / par, num_writes=lines / par,
                         clock_period_s=self._clock(c))

@@ -202,11 +202,13 @@ def map_network(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> Netwo
     utilization, duplication and pipeline replication (reference §7, Chip.cpp's rules)."""
     if not geoms:
         raise ConfigError("the network has no compute layers to map")
+    from chip.compat import quirk_on
     compat = config.compat == "neurosim-1.4"
+    square = quirk_on(config, "square_subarray_sizing")     # chip/compat.py
     sa_r, sa_c = config.subarray_rows, config.subarray_cols
     # cells per "size unit" along rows and cols: compat sizes are square in cells (NeuroSim);
     # ours scale with the subarray so a PE is always a whole grid of subarrays.
-    unit_r, unit_c = (1, 1) if compat else (sa_r, sa_c)
+    unit_r, unit_c = (1, 1) if square else (sa_r, sa_c)
     cpw = config.cells_per_weight
     R = [g.rows for g in geoms]
     C = [g.out_channels * cpw for g in geoms]
@@ -230,7 +232,7 @@ def map_network(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> Netwo
     def col_units(c: int) -> float:
         return c / unit_c
 
-    base = sa_r if compat else 1          # one subarray, in units
+    base = sa_r if square else 1          # one subarray, in units
     def start(layers: list[int], minimum: int) -> int:
         top = max((_pow2_ceil(col_units(C[i])) for i in layers), default=0)
         return max(top, minimum * base)
@@ -337,7 +339,8 @@ def map_network(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> Netwo
         tiles_row = base_rows * rep
         # copies of the weights: NeuroSim counts max(speed-up, dup); ours counts what is
         # physically allocated, dup * replication (>= both)
-        copies = (max(speedups[i], dup) if config.pipeline else dup) if compat else dup * rep
+        copies = (max(speedups[i], dup) if config.pipeline else dup) \
+            if quirk_on(config, "duplication_copies") else dup * rep
         util = copies * mapped / (tiles_row * tiles_col * alloc)
         achieved = (pdup[0] * sdup[0] * rep) * (pdup[1] * sdup[1])
         # subarrays holding one copy of the weights (row groups cut by subarray rows)
@@ -357,7 +360,8 @@ def map_network(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> Netwo
             subarrays_per_pe=(_cdiv(pr, sa_r), _cdiv(pc, sa_c)),
             pe_dup=pdup, subarray_dup=sdup, pipeline_speedup=speedups[i],
             speedup=int(achieved), utilization=float(util),
-            input_vectors=_input_vectors(g, compat), ops=_ops(g, compat), row_groups=groups,
+            input_vectors=_input_vectors(g, quirk_on(config, "padding_ignored_vectors")),
+            ops=_ops(g, quirk_on(config, "ops_from_input_size")), row_groups=groups,
             weight_subarrays=int(sa_one), used_subarrays=int(sa_one * n_copies),
             used_pes=int(pes_one * pdup[0] * pdup[1] * rep),
             pe_row_blocks=int(pe_row_blocks), kernel_positions=nm_pes if novel[i] else 1))

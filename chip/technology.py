@@ -62,13 +62,16 @@ class TechContext:
         fb = bindings()
         self.fb = fb
         self.config = config
-        self.compat = config.compat == "neurosim-1.4"
+        self.compat = config.compat == "neurosim-1.4"      # every NeuroSim quirk on
+        from chip.compat import active_quirks
+        self.quirks = active_quirks(config)                 # the named ones (chip/compat.py)
         nm = config.technology_node_nm
         self.tech = fb.Technology(nm, config.roadmap, config.temperature_K)
         self.node = fb.NodeParameters(nm)
         # NeuroSim V1.4 tables §2.2 / §7.3: its barrier correction is ~0 (unit mix); ours is on.
         self.wire = fb.WireTechnology(nm, config.temperature_K,
-                                      barrier_correction=not self.compat)
+                                      barrier_correction=not self.quirk(
+                                          "wire_barrier_correction"))
         t = self.tech
         self.feature_size_m = float(t.feature_size_m)
         self.wire_width_m = float(self.node.wire_width_m)       # NeuroSim's second "F"
@@ -90,6 +93,13 @@ class TechContext:
         self._init_cell()
 
     # --- memory cell ---------------------------------------------------------------------
+    def quirk(self, name: str) -> bool:
+        """Whether NeuroSim V1.4's convention ``name`` (chip/compat.py) applies."""
+        from chip.compat import QUIRKS
+        if name not in QUIRKS:
+            raise KeyError(f"unknown NeuroSim quirk {name!r}")
+        return name in self.quirks
+
     def _init_cell(self) -> None:
         c, F = self.config, self.feature_size_m
         self.memory_cell = c.memory_cell
@@ -133,7 +143,7 @@ class TechContext:
                                      f"raise r_on_ohm")
                 self.access_width_m = width_F * F
         # Per-cell wire pieces for the column-conductance sums.
-        if self.compat:
+        if self.quirk("cell_wire_pieces"):
             # NeuroSim V1.4 tables §2.2/§7.4: wireWidth as F and height/width swapped.
             self.wire_resistance_row_ohm = (self.r_wire_ohm_per_m * self.wire_width_m
                                             * self.cell_height_F)

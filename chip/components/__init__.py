@@ -4,8 +4,9 @@
 Leaf blocks: array, switch_matrix (SwitchMatrix, NewSwitchMatrix), decoder (RowDecoder),
 mux, adc (FlashADC, SarADC), sense_amp (SenseAmp, Precharger), level_shifter, adder, dff,
 shift_add. Chip-level blocks: adder_tree, buffer, bus, htree, xybus, max_pool, activation.
-Composite: subarray.SubArray. `neurosim_differences()` collects every deliberate
-difference from DNN+NeuroSim V1.4 (restored by ``config.compat = "neurosim-1.4"``).
+Composite: subarray.SubArray. `neurosim_differences()` collects the per-module notes on
+deliberate differences from DNN+NeuroSim V1.4; the switchable registry of all of them is
+`chip.compat.QUIRKS` (``config.compat = "neurosim-1.4"`` switches every one on).
 """
 from __future__ import annotations
 

@@ -122,7 +122,6 @@ class FlashADC(Component):
         if reference_mode not in ("parallel", "sequential"):
             raise ValueError(f"reference_mode={reference_mode!r} must be 'parallel' or "
                              f"'sequential'")
-        compat = ctx.compat
         self.num_adc = math.ceil(self.num_cols / self.cols_per_adc)
         self.shared = L                                   # D = dumcolshared = levelOutput
         # --- reference resistances (tables §6.1) ------------------------------------
@@ -139,7 +138,7 @@ class FlashADC(Component):
         self._cgn, self._cjn = n_cell.cap_in_F, n_cell.cap_out_F
         self._cgp, self._cjp = p_cell.cap_in_F, p_cell.cap_out_F
         # --- area (tables §6.1): N_ADC (L-1) [9 A_N + h_arr w_cell / D] --------------------
-        if compat:
+        if ctx.quirk("mlsa_dummy_column_area"):
             f_wire = ctx.wire_width_m
             h_arr = (array_height_m / ctx.cell_height_m) * ctx.cell_height_F * f_wire
             w_cell = ctx.cell_width_F * (ctx.feature_size_m if ctx.is_sram else f_wire)
@@ -170,7 +169,7 @@ class FlashADC(Component):
         self._place(self.sense_area_m2 + self.encoder_area_m2, width_m=array_width_m)
         self.leakage_W = self.encoder_leakage_W        # tables §6.1: S/A static power is dynamic
         # --- latency of one conversion (tables §6.1) ----------------------------------
-        n_load = (L - 3) if compat else (L - 1)
+        n_load = (L - 3) if ctx.quirk("mlsa_reference_levels") else (L - 1)
         self.column_cap_F = column_cap_F
         c_col = column_cap_F + max(n_load, 0) * self._cgn
         picks = [1, L - 2] if L >= 3 else [0]
@@ -179,7 +178,7 @@ class FlashADC(Component):
         # --- energy constants ----------------------------------------------------------
         vr2, vdd2 = ctx.read_voltage_V ** 2, ctx.vdd_V ** 2
         D = self.shared
-        col_share = 1.0 / D if compat else 1.0 / (L - 1) + 1.0 / D
+        col_share = 1.0 / D if ctx.quirk("mlsa_column_charge") else 1.0 / (L - 1) + 1.0 / D
         cgn, cjn, cgp, cjp = self._cgn, self._cjn, self._cgp, self._cjp
         self.switch_energy_J = (column_cap_F * vr2 * col_share                  # tables §6.1
                                 + reference_energy_J / D
@@ -187,10 +186,10 @@ class FlashADC(Component):
                                 + (2 * cgp + cgn) * vdd2
                                 + (3 * cgp + 3 * cgn + 3 * (cjp + cjn) + cjp) * vdd2
                                 + (cgp + cgn) * vdd2)
-        ref_idx = range(1, L - 2) if compat else range(0, L - 1)
+        ref_idx = range(1, L - 2) if ctx.quirk("mlsa_reference_levels") else range(0, L - 1)
         self.reference_power_W = float(np.sum(mlsa_column_power_W(
             ctx, self.r_ref[list(ref_idx)], L))) / D if len(ref_idx) else 0.0
-        if compat or L <= 2:
+        if ctx.quirk("encoder_energy_zero") or L <= 2:
             self.encoder_energy_J = 0.0
         else:
             # ours: half the encoder nodes toggle per conversion, x epsilon (control logic)

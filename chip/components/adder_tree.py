@@ -38,13 +38,13 @@ class AdderTree(Component):
         while j > 1:
             adders = j // 2
             self.stages.append((adders, Adder(ctx, config, self.num_bits + k, 1)))
-            j = j // 2 if ctx.compat else (j + 1) // 2
+            j = j // 2 if ctx.quirk("adder_tree_odd_halving") else (j + 1) // 2
             k += 1
         area = sum(n * a.area_m2 for n, a in self.stages) * self.num_units
         self._place(area, width_m=width_m)
         self.leakage_W = sum(n * a.leakage_W for n, a in self.stages) * self.num_units
         if self.stages:
-            if ctx.compat:
+            if ctx.quirk("adder_tree_two_bit_latency"):
                 two_bit = Adder(ctx, config, 2, 1)
                 lat = self.stages[0][1].add_latency_s + (len(self.stages) - 1) * two_bit.add_latency_s
             else:

@@ -67,7 +67,7 @@ class HTree(Component):
                         area += count * length * self.bus_width * pitch / folded_ratio
                     area += count * ra * self.bus_width
                 leak += count * lk * self.bus_width
-        if getattr(config, "compat", None) and getattr(config, "compat", "none") != "none":
+        if ctx.quirk("htree_leakage_one_path"):
             # HTree.cpp: leakage = per-length repeater leakage x bus width x one root-leaf
             # path (the middle stages, one arm each, plus the main bus to the nearer edge)
             L = 0.0
@@ -81,12 +81,36 @@ class HTree(Component):
             rw = ctx.fb.repeated_wire(ctx.tech, r, ctx.wire_cap_F_per_m, delay_tolerance,
                                       "halve")
             leak = rw.leakage_W_per_m * L * self.bus_width
+        if ctx.quirk("htree_area_strips"):
+            area = self._neurosim_area(ctx, n, unit_height_m, unit_width_m, delay_tolerance,
+                                       folded_ratio)
         self.transfer_latency_s = delay
         self.bit_energy_J = energy
         self.area_m2 = area
         self.width_m = W
         self.height_m = H
         self.leakage_W = leak
+
+    def _neurosim_area(self, ctx, n: int, unit_h: float, unit_w: float, tol: float,
+                       folded: float) -> float:
+        """HTree.cpp's area bookkeeping (tables §5.9): each bit lane of a repeated stage is a
+        strip one repeater wide, the strip widths accumulate from stage to stage, the last
+        stage overlaps the units, plus the main bus to the nearer edge."""
+        rw = ctx.fb.repeated_wire(ctx.tech, ctx.r_wire_ohm_per_m, ctx.wire_cap_F_per_m, tol,
+                                  "halve")
+        w_rep, h_rep = float(rw.repeater_layout_width_m), float(rw.repeater_height_m)
+        side = 2 ** n
+        lv, lh = unit_h * side / 2, unit_w * side / 2
+        wid_v = wid_h = area = 0.0
+        for _ in range(1, n):                        # NeuroSim: stages 1 .. n-1
+            lv, lh = lv / 2, lh / 2
+            wid_v += self.bus_width * w_rep / folded  # HTree.cpp: cumulative strip width
+            area += wid_v * lv / 2
+            wid_h += self.bus_width * h_rep / folded
+            area += wid_h * lh / 2
+        x_c = side / 2 - (1 if side - side / 2 < 1 else 0)     # over-routing constraint
+        area += self.bus_width * h_rep / folded * min(side - x_c, x_c) * unit_w  # main bus
+        return area
 
     def latency_s(self, num_transfers: float = 1.0, clock_period_s: float | None = None,
                   **_) -> float:

@@ -51,7 +51,7 @@ class MaxPool(Component):
                                                                      + nand2.cap_in_F), ramp)
             d += t
         stages = math.ceil(math.log2(self.window))
-        if ctx.compat:
+        if ctx.quirk("maxpool_extra_stage"):
             stages += 1                                      # tables §7.15
         half = b / 2                                        # stops half-way on average
         self.op_latency_s = d * stages * half / b

@@ -36,6 +36,11 @@ class ShiftAdd(Component):
         ctrl = self.num_units * (3 * (dff_per_unit - 1) * nand.area_m2 + inv.area_m2)
         self.control_leakage_W = self.num_units * (3 * (dff_per_unit - 1) * nand.leakage_W
                                                    + inv.leakage_W)
+        if ctx.quirk("shift_add_control_ignored") and width_m:
+            # ShiftAdd.cpp: the INV/NAND control is ignored, booked as one standard-cell
+            # row across the given width, with no leakage (tables §5.3)
+            ctrl = inv.height_m * width_m
+            self.control_leakage_W = 0.0
         area = self.adder.area_m2 + self.dff.area_m2 + ctrl
         self._place(area, width_m=width_m)
         self.leakage_W = self.adder.leakage_W + self.dff.leakage_W + self.control_leakage_W

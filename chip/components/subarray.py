@@ -85,7 +85,8 @@ class SubArray:
         if "wl_driver" in comps:
             side.append("wl_driver")
         if not sram:
-            # BL/SL driver applying the read voltage to the columns.
+            # BL/SL switch matrix: drives the columns for writes (its delay stays in the
+            # read cycle, as NeuroSim's t_WL; its read energy is 0, see cost()).
             comps["bl_driver"] = SwitchMatrix(ctx, c, self.cols, r_cell / self.rows_per_read,
                                               arr.col_cap_F, arr.col_resistance_ohm, self.rows,
                                               mode="col", drive_voltage_V=ctx.read_voltage_V)
@@ -138,7 +139,10 @@ class SubArray:
         slice_bits = (self.cells_per_weight - 1) * c.cell_bits
         self.weight_bits_out = self.psum_bits + slice_bits
         if self.cells_per_weight > 1:
-            comps["shift_add_weight"] = ShiftAdd(ctx, c, weights_per_row, self.weight_bits_out,
+            # serial shift-add (tables §5.3): each step adds one slice's partial sum (psum_bits
+            # wide) at the top of a register that shifts the finished low bits out, so the
+            # adder is as wide as the incoming operand, not as the combined weight result
+            comps["shift_add_weight"] = ShiftAdd(ctx, c, weights_per_row, self.psum_bits,
                                                  self.cells_per_weight, width_m=W)
             below.append("shift_add_weight")
         comps["shift_add_input"] = ShiftAdd(ctx, c, weights_per_row, self.weight_bits_out,
@@ -227,15 +231,23 @@ class SubArray:
         adc_latency = bv * M * num_add * T
         add("array", comps["array"].dynamic_energy_J(row_activations=active_rows * M,
                                                      column_reads=reads * used_cols))
-        for name in ("wl_driver", "level_shifter"):
-            if name in comps:
-                add(name, comps[name].dynamic_energy_J(num_reads=reads,
-                                                       active_lines=active_rows / max(reads, 1)))
+        # the rows are driven again for each of the M column groups the ADC reads in turn
+        # (as the array's row activations above; NeuroSim: the WL switch matrix is evaluated
+        # numColMuxed times per read)
+        if "wl_driver" in comps:
+            add("wl_driver", comps["wl_driver"].dynamic_energy_J(
+                num_reads=reads * M, active_lines=active_rows / max(reads, 1)))
+        if "level_shifter" in comps:       # ours: switches once per partial read
+            add("level_shifter", comps["level_shifter"].dynamic_energy_J(
+                num_reads=reads, active_lines=active_rows / max(reads, 1)))
         if "wl_decoder" in comps:
-            add("wl_decoder", comps["wl_decoder"].dynamic_energy_J(num_reads=reads))
+            add("wl_decoder", comps["wl_decoder"].dynamic_energy_J(num_reads=reads * M))
         if "bl_driver" in comps:
-            add("bl_driver", comps["bl_driver"].dynamic_energy_J(
-                num_reads=reads * M, active_lines=used_cols / M))
+            # the column (BL/SL) switch matrix switches for writes only: during a read the
+            # read voltage is already charged by the row-side driver (parallel) or by the
+            # array's bit-line charge (sequential), so charging it here counted it twice
+            # (NeuroSim V1.4 likewise evaluates its SL switch matrix with 0 reads)
+            add("bl_driver", 0.0)
         if "precharger" in comps:
             add("precharger", comps["precharger"].dynamic_energy_J(num_reads=reads * M))
         if "mux" in comps:
@@ -263,11 +275,13 @@ class SubArray:
             # tables §5.10: M (numAdd - 1) (ceil(t_adder f) - 1) extra cycles when clocked
             extra = max(math.ceil(adder.add_latency_s / T - 1e-9) - 1, 0) if T else 0
             acc_latency = bv * M * max(num_add - 1, 0) * extra * T
-        for name, steps in (("shift_add_weight", self.cells_per_weight),
+        # combining k cell slices of a weight takes k - 1 additions (the first slice is
+        # loaded); NeuroSim V1.4: (numCellPerSynapse - 1) x ceil(M / numCellPerSynapse) per lane
+        for name, steps in (("shift_add_weight", self.cells_per_weight - 1),
                             ("shift_add_input", 1)):
             if name in comps:
                 add(name, comps[name].dynamic_energy_J(num_reads=bv * steps) * col_frac)
-                if not ctx.compat and bv:
+                if not ctx.quirk("shift_add_latency_hidden") and bv:
                     acc_latency += comps[name].latency_s(num_reads=1, clock_period_s=T)
         if self.whitespace_m2:
             children.append(Cost("whitespace", "other", area_m2=self.whitespace_m2 * S,

@@ -80,7 +80,7 @@ class NewSwitchMatrix(Component):
         ratio = ctx.node.new_switch_matrix_size_ratio
         wn = ratio * ctx.w_min_m                                 # tables §5.7
         wp = ctx.pn * wn
-        if ctx.compat:
+        if ctx.quirk("new_switch_matrix_pmos_table"):
             # tables §7.13: NeuroSim times the PMOS half with the NMOS current table.
             r_p = ctx.r_on(wp, "n")
         else:

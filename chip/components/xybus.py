@@ -42,7 +42,7 @@ class XYBus(Component):
             seg[name] = wire_segment(ctx, length, delay_tolerance) if length > 0 else (0, 0, 0, 0)
         self.transfer_latency_s = seg["dx_max"][0] + seg["dy_max"][0]
         self.bit_energy_J = seg["dx"][1] + seg["dy"][1]
-        self.compat = bool(getattr(config, "compat", None))
+        self.compat = ctx.quirk("xybus_centre_traffic")
         if self.compat:
             # XYBus.cpp as Chip.cpp calls it: inputs run the horizontal bus over
             # ceil(cols/2) tiles, outputs the vertical bus over rows - ceil(rows/2) - 1 tiles
@@ -63,6 +63,13 @@ class XYBus(Component):
         v_full = wire_segment(ctx, H, delay_tolerance) if H > 0 else (0, 0, 0, 0)
         self.area_m2 = (self.bus_width * ((W + cols * H) * pitch / folded_ratio
                                           + h_full[3] + cols * v_full[3]))
+        if ctx.quirk("xybus_area_strips"):
+            # XYBus.cpp's bookkeeping (tables §5.9): one vertical and one horizontal bus over
+            # the whole grid, every bit lane a strip one repeater wide / folded ratio
+            rw = ctx.fb.repeated_wire(ctx.tech, ctx.r_wire_ohm_per_m, ctx.wire_cap_F_per_m,
+                                      delay_tolerance, "halve")
+            self.area_m2 = self.bus_width / folded_ratio * (
+                float(rw.repeater_layout_width_m) * H + float(rw.repeater_height_m) * W)
         self.leakage_W = self.bus_width * (h_full[2] + cols * v_full[2])
         self.width_m, self.height_m = W, H
 

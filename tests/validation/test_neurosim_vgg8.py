@@ -17,12 +17,18 @@ pytestmark = pytest.mark.shared
 
 # metric -> largest accepted |relative error| vs NeuroSim (achieved error in the comment)
 TOLERANCE = {
-    "area_mm2": 0.03,            # +2.1 %
+    "area_mm2": 0.07,            # -6.2 % (ADC, IC and "other" area under-estimated; validation.md)
     "clock_ns": 0.02,            # +0.9 %
     "latency_ns": 0.02,          # +0.6 %
-    "dynamic_energy_pJ": 0.05,   # +4.3 % (subarray shift-add, H-tree energy; validation.md)
-    "leakage_energy_pJ": 0.20,   # +17.0 % (idle tile leakage; docs/validation.md)
-    "tops_per_w": 0.05,          # -4.3 %
+    "dynamic_energy_pJ": 0.02,   # +0.6 %
+    "leakage_energy_pJ": 0.03,   # -1.4 %
+    "tops_per_w": 0.02,          # -0.6 %
+    # energy breakdown in NeuroSim's categories (ADC includes the array read, tables §6.1)
+    "adc_energy_pJ": 0.04,            # -2.4 %
+    "accumulation_energy_pJ": 0.12,   # +10.5 %
+    "other_energy_pJ": 0.08,          # +6.4 %
+    "buffer_energy_pJ": 0.09,         # -7.7 %
+    "ic_energy_pJ": 0.07,             # +5.7 %
 }
 
 

@@ -1,0 +1,187 @@
+"""Named DNN+NeuroSim V1.4 conventions that ``compat="neurosim-1.4"`` switches on.
+
+Every place where NeuroPySim's default (corrected) model deliberately differs from NeuroSim
+V1.4 is one named *quirk* here. ``compat="neurosim-1.4"`` switches all of them on (to
+reproduce NeuroSim's published numbers); ``compat_quirks="name1,name2"`` switches on only
+the named ones on top of the default model, so the effect of each difference can be measured
+alone (benchmarks/neurosim_differences.py, docs/neurosim-differences.md).
+
+Code asks ``quirk_on(config, name)`` (or ``ctx.quirk(name)`` on a `chip.technology`
+TechContext); an unknown name is a programming error (KeyError), an unknown name in
+``config.compat_quirks`` is a ConfigError.
+
+This module must not import torch (Chip.py starts without it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Quirk", "QUIRKS", "active_quirks", "quirk_on", "parse_quirks"]
+
+
+@dataclass(frozen=True)
+class Quirk:
+    """One NeuroSim V1.4 convention: what it does, why ours differs, what it moves."""
+
+    description: str          # what NeuroSim does
+    ours: str                 # what we do instead, and why it is right
+    figures: tuple[str, ...]  # summary figures it can move
+    source: str               # where it is documented (reference / tables section)
+    where: str                # where it is implemented here
+
+
+_A, _L, _E, _K, _C, _U = "area", "latency", "dynamic_energy", "leakage", "clock", "utilization"
+
+QUIRKS: dict[str, Quirk] = {
+    # --- mapping and counting ------------------------------------------------------------
+    "padding_ignored_vectors": Quirk(
+        "input vectors per image = ((H-K+1)/s) x ((W-K+1)/s) with integer division: the "
+        "padded border positions are not counted",
+        "one input vector per output position of the padded input (what the layer computes)",
+        (_L, _E, _K), "reference §7 (mapping), issue 6", "chip/mapping.py _input_vectors"),
+    "ops_from_input_size": Quirk(
+        "operations = 2 IFM_H IFM_W Cin K_H K_W Cout (input size, stride ignored)",
+        "operations = 2 x MACs from the output size (what the layer computes)",
+        ("tops_per_w", "tops"), "tables §5.11 (metrics)", "chip/mapping.py _ops"),
+    "square_subarray_sizing": Quirk(
+        "tile and PE sizes are searched in cells assuming square sub-arrays (numCol = numRow)",
+        "tile/PE sizes in whole sub-arrays of the configured rows x cols (non-square works)",
+        (_A, _U, _L, _E, _K), "reference §7, issue 3", "chip/mapping.py map_network"),
+    "duplication_copies": Quirk(
+        "memory utilization counts max(speed-up, duplication) weight copies",
+        "counts the copies physically allocated (duplication x replication)",
+        (_U,), "reference §7 (floorplan)", "chip/mapping.py map_network"),
+    "activity_counting": Quirk(
+        "the trace is consumed as NeuroSim does: ((H-K+1)/s)^2 vectors, the whole column's "
+        "conductance / numAdd evaluated numAdd times, every sub-array row group read even "
+        "when unused, all-zero input reads converted at R = inf",
+        "each partial read with its own conductance, only used row groups, all-zero reads "
+        "skipped (their result is known), one vector per output position",
+        (_E,), "reference §6-7, tables §5.10", "chip/activity.py (config.compat)"),
+    # --- technology ----------------------------------------------------------------------
+    "cell_wire_pieces": Quirk(
+        "per-cell wire resistance uses the wire width as F and swaps cell height and width",
+        "a WL crosses a cell along its width (Metal1), a BL along its height (Metal0), at "
+        "the node's F", (_E,), "tables §2.2, §7.4", "chip/technology.py"),
+    "wire_barrier_correction": Quirk(
+        "the wire barrier-layer correction mixes nm and m, so it vanishes",
+        "the barrier correction applied in consistent units", (_C, _E, _L),
+        "tables §7.3", "chip/technology.py"),
+    # --- ADC ----------------------------------------------------------------------------
+    "mlsa_column_charge": Quirk(
+        "MLSA switching energy drops the 1/(L-1) share of the column charge (integer division)",
+        "the column / S-A interface energy C_col V_r^2 (1/(L-1) + 1/D) per comparator",
+        (_E,), "tables §6.1, §7.1", "chip/components/adc.py"),
+    "mlsa_reference_levels": Quirk(
+        "reference power sums L-3 reference columns; the latency load adds (L-3) C_gN",
+        "all L-1 reference columns and comparator inputs", (_E, _C),
+        "tables §7.21", "chip/components/adc.py"),
+    "mlsa_dummy_column_area": Quirk(
+        "the dummy reference column is sized with the wire width as F",
+        "sized with the array's own cell pitch", (_A,), "tables §6.1, §7.4",
+        "chip/components/adc.py"),
+    "encoder_energy_zero": Quirk(
+        "the thermometer encoder's dynamic energy is hard-coded to 0",
+        "its gate capacitances switch (x epsilon)", (_E,), "tables §7.16",
+        "chip/components/adc.py"),
+    # --- accumulation -----------------------------------------------------------------
+    "adder_tree_odd_halving": Quirk(
+        "adder-tree stages halve the operand count with integer division (odd counts lose "
+        "an adder)", "ceil halving: every operand is added", (_A, _E, _K, _L), "tables §7.22",
+        "chip/components/adder_tree.py"),
+    "adder_tree_two_bit_latency": Quirk(
+        "adder-tree stages after the first are timed as 2-bit adders",
+        "each stage timed at its real width", (_L,), "tables §7.7",
+        "chip/components/adder_tree.py"),
+    "shift_add_control_ignored": Quirk(
+        "the shift registers' load/shift gates (3 NAND2 per DFF, an INV per unit) are "
+        "ignored: one standard-cell row of area, no leakage",
+        "the gates are counted: their area and leakage", (_A, _K), "tables §5.3, ShiftAdd.cpp",
+        "chip/components/shift_add.py"),
+    "shift_add_latency_hidden": Quirk(
+        "the sub-array shift-add steps are completely hidden behind the ADC cycles",
+        "the last steps after the final ADC cycle cost one adder delay each", (_L,),
+        "tables §5.10", "chip/components/subarray.py"),
+    "tile_output_bits_sqrt": Quirk(
+        "tile accumulation width = sub-array output bits + ceil(sqrt(#sub-arrays per PE))",
+        "the PE adder tree's real output width (sub-array bits + its stages)",
+        (_A, _E, _L), "Tile.cpp rule (docs/validation.md)", "chip/hierarchy.py"),
+    # --- switch matrix, pooling ---------------------------------------------------------
+    "new_switch_matrix_pmos_table": Quirk(
+        "NewSwitchMatrix sizes its PMOS half with the NMOS current table",
+        "PMOS with the PMOS table", (_C, _A), "tables §7.13",
+        "chip/components/switch_matrix.py"),
+    "maxpool_extra_stage": Quirk(
+        "a 2x2 max-pool counts 3 comparator stages (one more than a pairwise tree)",
+        "ceil(log2 window) stages", (_L,), "tables §7.15", "chip/components/max_pool.py"),
+    # --- interconnect and buffers -------------------------------------------------------
+    "xybus_centre_traffic": Quirk(
+        "X-Y bus: inputs on the horizontal bus over ceil(cols/2) tiles, outputs on the "
+        "vertical bus over rows - ceil(rows/2) - 1 tiles (Chip.cpp's call)",
+        "inputs and outputs from the centre to the farthest tile (latency), mean path "
+        "(energy)", (_L, _E), "tables §5.9, XYBus.cpp rule", "chip/components/xybus.py, "
+        "chip/hierarchy.py"),
+    "global_bus_timed_on_cm_tiles": Quirk(
+        "the global bus is timed with the conventionally mapped tile size",
+        "the largest tile actually placed", (_L, _E, _A), "Chip.cpp rule",
+        "chip/hierarchy.py"),
+    "global_htree_width_share": Quirk(
+        "a layer drives ceil(bus width x its tiles / chip tiles) bits per global H-tree "
+        "transfer", "the whole bus width", (_L,), "Chip.cpp rule", "chip/hierarchy.py"),
+    "pe_bus_untimed": Quirk(
+        "with the synchronous clock the PE bus is left out of the latency",
+        "its transfers take whole clock cycles", (_L,), "ProcessingUnit.cpp rule",
+        "chip/hierarchy.py"),
+    "buffer_traffic_halved": Quirk(
+        "tile and global buffers count reads = writes = bits / interface / 2",
+        "every bit is written once and read once: bits / interface each", (_E, _L),
+        "tables §5.11", "chip/hierarchy.py"),
+    "htree_area_strips": Quirk(
+        "H-tree area: every bit lane of a stage is a strip one repeater wide (/ folded ratio), "
+        "strip widths accumulate from stage to stage, plus the main bus",
+        "wiring pitch per bit plus the repeaters actually placed", (_A,),
+        "tables §5.9, HTree.cpp rule", "chip/components/htree.py"),
+    "xybus_area_strips": Quirk(
+        "X-Y bus area: one vertical and one horizontal bus over the whole tile grid, every "
+        "bit lane a strip one repeater wide (/ folded ratio)",
+        "one horizontal bus and a vertical bus per tile column at the wiring pitch, plus "
+        "their repeaters", (_A,), "tables §5.9, XYBus.cpp rule", "chip/components/xybus.py"),
+    "htree_leakage_one_path": Quirk(
+        "H-tree leakage = repeaters along one root-to-leaf path x bus width",
+        "every repeater of the tree leaks", (_K,), "HTree.cpp rule (tables §5.9)",
+        "chip/components/htree.py"),
+    # --- leakage ------------------------------------------------------------------------
+    "in_use_leakage_sram_only": Quirk(
+        "a busy tile leaks only its SRAM cells not being read (pipelined)",
+        "its peripherals keep leaking while busy", (_K,), "tables §5.8, main.cpp rule",
+        "chip/hierarchy.py"),
+    "chip_blocks_no_leakage": Quirk(
+        "chip-level blocks (global buffer, bus, accumulation, activation) do not leak",
+        "they leak for the whole image time", (_K,), "main.cpp rule", "chip/hierarchy.py"),
+}
+
+_ALL = frozenset(QUIRKS)
+
+
+def parse_quirks(text: str) -> tuple[str, ...]:
+    """Names in a comma-separated ``compat_quirks`` value; ValueError naming an unknown one."""
+    names = tuple(n.strip() for n in (text or "").split(",") if n.strip())
+    unknown = [n for n in names if n not in QUIRKS]
+    if unknown:
+        raise ValueError(f"compat_quirks: unknown quirk {unknown[0]!r}; known: "
+                         f"{', '.join(QUIRKS)}")
+    return names
+
+
+def active_quirks(config) -> frozenset[str]:
+    """All quirks under ``compat='neurosim-1.4'``, else those named in ``compat_quirks``."""
+    if getattr(config, "compat", "none") == "neurosim-1.4":
+        return _ALL
+    return frozenset(parse_quirks(getattr(config, "compat_quirks", "")))
+
+
+def quirk_on(config, name: str) -> bool:
+    """Whether NeuroSim's convention ``name`` applies under ``config``."""
+    if name not in QUIRKS:
+        raise KeyError(f"unknown NeuroSim quirk {name!r}")
+    return name in active_quirks(config)
