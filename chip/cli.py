@@ -43,7 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="results folder (default: results/<NET>)")
     p.add_argument("--json", action="store_true", help="print summary.json to stdout")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    p.add_argument("--no-plot", action="store_true", help="skip breakdown.png")
+    p.add_argument("--no-plot", action="store_true", help="skip breakdown.png / sweep.png")
+    p.add_argument("--sweep", metavar="KEY=V1,V2,...", action="append", default=[],
+                   help="estimate every combination of these values (repeatable; one key per "
+                        "--sweep) and write sweep.csv and sweep.png to results/<NET>-sweep")
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+                   help="sweep points estimated in parallel (needs joblib; default 1)")
     return p
 
 
@@ -87,6 +92,42 @@ def _check_manifest_agreement(trace, config) -> None:
                              f"{config.weight_bits} / activation_bits={config.activation_bits}")
 
 
+def _run_sweep(args, trace, base_config) -> int:
+    """--sweep: validate every point first, estimate them, write results/<NET>-sweep/."""
+    from chip.config import ConfigError, HardwareConfig
+    from chip.sweep import parse_axis, run_sweep, sweep_points, write_sweep
+
+    if args.updated_trace:
+        raise ConfigError("--updated-trace cannot be combined with --sweep")
+    axes = [parse_axis(text) for text in args.sweep]
+    points = sweep_points(base_config, axes)
+    swept_accuracy = [a.key for a in axes if a.key in HardwareConfig.accuracy_fields()]
+    if swept_accuracy and not args.quiet:
+        print(f"warning: sweeping {', '.join(swept_accuracy)}: the trace's recorded accuracy "
+              f"holds only at its own values; run step 1 per point for accuracy",
+              file=sys.stderr)
+    source = trace if args.jobs == 1 else args.trace
+    table = run_sweep(source, points, jobs=args.jobs, network_csv=args.network_csv,
+                      progress=not args.quiet)
+    if args.out is None:
+        import inferenceConfig
+        out = Path(inferenceConfig.RESULTS_DIR) / f"{trace.network}-sweep"
+    else:
+        out = Path(args.out)
+    folder, notes = write_sweep(table, [a.key for a in axes], out, plot=not args.no_plot)
+    if args.json:
+        sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
+    elif not args.quiet:
+        shown = [a.key for a in axes] + ["area_mm2", "latency_per_image_ns",
+                                         "dynamic_energy_per_image_pJ", "tops_per_w", "tops"]
+        print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(f"{len(table)} points written to {folder}/sweep.csv")
+    if not args.quiet:
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from chip.config import ConfigError
     from cim.trace import TraceError
@@ -95,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except _UsageError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.jobs != 1 and not args.sweep:
+        print(f"error: --jobs {args.jobs} applies only to --sweep", file=sys.stderr)
         return 2
     try:
         from chip.estimator import estimate, load_trace
@@ -108,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_manifest_agreement(trace, config)
         if warning and not args.quiet:
             print(warning, file=sys.stderr)
+        if args.sweep:
+            return _run_sweep(args, trace, config)
         updated = load_trace(args.updated_trace) if args.updated_trace else None
         report = estimate(trace, config, updated_trace=updated)
         if args.out is None:
