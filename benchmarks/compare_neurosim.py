@@ -94,6 +94,11 @@ def parse_neurosim(text: str) -> dict:
         m = re.search(re.escape(label) + r" is : " + _NUM, tail)
         if m:
             chip[key] = float(m.group(1))
+    rows = ("array_area_mm2", "ic_area_mm2", "adc_area_mm2", "accumulation_area_mm2",
+            "other_area_mm2")
+    if "area_mm2" in chip and all(k in chip for k in rows):
+        # the chip area less its printed breakdown rows: the sub-arrays' unused corners
+        chip["unbooked_area_mm2"] = chip["area_mm2"] - sum(chip[k] for k in rows)
     return {"chip": chip, "layers": [layers[k] for k in sorted(layers)]}
 
 
@@ -101,13 +106,18 @@ def ours(report) -> dict:
     """The same metrics from a ChipReport (compat mode)."""
     b = report.breakdown
     s = report.summary
+    whitespace = sum(node.area_m2 for _, node in report.tree.walk()
+                     if node.name == "subarray_whitespace") * 1e6
     chip = {
         "area_mm2": s["area_mm2"], "array_area_mm2": s["array_area_mm2"],
         "ic_area_mm2": s["interconnect_area_mm2"],
         # tables §6.1: NeuroSim books the SRAM precharger under ADC area; so does our model
         "adc_area_mm2": s["adc_area_mm2"],
         "accumulation_area_mm2": s["accumulation_area_mm2"],
-        "other_area_mm2": s["other_area_mm2"] + s["buffer_area_mm2"],
+        # SubArray.cpp books a sub-array's unused corner (emptyArea) in no breakdown row: it
+        # is in the chip area only, so "other" leaves it out and it is its own row here
+        "other_area_mm2": s["other_area_mm2"] + s["buffer_area_mm2"] - whitespace,
+        "unbooked_area_mm2": whitespace,
         "clock_ns": s["clock_period_ns"], "latency_ns": s["latency_per_image_ns"],
         "dynamic_energy_pJ": s["dynamic_energy_per_image_pJ"],
         "leakage_energy_pJ": s["leakage_energy_per_image_pJ"],
@@ -145,6 +155,7 @@ CHIP_ROWS = [
     ("  IC area (mm²)", "ic_area_mm2"), ("  ADC area (mm²)", "adc_area_mm2"),
     ("  accumulation area (mm²)", "accumulation_area_mm2"),
     ("  other area incl. buffers (mm²)", "other_area_mm2"),
+    ("  not in a breakdown row (mm²)", "unbooked_area_mm2"),
     ("clock period (ns)", "clock_ns"), ("latency per image (ns)", "latency_ns"),
     ("dynamic energy per image (pJ)", "dynamic_energy_pJ"),
     ("  ADC energy (pJ)", "adc_energy_pJ"),

@@ -84,6 +84,12 @@ QUIRKS: dict[str, Quirk] = {
         "the thermometer encoder's dynamic energy is hard-coded to 0",
         "its gate capacitances switch (x epsilon)", (_E,), "tables §7.16",
         "chip/components/adc.py"),
+    "decoder_output_stage": Quirk(
+        "a row/mux decoder's output stage is two full-size driver INVs per NOR output (none "
+        "for <= 2 address bits); the mux decoder's drivers leak like minimum INVs",
+        "a tapered driver pair per decoded line (mux: behind its enable NAND2 + INV), every "
+        "device leaking at its own width", (_A, _K), "RowDecoder.cpp",
+        "chip/components/decoder.py"),
     # --- accumulation -----------------------------------------------------------------
     "adder_tree_odd_halving": Quirk(
         "adder-tree stages halve the operand count with integer division (odd counts lose "
@@ -98,19 +104,56 @@ QUIRKS: dict[str, Quirk] = {
         "ignored: one standard-cell row of area, no leakage",
         "the gates are counted: their area and leakage", (_A, _K), "tables §5.3, ShiftAdd.cpp",
         "chip/components/shift_add.py"),
+    "envm_shift_add_adc_width": Quirk(
+        "eNVM (RRAM/FeFET) parallel sub-arrays size their shift-adders on the ADC output "
+        "bits alone (SRAM ones add the partial-sum accumulation bits)",
+        "the shift-adders take the accumulated partial sum, ADC bits + ceil(log2 numAdd), "
+        "for every cell type", (_A, _E, _K), "SubArray.cpp (Initialize)",
+        "chip/components/subarray.py"),
     "shift_add_latency_hidden": Quirk(
         "the sub-array shift-add steps are completely hidden behind the ADC cycles",
         "the last steps after the final ADC cycle cost one adder delay each", (_L,),
         "tables §5.10", "chip/components/subarray.py"),
+    "adder_tree_leaks_used_stages": Quirk(
+        "a PE or CM-tile adder tree leaks only the stages the current layer feeds (its "
+        "leakage is evaluated with the layer's input count; an unused tree leaks nothing)",
+        "the whole tree is powered and leaks whatever the layer uses", (_K,),
+        "ProcessingUnit.cpp / Tile.cpp (AdderTree::CalculatePower)", "chip/hierarchy.py"),
+    "global_accumulation_counts_duplicates": Quirk(
+        "the chip-level accumulation adds a layer's tile rows whenever it has more than one, "
+        "counting pipeline-duplicate tiles as rows", "only tiles holding different weight "
+        "rows of one copy are added (duplicates work on different input vectors)",
+        (_E, _L), "Chip.cpp (ChipCalculatePerformance)", "chip/hierarchy.py"),
     "tile_output_bits_sqrt": Quirk(
         "tile accumulation width = sub-array output bits + ceil(sqrt(#sub-arrays per PE))",
         "the PE adder tree's real output width (sub-array bits + its stages)",
         (_A, _E, _L), "Tile.cpp rule (docs/validation.md)", "chip/hierarchy.py"),
+    "level_shifter_no_leakage": Quirk(
+        "the eNVM write level shifters (WL, BL, SL) report no leakage, and no read energy "
+        "(their power is evaluated for writes only)",
+        "their devices leak like any other powered gate, and the WL shifter's input stage "
+        "switches on every partial read", (_K, _E), "LevelShifter.cpp, SubArray.cpp",
+        "chip/components/level_shifter.py"),
     # --- switch matrix, pooling ---------------------------------------------------------
+    "mux_drain_cap_unfolded": Quirk(
+        "the column mux's TG drain capacitance is that of an unfolded pass gate (its area "
+        "routine runs twice and the second, override pass, recomputes it unfolded)",
+        "the drains of the TG as folded into its slot of the mux row", (_E, _C),
+        "Mux.cpp / SubArray.cpp (CalculateArea)", "chip/components/mux.py"),
+    "wl_switch_matrix_read_voltage": Quirk(
+        "the WL switch matrix charges its TG drains to the read voltage, also for an SRAM "
+        "word line", "an SRAM word line swings to Vdd (the access transistors' gates): its "
+        "drains are charged to Vdd", (_E,), "SwitchMatrix.cpp (CalculatePower)",
+        "chip/components/switch_matrix.py"),
     "new_switch_matrix_pmos_table": Quirk(
         "NewSwitchMatrix sizes its PMOS half with the NMOS current table",
         "PMOS with the PMOS table", (_C, _A), "tables §7.13",
         "chip/components/switch_matrix.py"),
+    "maxpool_single_tile_lanes": Quirk(
+        "the chip's max-pool has one lane per ADC lane of one tile, even when pipelined",
+        "as many lanes as the chip activation (x (#layers + 1) when pipelined): every "
+        "pipelined layer pools at once", (_A, _L), "Chip.cpp (ChipInitialize)",
+        "chip/hierarchy.py"),
     "maxpool_extra_stage": Quirk(
         "a 2x2 max-pool counts 3 comparator stages (one more than a pairwise tree)",
         "ceil(log2 window) stages", (_L,), "tables §7.15", "chip/components/max_pool.py"),
@@ -121,10 +164,11 @@ QUIRKS: dict[str, Quirk] = {
         "inputs and outputs from the centre to the farthest tile (latency), mean path "
         "(energy)", (_L, _E), "tables §5.9, XYBus.cpp rule", "chip/components/xybus.py, "
         "chip/hierarchy.py"),
-    "global_bus_timed_on_cm_tiles": Quirk(
-        "the global bus is timed with the conventionally mapped tile size",
-        "the largest tile actually placed", (_L, _E, _A), "Chip.cpp rule",
-        "chip/hierarchy.py"),
+    "global_bus_layer_tile_size": Quirk(
+        "a layer's global-bus transfers are timed and charged on the pitch of its own tile "
+        "flavour (CM or NM tile side), while the bus is laid out over a grid of the largest",
+        "every transfer crosses the grid the bus is laid out on (the largest tile's pitch)",
+        (_L, _E), "Chip.cpp rule (ChipCalculatePerformance)", "chip/hierarchy.py"),
     "global_htree_width_share": Quirk(
         "a layer drives ceil(bus width x its tiles / chip tiles) bits per global H-tree "
         "transfer", "the whole bus width", (_L,), "Chip.cpp rule", "chip/hierarchy.py"),
@@ -133,7 +177,7 @@ QUIRKS: dict[str, Quirk] = {
         "its transfers take whole clock cycles", (_L,), "ProcessingUnit.cpp rule",
         "chip/hierarchy.py"),
     "buffer_traffic_halved": Quirk(
-        "tile and global buffers count reads = writes = bits / interface / 2",
+        "tile buffers count reads = writes = bits / interface / 2",
         "every bit is written once and read once: bits / interface each", (_E, _L),
         "tables §5.11", "chip/hierarchy.py"),
     "htree_area_strips": Quirk(
@@ -146,6 +190,12 @@ QUIRKS: dict[str, Quirk] = {
         "bit lane a strip one repeater wide (/ folded ratio)",
         "one horizontal bus and a vertical bus per tile column at the wiring pitch, plus "
         "their repeaters", (_A,), "tables §5.9, XYBus.cpp rule", "chip/components/xybus.py"),
+    "htree_latency_long_arms": Quirk(
+        "the H-tree's root-to-leaf latency times arms of half the grid side and less (twice "
+        "the arms its energy and a real H-tree have) and the main bus on the last arm's wire",
+        "arms of a quarter of the grid side and less, as the energy path; every segment on "
+        "its own wire", (_L,),
+        "HTree.cpp (CalculateLatency vs CalculatePower)", "chip/components/htree.py"),
     "htree_leakage_one_path": Quirk(
         "H-tree leakage = repeaters along one root-to-leaf path x bus width",
         "every repeater of the tree leaks", (_K,), "HTree.cpp rule (tables §5.9)",
@@ -154,6 +204,11 @@ QUIRKS: dict[str, Quirk] = {
     "in_use_leakage_sram_only": Quirk(
         "a busy tile leaks only its SRAM cells not being read (pipelined)",
         "its peripherals keep leaking while busy", (_K,), "tables §5.8, main.cpp rule",
+        "chip/hierarchy.py"),
+    "layer_by_layer_leakage_running_tile": Quirk(
+        "layer by layer: while a layer runs, the idle tiles of all other layers are charged "
+        "at the running layer's per-tile leakage", "every tile leaks at its own rate for "
+        "the whole image time (in use only while its layer runs)", (_K,), "main.cpp rule",
         "chip/hierarchy.py"),
     "chip_blocks_no_leakage": Quirk(
         "chip-level blocks (global buffer, bus, accumulation, activation) do not leak",

@@ -60,9 +60,10 @@ class Physics(Protocol):
     def subarray(self, rows: int, cols: int) -> Any: ...            # SubArray
     def activity(self, layer: LayerTrace, row_groups: list[np.ndarray]) -> Any: ...
     def adder_tree(self, num_inputs: int, input_bits: int, lanes: int) -> Block: ...
-    def buffer(self, level: str, capacity_bits: int, interface_bits: int) -> Block: ...
+    def buffer(self, level: str, capacity_bits: int, interface_bits: int,
+               width_m: float | None = None, height_m: float | None = None) -> Block: ...
     def bus(self, level: str, rows: int, cols: int, unit_height_m: float, unit_width_m: float,
-            bus_width: int) -> Block: ...
+            bus_width: int, output_width: int | None = None) -> Block: ...
     def max_pool(self, bits: int, window: int, lanes: int) -> Block: ...
     def activation(self, bits: int, lanes: int) -> Block: ...
     def subarray_output_bits(self) -> int: ...
@@ -152,9 +153,15 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         # output bits + adder-tree stages); one register-wide line per clock
         in_bits = B * sa_r
         out_bits = max(1, sa_c // config.cols_per_adc) * (psum_bits + stages)
-        inbuf = physics.buffer("pe", in_bits, in_bits)
-        outbuf = physics.buffer("pe", out_bits, out_bits)
-        bus = physics.bus("pe", grid_r, grid_c, sa.height_m, sa.width_m, sa_r)
+        # ProcessingUnit.cpp: the input register along the PE's sub-array column height,
+        # the output register along its sub-array row width (DFFs tiled in whole columns /
+        # rows)
+        inbuf = physics.buffer("pe", in_bits, in_bits, height_m=grid_r * sa.height_m)
+        outbuf = physics.buffer("pe", out_bits, out_bits, width_m=grid_c * sa.width_m)
+        # ProcessingUnit.cpp: the input bus one sub-array's rows wide, the output bus carrying
+        # every sub-array row's outputs (grid rows x sub-array columns lanes)
+        bus = physics.bus("pe", grid_r, grid_c, sa.height_m, sa.width_m, sa_r,
+                          output_width=grid_r * sa_c)
         return grid_r * grid_c, tree, inbuf, outbuf, bus, in_bits, out_bits, stages
 
     def tile_buffer_shape(n_pe_ns: int, bits_per_pe: int, lanes_per_pe: int):
@@ -167,8 +174,15 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         return core, config.tile_buffer_core_cols, math.ceil(need / core)
 
     def tile_blocks(n_pe: int, n_pe_ns: int, pe_side: tuple[int, int], pe_w: float,
-                    pe_h: float, pe_c: int, acc_bits: int):
-        tree = physics.adder_tree(n_pe, acc_bits, max(1, pe_c // config.cols_per_adc))
+                    pe_h: float, pe_c: int, acc_bits: int, novel: bool):
+        # Tile.cpp: NM tile: one tree over its K*K PEs per ADC lane of a PE (they hold the
+        # kernel positions of the same outputs); CM tile: one tree over a PE column per ADC
+        # lane of every PE column (the PE columns hold different outputs)
+        if novel:
+            tree = physics.adder_tree(n_pe, acc_bits, max(1, pe_c // config.cols_per_adc))
+        else:
+            tree = physics.adder_tree(pe_side[0], acc_bits,
+                                      max(1, pe_side[1] * pe_c // config.cols_per_adc))
         lanes = max(1, sa_c // config.cols_per_adc)
         # Tile.cpp: input buffer = numPE x input bits x subarray rows; output buffer =
         # numPE x subarray ADC lanes x (PE output bits + log2 numPE); numPE counts the PEs
@@ -203,7 +217,7 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         else:
             tile_bits = psum_bits + pe_stages   # ours: the PE adder tree's output width
         t_tree, t_in, t_out, t_htree, in_shape, out_shape, htree_width = tile_blocks(
-            n_pe, n_pe_ns, side, pe_side_m, pe_side_m, pe_cells[1], tile_bits)
+            n_pe, n_pe_ns, side, pe_side_m, pe_side_m, pe_cells[1], tile_bits, novel)
         pe_leak = n_sa * sa.leakage_W + pe_tree.leakage_W + pe_in.leakage_W + \
             pe_out.leakage_W + pe_bus.leakage_W
         tile_area = n_pe * pe_area + t_tree.area_m2 + in_shape[2] * t_in.area_m2 + \
@@ -223,9 +237,10 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
     geoms = [t.geometry for t in traces]
     tiles_total = mapping.num_tiles
     grid_r, grid_c = mapping.tile_grid
+    # the global bus spans a grid of the largest tiles (Chip.cpp ChipCalculateArea: the bus
+    # area on max(NM, CM) tile height and width); ours times every transfer on that grid,
+    # NeuroSim on the pitch of the layer's own tile flavour (quirk)
     tile_side = max(f["tile_side"] for f in flavours.values())
-    if quirk("global_bus_timed_on_cm_tiles") and False in flavours:
-        tile_side = flavours[False]["tile_side"]    # Chip.cpp: the bus is timed on CM tiles
     # global buffer capacity: the largest layer input (layer-by-layer) or half the sum of
     # all layer inputs (pipelined), x activation bits (tables §5.11)
     inputs = [g.input_hw[0] * g.input_hw[1] * g.in_channels for g in geoms]
@@ -235,8 +250,9 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
     gbuf = physics.buffer("global", gbuf_core, config.global_buffer_core_cols)
     # global bus width: sum over layers of (tile width + tile width / cols_per_adc) x tiles,
     # halved until <= max_global_bus_width (tables §5.11)
-    tile_cols = max(mapping.cm_tile_cells[1], mapping.nm_pe_cells[1] * math.ceil(
-        math.sqrt(max(1, mapping.nm_pes_per_tile))))
+    # output columns of one tile: a CM tile's width; an NM tile's K*K PEs add up into one
+    # PE's width (Chip.cpp: maxThroughputTile = max(CM tile, NM PE size))
+    tile_cols = max(mapping.cm_tile_cells[1], mapping.nm_pe_cells[1])
     width = 0.0
     for m in mapping.layers:
         tw = mapping.cm_tile_cells[1] if not m.novel else mapping.nm_pe_cells[1] * math.ceil(
@@ -246,6 +262,11 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         width /= 2
     bus_width = max(1, int(width))
     gbus = physics.bus("global", grid_r, grid_c, tile_side, tile_side, bus_width)
+    gbus_of = {novel: gbus for novel in flavours}
+    if quirk("global_bus_layer_tile_size"):
+        gbus_of = {novel: gbus if f["tile_side"] == tile_side else physics.bus(
+            "global", grid_r, grid_c, f["tile_side"], f["tile_side"], bus_width)
+            for novel, f in flavours.items()}
     lanes = max(1, math.ceil(tile_cols / config.cols_per_adc))
     if config.pipeline and mapping.nm_pes_per_tile:
         lanes *= len(mapping.layers) + 1          # NeuroSim: x (#layers + 1) when pipelined NM
@@ -253,7 +274,11 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
     gacc = physics.adder_tree(max(2, max_tile_rows), flavours[next(iter(flavours))]["tile_bits"]
                               + math.ceil(math.log2(max(2, max_tile_rows))), lanes)
     act = physics.activation(B, lanes)
-    pool = physics.max_pool(B, 4, lanes)
+    # ours: the pooling lanes follow the activation's (every pipelined layer at once);
+    # NeuroSim sizes the max-pool for one tile's outputs (quirk)
+    pool_lanes = max(1, math.ceil(tile_cols / config.cols_per_adc)) \
+        if quirk("maxpool_single_tile_lanes") else lanes
+    pool = physics.max_pool(B, 4, pool_lanes)
 
     # --- per layer ----------------------------------------------------------------------
     layer_results: list[LayerResult] = []
@@ -283,7 +308,8 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         # outputs at a time: V x ceil(cols per ADC / cells per weight) sequential reads
         tree_reads = V * math.ceil(config.cols_per_adc / cpw)
         c_pe_tree = f["pe_tree"].cost(num_ops=pe_evals, clock_period_s=clock,
-                                      reads=tree_reads if pe_evals else 0)
+                                      reads=tree_reads if pe_evals else 0,
+                                      inputs=sa_rows_in_pe)
         pe_col_blocks = math.ceil(m.weight_cols / pe_c)
         # ProcessingUnit.cpp: input = rows x bit-vectors, output = outputs x adder bits x V
         pe_in_bits = NV * m.weight_rows * pe_col_blocks
@@ -296,18 +322,21 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
                                     clock_period_s=clock)
         # ProcessingUnit.cpp: bus traffic = inputs + outputs x (adder bits + stages)
         pe_bus_bits = pe_in_bits + V * outs * m.pe_row_blocks * (psum_bits + f["pe_stages"])
-        # ours (default mode): one PE's traffic over a bus one subarray-row wide
-        pe_bus_transfers = (rows_pe * NV + cols_pe / cpw * (psum_bits + f["pe_stages"]) * V) \
-            / max(1, sa_r)
-        # NeuroSim (synchronous) leaves the PE bus out of the latency; ours keeps it
+        # ProcessingUnit.cpp (one PE): inputs on the horizontal bus, one sub-array row of
+        # inputs wide; partial sums on the vertical bus, every sub-array row's outputs at once
+        grid_rows = math.ceil(pe_r / sa_r)
+        pe_in_transfers = math.ceil(rows_pe * NV / max(1, sa_r))
+        pe_out_transfers = math.ceil(cols_pe / cpw * (psum_bits + f["pe_stages"]) * V
+                                     / max(1, grid_rows * sa_c))
+        untimed = quirk("pe_bus_untimed")   # NeuroSim (synchronous) leaves it out
         # tables §5.9: the PE bus toggles input traffic at the input rate and partial sums at
         # the output rate (NeuroSim's Bus: x inputtoggle or x outputtoggle)
         pe_bus_out_bits = pe_bus_bits - pe_in_bits
-        c_pe_bus = f["pe_bus"].cost(toggled_bits=pe_in_bits * config.input_toggle_rate
-                                    + pe_bus_out_bits * config.output_toggle_rate,
+        c_pe_bus = f["pe_bus"].cost(bits_in=pe_in_bits * config.input_toggle_rate,
+                                    bits_out=pe_bus_out_bits * config.output_toggle_rate,
                                     num_bits=pe_bus_bits, clock_period_s=clock,
-                                    transfers=0 if quirk("pe_bus_untimed")
-                                    else math.ceil(pe_bus_transfers))
+                                    transfers_in=0 if untimed else pe_in_transfers,
+                                    transfers_out=0 if untimed else pe_out_transfers)
         for c in (c_sa, c_pe_tree, c_pe_in, c_pe_out, c_pe_bus):
             c.latency_s /= su            # Tile.cpp: PE latency / (speedUpRow x speedUpCol)
             for _, node in c.walk():
@@ -339,7 +368,8 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
             f["n_pe"] and int(math.sqrt(f["n_pe"])), m.pe_row_blocks)
         tile_evals = V * outs * m.tile_row_blocks if pes_rows_in_tile > 1 else 0
         c_t_tree = f["t_tree"].cost(num_ops=tile_evals, clock_period_s=clock,
-                                    reads=tree_reads if tile_evals else 0)
+                                    reads=tree_reads if tile_evals else 0,
+                                    inputs=pes_rows_in_tile)
         hw = f["htree_width"]
         in_cap, in_if, in_cores = f["in_shape"]
         out_cap, out_if, out_cores = f["out_shape"]
@@ -370,8 +400,14 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         # chip level, shared by all layers (time not divided by duplication)
         chip_children = []
         chip_latency = 0.0
-        if m.tile_row_blocks > 1:
-            c = gacc.cost(num_ops=V * outs, clock_period_s=clock)
+        # Chip.cpp: NeuroSim adds a layer's tile rows at chip level whenever it has more than
+        # one, duplicate tiles included (quirk); ours only the tiles that hold different
+        # weight rows of one copy
+        gacc_rows = m.tiles_row if quirk("global_accumulation_counts_duplicates") \
+            else m.tile_row_blocks
+        if gacc_rows > 1:
+            c = gacc.cost(num_ops=V * outs, clock_period_s=clock, inputs=gacc_rows,
+                          reads=math.ceil(V * outs / lanes))
             c.name = "global_accumulation"
             chip_children.append(c)
         c = act.cost(num_ops=V * outs, clock_period_s=clock)
@@ -387,8 +423,9 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         # vectors (/4 after max pooling)
         bits_in = m.weight_rows * B * V / (math.sqrt(f["n_pe"]) if m.novel else 1)
         bits_out = outs * B * V / (4 if pooled else 1)
-        c = gbuf.cost(num_bits=bits_in + bits_out, clock_period_s=clock,
-                      parallel=min(n_gbuf_cores, math.ceil(bus_width / config.global_buffer_core_cols)))
+        c = gbuf.cost(read_bits=bits_in, write_bits=bits_out, clock_period_s=clock,
+                      parallel=min(n_gbuf_cores,
+                                   math.ceil(bus_width / config.global_buffer_core_cols)))
         c.name = "global_buffer"
         chip_children.append(c)
         if config.global_interconnect == "xybus":
@@ -397,7 +434,7 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
             # ceil(bits / width x chip tile cols / layer tile cols) transfers
             n_in = math.ceil(bits_in / bus_width * grid_r / max(1, m.tiles_row))
             n_out = math.ceil(bits_out / bus_width * grid_c / max(1, m.tiles_col))
-            c = gbus.cost(bits_in=bits_in * config.input_toggle_rate,
+            c = gbus_of[m.novel].cost(bits_in=bits_in * config.input_toggle_rate,
                           bits_out=bits_out * config.output_toggle_rate,
                           transfers_in=n_in, transfers_out=n_out, clock_period_s=clock)
         else:
@@ -406,7 +443,7 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
             eff_w = max(1, math.ceil(bus_width * m.tiles / tiles_total)) \
                 if quirk("global_htree_width_share") \
                 else bus_width
-            c = gbus.cost(toggled_bits=bits_in * config.input_toggle_rate + bits_out *
+            c = gbus_of[m.novel].cost(toggled_bits=bits_in * config.input_toggle_rate + bits_out *
                           config.output_toggle_rate, num_bits=bits_in + bits_out,
                           clock_period_s=clock,
                           transfers=math.ceil((bits_in + bits_out) / eff_w))
@@ -425,6 +462,21 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         layer_node = Cost(name=m.name, category="other", latency_s=latency)
         layer_node.children.extend([tiles_node, hw] + chip_children)
         idle = m.tiles * f["tile_leak"]
+        if quirk("adder_tree_leaks_used_stages"):
+            # ProcessingUnit.cpp / Tile.cpp: an adder tree's leakage is evaluated for the
+            # inputs the layer feeds it (AdderTree::CalculatePower(numRead, numUnitAdd)), so
+            # the stages a layer leaves unused do not leak
+            lanes_pe = max(1, pe_c // config.cols_per_adc)
+            used_pe = min(math.ceil(pe_r / sa_r), math.ceil(rows_per_pe_copy / sa_r))
+            idle -= m.tiles * f["n_pe"] * (f["pe_tree"].leakage_W - physics.adder_tree(
+                used_pe, psum_bits, lanes_pe).leakage_W)
+            if not m.novel:
+                side = mapping.cm_pes_per_tile_side
+                used_t = min(side, math.ceil(min(mapping.cm_tile_cells[0], m.weight_rows)
+                                             / pe_r))
+                idle -= m.tiles * (f["t_tree"].leakage_W - physics.adder_tree(
+                    used_t, f["tile_bits"], max(1, side * pe_c // config.cols_per_adc)
+                ).leakage_W)
         in_use_sa = getattr(sa, "leakage_in_use_W", sa.leakage_W)
         if quirk("in_use_leakage_sram_only") and hasattr(sa, "array_leakage_in_use_W"):
             # main.cpp (pipeline): a busy tile leaks only its SRAM-in-use cells
@@ -455,6 +507,12 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
             # busy for its own stage time at the in-use rate, idle the rest of the image time
             r.leakage_energy_J = r.leakage_in_use_W * r.latency_s + \
                 r.leakage_W * (image_time - r.latency_s)
+        elif quirk("layer_by_layer_leakage_running_tile"):
+            # main.cpp (layer by layer): while layer i runs, the other layers' tiles are
+            # charged at layer i's own per-tile leakage
+            per_tile = r.leakage_W / max(1, r.mapping.tiles)
+            r.leakage_energy_J = r.latency_s * (r.leakage_in_use_W + per_tile * (
+                tiles_total - r.mapping.tiles))
         else:
             # layer by layer: the tiles leak for the whole image (in use only while running)
             r.leakage_energy_J = r.leakage_in_use_W * r.latency_s + \
@@ -492,6 +550,12 @@ def _tile_static(f: dict, sa: Any, tiles: int) -> list[Cost]:
                         leakage_W=(sa.leakage_W * n_sa_total if cat == "array" else 0.0)))
     if not any(c.category == "array" for c in out):
         out[0].leakage_W = sa.leakage_W * n_sa_total
+    blank = getattr(sa, "whitespace_m2", 0.0)
+    if blank:
+        # the unused corner of each sub-array's bounding box (SubArray.cpp emptyArea): part
+        # of the area, in no component's row
+        out.append(Cost(name="subarray_whitespace", category="other",
+                        area_m2=blank * n_sa_total, count=n_sa_total))
     n_pe = f["n_pe"] * tiles
     for key, name, cat in (("pe_tree", "pe_adder_tree", "accumulation"),
                            ("pe_in", "pe_input_buffer", "buffer"),
@@ -654,51 +718,65 @@ class ContractPhysics:
             ops = c.get("num_ops", 0)
             return dict(num_reads=math.ceil(ops / comp.num_units) if ops else 0,
                         num_units_used=min(comp.num_units, ops) if ops else 0,
-                        clock_period_s=self._clock(c))
+                        clock_period_s=self._clock(c), num_inputs=c.get("inputs"))
 
         def latency(c):
-            # ``reads``: sequential evaluations of one tree instance (critical path)
+            # ``reads``: sequential evaluations of one tree instance (critical path);
+            # ``inputs``: the operands the layer feeds it
             if "reads" not in c:
                 return None
-            return comp.latency_s(num_reads=c["reads"], clock_period_s=self._clock(c))
+            return comp.latency_s(num_reads=c["reads"], clock_period_s=self._clock(c),
+                                  num_inputs=c.get("inputs"))
         return _Adapted(comp, "adder_tree", tr, latency)
 
-    def buffer(self, level: str, capacity_bits: int, interface_bits: int) -> Block:
+    def buffer(self, level: str, capacity_bits: int, interface_bits: int,
+               width_m: float | None = None, height_m: float | None = None) -> Block:
         from chip.components.buffer import Buffer
         kind = {"global": self.config.global_buffer, "tile": self.config.tile_buffer,
                 "pe": self.config.pe_buffer}[level]
         comp = Buffer(self.ctx, self.config, num_bits=max(1, int(capacity_bits)),
-                      interface_width=max(1, int(interface_bits)), kind=kind)
+                      interface_width=max(1, int(interface_bits)), kind=kind,
+                      width_m=width_m, height_m=height_m)
 
-        # every bit is written once and read once: reads = writes = bits / interface (ours);
-        # NeuroSim's Tile.cpp and Chip.cpp halve both counts for tile and global buffers
-        # (tables §5.11), compat keeps that; its PE buffers count whole lines
-        halve = 2.0 if (self.ctx.quirk("buffer_traffic_halved")
-                        and level in ("tile", "global")) else 1.0
+        # a bit passing through a buffer is written once and read once: reads = writes =
+        # bits / interface (ours); NeuroSim's Tile.cpp halves both counts for the tile
+        # buffers (tables §5.11), compat keeps that; its PE buffers count whole lines. The
+        # global buffer is read for a layer's inputs and written with its outputs
+        # (``read_bits`` / ``write_bits``, Chip.cpp).
+        halve = 2.0 if (self.ctx.quirk("buffer_traffic_halved") and level == "tile") else 1.0
+        width = max(1, int(interface_bits))
+
+        def accesses(c):
+            if "read_bits" in c or "write_bits" in c:
+                return c.get("read_bits", 0) / width, c.get("write_bits", 0) / width
+            lines = c.get("num_bits", 0) / width / halve
+            return lines, lines
 
         def tr(c):
-            lines = c.get("num_bits", 0) / max(1, int(interface_bits)) / halve
-            par = max(1, c.get("parallel", 1))
-            return dict(num_reads=lines / par, num_writes=lines / par,
-                        clock_period_s=self._clock(c))
+            # energy: every access, whichever core serves it
+            reads, writes = accesses(c)
+            return dict(num_reads=reads, num_writes=writes, clock_period_s=self._clock(c))
 
         def latency(c):
-            # ``lines``: line accesses on the critical path (one buffer instance); else the
-            # energy's line count spread over ``parallel`` cores
-            if "lines" not in c:
-                return None
-            return comp.latency_s(num_reads=c["lines"], num_writes=0.0,
+            # ``lines``: line accesses on the critical path (one buffer instance); else all
+            # accesses spread over ``parallel`` cores working at once
+            if "lines" in c:
+                return comp.latency_s(num_reads=c["lines"], num_writes=0.0,
+                                      clock_period_s=self._clock(c))
+            reads, writes = accesses(c)
+            par = max(1, c.get("parallel", 1))
+            return comp.latency_s(num_reads=(reads + writes) / par, num_writes=0.0,
                                   clock_period_s=self._clock(c))
         return _Adapted(comp, f"{level}_buffer", tr, latency)
 
     def bus(self, level: str, rows: int, cols: int, unit_height_m: float, unit_width_m: float,
-            bus_width: int) -> Block:
+            bus_width: int, output_width: int | None = None) -> Block:
         c = self.config
         if level == "pe":
             from chip.components.bus import Bus
             comp = Bus(self.ctx, self.config, num_rows=max(1, rows), num_cols=max(1, cols),
                        unit_height_m=unit_height_m, unit_width_m=unit_width_m,
-                       bus_width=max(1, bus_width))
+                       bus_width=max(1, bus_width), output_width=output_width)
         elif level == "tile" or c.global_interconnect == "htree":
             from chip.components.htree import HTree
             tol = c.local_bus_delay_tolerance if level == "tile" else c.global_bus_delay_tolerance

@@ -177,3 +177,37 @@ def test_differences_listed():
     for key in ("mlsa_column_charge", "adder_tree_halving", "max_pool_stages",
                 "input_vectors_padding", "skip_zero_input_reads"):
         assert key in diffs
+
+
+def test_units_tiled_in_whole_rows(sram):
+    """DFF.cpp / Precharger.cpp: cells tiled against a pinned edge take whole rows."""
+    from chip.components.base import tile_units
+    assert tile_units(2.0, 1.0, 10, width_m=9.0) == (9.0, 3.0)     # 4 per row -> 3 rows
+    assert tile_units(2.0, 1.0, 10, height_m=4.5) == (6.0, 4.5)    # 4 per column -> 3 cols
+    ctx, c = sram
+    free = DFF(ctx, c, 100)
+    row = DFF(ctx, c, 100, width_m=40 * free.unit_width_m + 1e-9)
+    assert row.height_m == pytest.approx(3 * free.unit_height_m)   # 40 + 40 + 20
+    assert row.area_m2 > free.area_m2
+
+
+def test_adder_tree_counts_fed_inputs(sram):
+    ctx, c = sram
+    tree = AdderTree(ctx, c, num_inputs=4, num_bits=8, num_units=2)
+    one = Adder(ctx, c, 8, 1)
+    # two of four inputs fed: one 8-bit addition, the other adders see no data
+    assert tree.dynamic_energy_J(num_reads=1, num_units_used=1, num_inputs=2) == \
+        pytest.approx(one.add_energy_J * ctx.delta)
+    assert tree.dynamic_energy_J(num_reads=1, num_inputs=1) == 0.0
+    assert tree.dynamic_energy_J(num_reads=1) > tree.dynamic_energy_J(num_reads=1,
+                                                                      num_inputs=2)
+
+
+def test_pe_bus_directions(sram):
+    ctx, c = sram
+    bus = Bus(ctx, c, num_rows=4, num_cols=4, unit_height_m=70e-6, unit_width_m=90e-6,
+              bus_width=128, output_width=512)
+    # inputs cross the horizontal bus, partial sums the vertical one (ProcessingUnit.cpp)
+    assert bus.in_bit_energy_J / bus.out_bit_energy_J == pytest.approx(90 / 70)
+    assert bus.dynamic_energy_J(bits_in=10.0, bits_out=0.0) == pytest.approx(
+        10 * bus.in_bit_energy_J)

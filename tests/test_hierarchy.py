@@ -93,11 +93,11 @@ class FakePhysics:
         return FakeBlock("adder_tree", "accumulation", 1e-9 * num_inputs * lanes, 1e-8 * lanes,
                          1e-9, 1e-14 * input_bits, lanes)
 
-    def buffer(self, level, capacity_bits, interface_bits):
+    def buffer(self, level, capacity_bits, interface_bits, width_m=None, height_m=None):
         return FakeBlock(f"{level}_buffer", "buffer", 1e-12 * capacity_bits, 1e-9 * capacity_bits
                          / 1024, 1e-9, 1e-15, interface_bits)
 
-    def bus(self, level, rows, cols, unit_height_m, unit_width_m, bus_width):
+    def bus(self, level, rows, cols, unit_height_m, unit_width_m, bus_width, output_width=None):
         return FakeBlock(f"{level}_bus", "interconnect", 1e-10 * bus_width, 1e-9 * bus_width,
                          1e-9, 5e-15, bus_width)
 

@@ -38,7 +38,8 @@ def test_default_point_figures():
     assert sa.components["adc"].comparator_latency_s == pytest.approx(0.938e-9, rel=5e-3)
     # NeuroSim's clock at this point is 1.6974 ns (beta-scaled sensing cycle); ours within 10 %
     assert sa.read_cycle_s == pytest.approx(1.6974e-9, rel=0.10)
-    assert sum(sa.area_by_category.values()) == pytest.approx(sa.area_m2, rel=1e-9)
+    assert sum(sa.area_by_category.values()) + sa.whitespace_m2 == pytest.approx(sa.area_m2,
+                                                                                rel=1e-9)
     assert sa.area_m2 >= sa.array.area_m2
     assert sa.output_bits == 5 + 0 + 7 + 8 + 1
     assert sa.leakage_W > 0
@@ -138,3 +139,34 @@ def test_bad_geometry_raises():
     for rows, cols in ((0, 128), (128, -4), (2.5, 128)):
         with pytest.raises(ValueError):
             SubArray(ctx, cfg, rows=rows, cols=cols)
+
+
+def test_neurosim_floorplan_default_point():
+    """SubArray.cpp's floorplan at NeuroSim's default point. NeuroSim's VGG-8 output books
+    15.3844 mm² ADC and 3.7723 mm² outside its breakdown rows over 9472 sub-arrays
+    (21.0312 mm² of arrays / 2220.36 um² each): 1624.2 and 398.2 um² per sub-array."""
+    sa, _ = _sa(preset("neurosim-1.4-default").replace(compat="neurosim-1.4"))
+    um2 = 1e12
+    assert sa.area_by_category["adc"] * um2 == pytest.approx(15.3844e6 / 9472, rel=1e-3)
+    assert sa.whitespace_m2 * um2 == pytest.approx(3.7723e6 / 9472, rel=2e-3)
+    assert sa.area_m2 * um2 == pytest.approx(6290.85, rel=1e-3)
+    comps = sa.components
+    # the mux strip is as tall as the mux decoder in the corner beside it
+    assert comps["mux"].height_m == pytest.approx(comps["mux_decoder"].height_m)
+    assert sa.width_m == pytest.approx(sa.array.width_m + max(comps["wl_driver"].width_m,
+                                                              comps["mux_decoder"].width_m))
+    # strips below the array at its width, whole DFF rows in the shift-adders
+    assert comps["write_driver"].category == "other" and comps["precharger"].category == "adc"
+    below = ("precharger", "write_driver", "mux", "adc", "shift_add_weight", "shift_add_input")
+    assert sa.height_m == pytest.approx(sa.array.height_m + sum(comps[n].height_m
+                                                               for n in below))
+
+
+def test_envm_floorplan_level_shifters():
+    sa, _ = _sa(memory_cell="rram")
+    comps = sa.components
+    # write level shifters on WL and BL beside the array, on SL below it (SubArray.cpp)
+    assert {"level_shifter", "bl_level_shifter", "sl_level_shifter"} <= set(comps)
+    assert comps["sl_level_shifter"].width_m == pytest.approx(sa.array.width_m)
+    assert comps["bl_level_shifter"].height_m == pytest.approx(sa.array.height_m)
+    assert sa.whitespace_m2 > 0

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from chip.components import adc_fits as fits
-from chip.components.base import Component, require_int
+from chip.components.base import Component, require_int, tile_units
 
 # Deliberate differences from NeuroSim V1.4 (compat="neurosim-1.4" restores its behaviour).
 NEUROSIM_DIFFERENCES = {
@@ -155,7 +155,13 @@ class FlashADC(Component):
             n_out = math.ceil(math.log2(L))
             enc_area = ((self._inv.area_m2 + self._nand2.area_m2) * (L - 1)
                         + self._nand_big.area_m2 * n_out)
-            self.encoder_area_m2 = self.num_adc * enc_area
+            # MultilevelSAEncoder.cpp: one encoder is an INV + NAND2 + big-NAND column
+            # (w_E wide, its gates stacked h_E = area / w_E high); the encoders sit in rows
+            # across the array width, the strip as wide as the array
+            w_enc = self._inv.width_m + self._nand2.width_m + self._nand_big.width_m
+            w_strip, h_strip = tile_units(w_enc, enc_area / w_enc, self.num_adc,
+                                          array_width_m)
+            self.encoder_area_m2 = w_strip * h_strip
             self.encoder_leakage_W = self.num_adc * ((L - 1) * self._nand2.leakage_W
                                                      + n_out * self._nand_big.leakage_W
                                                      + 5 * (L - 1) * self._inv.leakage_W)

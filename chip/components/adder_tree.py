@@ -20,7 +20,8 @@ class AdderTree(Component):
 
     AdderTree(ctx, config, num_inputs, num_bits, num_units=1, width_m=None).
     Stage k has floor(j/2) adders of (num_bits + k) bits. Activity: ``num_reads`` (tree
-    evaluations per unit), ``num_units_used`` (default all), ``clock_period_s``.
+    evaluations per unit), ``num_units_used`` (default all), ``num_inputs`` (operands fed,
+    default all), ``clock_period_s``.
     """
 
     name = "adder_tree"
@@ -29,38 +30,52 @@ class AdderTree(Component):
     def __init__(self, ctx, config, num_inputs: int, num_bits: int, num_units: int = 1,
                  width_m: float | None = None):
         super().__init__()
-        self.ctx = ctx
+        self.ctx, self.config = ctx, config
         self.num_inputs = require_int("num_inputs", num_inputs)
         self.num_bits = require_int("num_bits", num_bits)
         self.num_units = require_int("num_units", num_units)
-        self.stages: list[tuple[int, Adder]] = []       # (adders in the stage, adder model)
-        j, k = self.num_inputs, 0
-        while j > 1:
-            adders = j // 2
-            self.stages.append((adders, Adder(ctx, config, self.num_bits + k, 1)))
-            j = j // 2 if ctx.quirk("adder_tree_odd_halving") else (j + 1) // 2
-            k += 1
+        self.stages = self._stages(self.num_inputs)   # (adders in the stage, adder model)
         area = sum(n * a.area_m2 for n, a in self.stages) * self.num_units
         self._place(area, width_m=width_m)
         self.leakage_W = sum(n * a.leakage_W for n, a in self.stages) * self.num_units
-        if self.stages:
-            if ctx.quirk("adder_tree_two_bit_latency"):
-                two_bit = Adder(ctx, config, 2, 1)
-                lat = self.stages[0][1].add_latency_s + (len(self.stages) - 1) * two_bit.add_latency_s
-            else:
-                lat = sum(a.add_latency_s for _, a in self.stages)
-        else:
-            lat = 0.0
-        self.tree_latency_s = lat
-        self.tree_energy_J = sum(n * a.add_energy_J for n, a in self.stages) * ctx.delta
+        self.tree_latency_s, self.tree_energy_J = self._evaluation(self.stages)
         self.output_bits = self.num_bits + len(self.stages)
 
+    def _stages(self, inputs: int) -> list:
+        """Stage k: floor(j/2) adders of (num_bits + k) bits over j operands (tables §5.3)."""
+        stages, j, k = [], inputs, 0
+        while j > 1:
+            stages.append((j // 2, Adder(self.ctx, self.config, self.num_bits + k, 1)))
+            j = j // 2 if self.ctx.quirk("adder_tree_odd_halving") else (j + 1) // 2
+            k += 1
+        return stages
+
+    def _evaluation(self, stages: list) -> tuple[float, float]:
+        """(latency, energy) of one evaluation of one tree through ``stages``."""
+        if stages:
+            if self.ctx.quirk("adder_tree_two_bit_latency"):
+                two_bit = Adder(self.ctx, self.config, 2, 1)
+                lat = stages[0][1].add_latency_s + (len(stages) - 1) * two_bit.add_latency_s
+            else:
+                lat = sum(a.add_latency_s for _, a in stages)
+        else:
+            lat = 0.0
+        return lat, sum(n * a.add_energy_J for n, a in stages) * self.ctx.delta
+
+    def _used(self, num_inputs: int | None) -> tuple[float, float]:
+        """Latency and energy of an evaluation fed ``num_inputs`` operands: the adders of
+        the unused inputs see no data and do not switch (AdderTree.cpp evaluates the tree for
+        the operand count it is given, numUnitAdd)."""
+        if num_inputs is None or num_inputs >= self.num_inputs:
+            return self.tree_latency_s, self.tree_energy_J
+        return self._evaluation(self._stages(max(1, int(num_inputs))))
+
     def latency_s(self, num_reads: float = 1.0, clock_period_s: float | None = None,
-                  **_) -> float:
+                  num_inputs: int | None = None, **_) -> float:
         # tables §5.3: synchronous -> ceil(t f_clk) cycles per evaluation.
-        return num_reads * cycles(self.tree_latency_s, clock_period_s)
+        return num_reads * cycles(self._used(num_inputs)[0], clock_period_s)
 
     def dynamic_energy_J(self, num_reads: float = 0.0, num_units_used: float | None = None,
-                         **_) -> float:
+                         num_inputs: int | None = None, **_) -> float:
         units = self.num_units if num_units_used is None else num_units_used
-        return num_reads * units * self.tree_energy_J
+        return num_reads * units * self._used(num_inputs)[1]

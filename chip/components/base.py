@@ -14,7 +14,7 @@ from typing import Any
 
 from chip.cost import Cost
 
-__all__ = ["Component", "require_int", "require_positive", "cycles"]
+__all__ = ["Component", "require_int", "require_positive", "cycles", "tile_units"]
 
 
 def require_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -39,6 +39,24 @@ def cycles(latency_s: float, clock_period_s: float | None) -> float:
     if not clock_period_s:
         return latency_s
     return math.ceil(latency_s / clock_period_s - 1e-9) * clock_period_s
+
+
+def tile_units(unit_width_m: float, unit_height_m: float, count: int,
+               width_m: float | None = None, height_m: float | None = None) -> tuple[float, float]:
+    """(width, height) of ``count`` identical cells tiled in rows across a pinned width, or
+    in columns along a pinned height: whole cells per row (column), the last row (column)
+    possibly part-filled but as tall (wide) as the others. NeuroSim V1.4's rule for DFFs,
+    prechargers, write drivers and S/A units laid out against an array edge (DFF.cpp,
+    Precharger.cpp, SRAMWriteDriver.cpp)."""
+    if count <= 0:
+        return (width_m or 0.0, 0.0) if width_m else (0.0, height_m or 0.0)
+    if width_m:
+        per = max(1, min(int(width_m / unit_width_m + 1e-9), count))
+        return max(width_m, unit_width_m), math.ceil(count / per) * unit_height_m
+    if height_m:
+        per = max(1, min(int(height_m / unit_height_m + 1e-9), count))
+        return math.ceil(count / per) * unit_width_m, max(height_m, unit_height_m)
+    return count * unit_width_m, unit_height_m          # one row by default
 
 
 class Component:
@@ -77,6 +95,12 @@ class Component:
         else:
             self.width_m = natural_width_m or math.sqrt(area_m2)
             self.height_m = natural_height_m or (area_m2 / self.width_m if self.width_m else 0)
+
+    def override_layout(self, height_m: float, width_m: float) -> None:
+        """Stretch the block to a given footprint (NeuroSim's OverrideLayout: area = h x w),
+        e.g. a strip made as tall as the block that drives it."""
+        self.height_m, self.width_m = height_m, width_m
+        self.area_m2 = height_m * width_m
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(area={self.area_m2 * 1e12:.3g} um2, "

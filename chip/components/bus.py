@@ -8,9 +8,12 @@ class Bus(Component):
     """Horizontal + vertical repeated bus over a num_rows x num_cols grid of units.
 
     Bus(ctx, config, num_rows, num_cols, unit_height_m, unit_width_m, bus_width,
-    delay_tolerance=0.0, toggle_rate=None). Area 0 (routed over the units, as NeuroSim).
-    Activity: ``num_bits`` moved (energy, x toggle rate), ``num_transfers`` sequential
-    transfers (latency), ``clock_period_s``.
+    delay_tolerance=0.0, toggle_rate=None, output_width=None). Area 0 (routed over the
+    units, as NeuroSim). ``output_width``: lanes of the vertical bus (default bus_width).
+    Activity: ``num_bits`` moved over the whole bus (energy, x toggle rate) or ``bits_in`` /
+    ``bits_out`` (already toggle-weighted) on the horizontal / vertical bus; ``num_transfers``
+    (or ``transfers_in`` / ``transfers_out``) sequential transfers (latency),
+    ``clock_period_s``.
     """
 
     name = "bus"
@@ -18,7 +21,7 @@ class Bus(Component):
 
     def __init__(self, ctx, config, num_rows: int, num_cols: int, unit_height_m: float,
                  unit_width_m: float, bus_width: int, delay_tolerance: float = 0.0,
-                 toggle_rate: float | None = None):
+                 toggle_rate: float | None = None, output_width: int | None = None):
         super().__init__()
         self.ctx = ctx
         self.num_rows = require_int("num_rows", num_rows)
@@ -30,17 +33,37 @@ class Bus(Component):
         rw = ctx.fb.repeated_wire(ctx.tech, ctx.r_wire_ohm_per_m, ctx.wire_cap_F_per_m,
                                   delay_tolerance, "decrement")        # tables §5.9
         self.design = rw
-        # tables §5.9: horizontal = unit width (cols - 1), vertical = unit height (rows - 1)
-        self.length_m = (unit_width_m * (self.num_cols - 1)
-                         + unit_height_m * (self.num_rows - 1))
+        # tables §5.9: horizontal = unit width (cols - 1), vertical = unit height (rows - 1).
+        # ProcessingUnit.cpp: the inputs are spread along the sub-array row on the horizontal
+        # bus, the partial sums gathered down the column on the vertical bus
+        self.length_in_m = unit_width_m * (self.num_cols - 1)
+        self.length_out_m = unit_height_m * (self.num_rows - 1)
+        self.length_m = self.length_in_m + self.length_out_m
         self.area_m2 = 0.0
-        self.leakage_W = rw.leakage_W_per_m * self.length_m * self.bus_width
+        # the vertical (output) bus may be wider: ``output_width`` lanes (default bus_width)
+        self.output_width = require_int("output_width", output_width) if output_width \
+            else self.bus_width
+        self.leakage_W = rw.leakage_W_per_m * (self.length_in_m * self.bus_width
+                                               + self.length_out_m * self.output_width)
         self.transfer_latency_s = rw.delay_s_per_m * self.length_m
+        self.in_latency_s = rw.delay_s_per_m * self.length_in_m
+        self.out_latency_s = rw.delay_s_per_m * self.length_out_m
         self.bit_energy_J = rw.energy_J_per_m * self.length_m
+        self.in_bit_energy_J = rw.energy_J_per_m * self.length_in_m
+        self.out_bit_energy_J = rw.energy_J_per_m * self.length_out_m
 
     def latency_s(self, num_transfers: float = 1.0, clock_period_s: float | None = None,
+                  transfers_in: float | None = None, transfers_out: float | None = None,
                   **_) -> float:
+        if transfers_in is not None or transfers_out is not None:
+            return (cycles(self.in_latency_s, clock_period_s) * (transfers_in or 0)
+                    + cycles(self.out_latency_s, clock_period_s) * (transfers_out or 0))
         return num_transfers * cycles(self.transfer_latency_s, clock_period_s)
 
-    def dynamic_energy_J(self, num_bits: float = 0.0, **_) -> float:
+    def dynamic_energy_J(self, num_bits: float = 0.0, bits_in: float | None = None,
+                         bits_out: float | None = None, **_) -> float:
+        if bits_in is not None or bits_out is not None:
+            # toggled bit counts per direction (the caller applied the toggle rates)
+            return (bits_in or 0.0) * self.in_bit_energy_J + \
+                (bits_out or 0.0) * self.out_bit_energy_J
         return num_bits * self.bit_energy_J * self.toggle

@@ -47,7 +47,22 @@ class RowDecoder(Component):
         if mux_decoder:
             area += outs * (nand2.area_m2 + inv.area_m2)
             leak += outs * (nand2.leakage_W + inv.leakage_W)
-        self._place(area, height_m=height_m)
+        self.gate_area_m2 = area
+        n_nor = outs if nor is not None else 0
+        if ctx.quirk("decoder_output_stage"):
+            # RowDecoder.cpp: the output stage is two full-size driver INVs per NOR (none when
+            # n <= 2); a mux decoder's enable NAND2 + INV + driver INV leak as a NAND2 and
+            # two minimum INVs
+            w_out = (nand2.width_m + 2 * drv.width_m) if mux_decoder else 2 * drv.width_m
+            leak = n * inv.leakage_W + 4 * (n // 2) * nand2.leakage_W + n_nor * (
+                nor.leakage_W if nor is not None else 0.0)
+            leak += n_nor * ((nand2.leakage_W + 2 * inv.leakage_W) if mux_decoder
+                             else 2 * drv.leakage_W)
+        else:
+            # ours: a tapered driver pair per output (mux: behind the enable NAND2 + INV)
+            w_out = drv_in.width_m + drv.width_m + (
+                nand2.width_m + inv.width_m if mux_decoder else 0.0)
+        self._layout(n, inv, nand2, nor, w_out, height_m)
         self.leakage_W = leak
         # RowDecoder.cpp delay chain (tables §5.6): address INV -> NAND2 (2 R_on,N) ->
         # NOR (2 R_on,P; loads one in four NORs per NAND) -> output stage
@@ -95,6 +110,35 @@ class RowDecoder(Component):
         if mux_decoder:
             e += nand2.cap_in_F + nand2.cap_out_F + inv.cap_in_F + inv.cap_out_F
         self.decode_energy_J = e * vdd2 * ctx.epsilon
+
+    def _layout(self, n: int, inv, nand2, nor, w_out: float, height_m: float | None) -> None:
+        """RowDecoder.cpp's floorplan (tables §5.6): the address INVs, the 2-bit predecode
+        NAND2s and the 2^n NORs in columns (each as tall as the pinned height allows, else one
+        column), one M3 track per NAND (+2 for odd n) between the NAND and NOR stages, and
+        the output stage (``w_out`` wide: NeuroSim 2 driver INVs, mux decoder: enable NAND2 +
+        2 driver INVs) beside every NOR column."""
+        F = self.ctx.feature_size_m
+        n_inv, n_nand = n, 4 * (n // 2)
+        n_nor = 2 ** n if n > 2 else 0
+        n_metal = n_nand + (n % 2) * 2 if n > 2 else 0
+        tracks = self.ctx.tech.m3_pitch_F * n_metal * F
+        h_nor = nor.height_m if nor is not None else 0.0
+        w_nor = nor.width_m if nor is not None else 0.0
+        if height_m:
+            def cols(count, h):
+                if not count or not h:
+                    return 0
+                per = max(1, min(int(height_m / h + 1e-9), count))
+                return math.ceil(count / per)
+            c_nor = cols(n_nor, h_nor)
+            width = (inv.width_m * cols(n_inv, inv.height_m)
+                     + nand2.width_m * cols(n_nand, nand2.height_m)
+                     + tracks + (w_nor + w_out) * c_nor)
+            self.width_m, self.height_m = width, height_m
+        else:
+            self.height_m = max(h_nor * n_nor, nand2.height_m * n_nand)
+            self.width_m = inv.width_m + nand2.width_m + tracks + w_nor + w_out
+        self.area_m2 = self.width_m * self.height_m
 
     def latency_s(self, num_reads: float = 1.0, **_) -> float:
         return num_reads * self.decode_latency_s

@@ -1,7 +1,7 @@
 """D flip-flops: registers, accumulators, shift registers (NeuroSim V1.4 tables §5.2)."""
 from __future__ import annotations
 
-from chip.components.base import Component, require_int, require_positive
+from chip.components.base import Component, require_int, require_positive, tile_units
 
 
 class DFF(Component):
@@ -25,10 +25,18 @@ class DFF(Component):
         w = ctx.w_min_m
         inv = ctx.inv()                                       # tables §5.2: N W_min, P pn W_min
         self.inv = inv
-        # tables §5.2: 12 minimum INV cells per DFF, one cell high.
-        self._place(12 * inv.area_m2 * self.num_dff, width_m=width_m, height_m=height_m,
-                    natural_width_m=12 * inv.width_m * max(self.num_dff, 1) if self.num_dff
-                    else 0.0, natural_height_m=inv.height_m)
+        # tables §5.2: 12 minimum INV cells per DFF, one cell high. Against a pinned width
+        # (height) whole DFFs are tiled in rows (columns); a part-filled last row still takes
+        # a full row (DFF.cpp)
+        self.unit_width_m, self.unit_height_m = 12 * inv.width_m, inv.height_m
+        if self.num_dff and (width_m or height_m):
+            self.width_m, self.height_m = tile_units(self.unit_width_m, self.unit_height_m,
+                                                     self.num_dff, width_m, height_m)
+            self.area_m2 = self.width_m * self.height_m
+        else:
+            self._place(12 * inv.area_m2 * self.num_dff,
+                        natural_width_m=self.unit_width_m * max(self.num_dff, 1)
+                        if self.num_dff else 0.0, natural_height_m=inv.height_m)
         self.leakage_W = 8 * inv.leakage_W * self.num_dff      # 8 INV leakages per DFF
         if ctx.config.technology_node_nm == 2:
             self.leakage_W *= 0.5                              # tables §5.12 GAA

@@ -9,17 +9,19 @@ from chip.components.base import Component, cycles, require_int, require_positiv
 def wire_segment(ctx, length_m: float, delay_tolerance: float, size_step: str = "halve"):
     """(delay_s, energy_J per bit, leakage_W per bit line, repeater area m2) of one segment.
 
-    Repeated when longer than the optimal repeater spacing (CACTI / tables §5.9), else a
-    plain RC wire: delay 0.7 r c l^2, energy 0.5 c Vdd^2 l.
+    HTree.cpp / XYBus.cpp: the repeaters are designed once for the base wire (CACTI optimum,
+    shrunk within the delay tolerance, tables §5.9) and every segment is driven by them:
+    ceil(l / spacing) >= 1 repeaters, the delay with the segment's own (length-widened) wire
+    resistance, energy and leakage per length of that design.
     """
-    r = ctx.fb.interconnect_unit_resistance(ctx.tech, ctx.wire, length_m)
+    if length_m <= 0:
+        return 0.0, 0.0, 0.0, 0.0
     c = ctx.wire_cap_F_per_m
-    rw = ctx.fb.repeated_wire(ctx.tech, r, c, delay_tolerance, size_step)
-    if length_m >= rw.spacing_m > 0:
-        n_rep = math.floor(length_m / rw.spacing_m)
-        return (rw.delay_s_per_m * length_m, rw.energy_J_per_m * length_m,
-                rw.leakage_W_per_m * length_m, n_rep * rw.repeater_area_m2)
-    return 0.7 * r * c * length_m ** 2, 0.5 * c * ctx.vdd_V ** 2 * length_m, 0.0, 0.0
+    rw = ctx.fb.repeated_wire(ctx.tech, ctx.r_wire_ohm_per_m, c, delay_tolerance, size_step)
+    r = ctx.fb.interconnect_unit_resistance(ctx.tech, ctx.wire, length_m)
+    n_rep = math.ceil(length_m / rw.spacing_m - 1e-9)
+    return (ctx.fb.repeated_wire_delay(rw, r, c) * length_m, rw.energy_J_per_m * length_m,
+            rw.leakage_W_per_m * length_m, n_rep * rw.repeater_area_m2)
 
 
 class HTree(Component):
@@ -67,6 +69,26 @@ class HTree(Component):
                         area += count * length * self.bus_width * pitch / folded_ratio
                     area += count * ra * self.bus_width
                 leak += count * lk * self.bus_width
+        # HTree.cpp: the main bus from the tile (chip) edge to the root, over the nearer half
+        # of the grid's width (over-routing constraint: at least one unit)
+        x_c = side / 2 - (1 if side - side / 2 < 1 else 0)
+        main = min(side - x_c, x_c) * unit_width_m
+        if main > 0:
+            d, e, lk, ra = wire_segment(ctx, main, delay_tolerance)
+            delay += d
+            energy += e
+            area += ra * self.bus_width
+            leak += lk * self.bus_width
+        if ctx.quirk("htree_latency_long_arms"):
+            # HTree.cpp CalculateLatency starts the arms at the full grid side (its energy
+            # routine at half of it), so every arm it times is twice as long
+            delay = sum(wire_segment(ctx, length, delay_tolerance)[0]
+                        for k in range(n) for length in (W / 2 ** (k + 1), H / 2 ** (k + 1)))
+            if main > 0:
+                # ... and times the main bus on the last (shortest, narrowest) arm's wire
+                last = W / 2 ** n if n else main
+                d_last = wire_segment(ctx, last, delay_tolerance)[0] / last
+                delay += d_last * main
         if ctx.quirk("htree_leakage_one_path"):
             # HTree.cpp: leakage = per-length repeater leakage x bus width x one root-leaf
             # path (the middle stages, one arm each, plus the main bus to the nearer edge)

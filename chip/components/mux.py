@@ -50,10 +50,31 @@ class Mux(Component):
         wp = ctx.pn * wn
         self.width_n_m, self.width_p_m = wn, wp
         n_tg = self.num_outputs * self.num_selections
-        self._place(n_tg * tg_area_m2(ctx, wn, wp), width_m=width_m)
+        if width_m:
+            # Mux.cpp (analog mux against the array width): as many TGs per row as min-width
+            # cells fit, rows balanced, each TG folded into its share of the row
+            min_w = 2 * ctx.tech.cpp_F * ctx.feature_size_m    # one pass gate's cell width
+            per_row = max(1, int(width_m / min_w + 1e-9))
+            rows = math.ceil(n_tg / per_row)
+            per_row = math.ceil(n_tg / rows)
+            folds = max(1, int((width_m / per_row) / (0.5 * min_w) + 1e-9) - 1)
+            pg = ctx.fb.pass_gate_area(ctx.tech, wn, wp, folds)
+            self.width_m, self.height_m = width_m, rows * float(pg.height_m)
+            self.area_m2 = self.width_m * self.height_m
+            self.tg_height_m = float(pg.height_m)
+        else:
+            self._place(n_tg * tg_area_m2(ctx, wn, wp))
         self.r_tg_ohm = 1.0 / (1.0 / ctx.r_on(wn, "n") + 1.0 / ctx.r_on(wp, "p"))
         self.cg_n, self.cg_p = ctx.gate_cap(wn), ctx.gate_cap(wp)
         self.c_drain = ctx.drain_cap(wn, "n") + ctx.drain_cap(wp, "p")
+        if width_m:
+            # the drains of a TG as folded into its slot of the mux row
+            self.c_drain = ctx.gate("inv", 1, wn, wp, height_m=self.tg_height_m).cap_out_F
+            if ctx.quirk("mux_drain_cap_unfolded"):
+                # SubArray.cpp re-runs Mux::CalculateArea (OVERRIDE), which recomputes the
+                # drain capacitance for an unfolded pass gate
+                h = float(ctx.fb.pass_gate_area(ctx.tech, wn, wp, 1).height_m)
+                self.c_drain = ctx.gate("inv", 1, wn, wp, height_m=h).cap_out_F
         # tables §5.5: t = 2.3 R_TG (C_TGdrain + C_g/2 + C_load)
         self.select_latency_s = 2.3 * self.r_tg_ohm * (self.c_drain + 0.5 * self.cg_n
                                                         + 0.5 * self.cg_p + load_cap_F)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from chip.components.base import Component, require_int
+from chip.components.base import Component, require_int, tile_units
 from chip.technology import MIN_SENSE_VOLTAGE_V
 
 # tables §3.3: W_SENSE_P / N / ISO / EN in F (x2 at <= 14 nm).
@@ -44,10 +44,13 @@ class SenseAmp(Component):
 
 
 class Precharger(Component):
-    """SRAM bit-line precharge (2 PMOS of 6 F + an equaliser per column) and write drivers.
+    """SRAM bit-line precharge: per column 2 PMOS of 6 F and an equaliser PMOS of W_min,
+    both enlarged to the cell height (tables §5.8, Precharger.cpp).
 
-    Precharger(ctx, config, num_cols, bitline_cap_F, bitline_resistance_ohm, width_m=None).
-    Activity: ``num_reads`` precharges of ``num_cols`` columns (energy: ``count_energy``).
+    Precharger(ctx, config, num_cols, bitline_cap_F, bitline_resistance_ohm, width_m=None,
+    count_energy=True). Against a pinned width the per-column units (the three devices
+    stacked) are tiled in rows. Activity: ``num_reads`` precharges of ``num_cols`` columns
+    (energy: ``count_energy``).
     """
 
     name = "precharger"
@@ -62,11 +65,13 @@ class Precharger(Component):
         self.count_energy = count_energy
         w6 = ctx.width_F(6.0)
         pre = ctx.gate("inv", 1, 0.0, w6, enlarge=True)                      # tables §5.8
-        eq = ctx.gate("inv", 1, 0.0, ctx.pn * ctx.w_min_m, enlarge=True)
-        drv = ctx.inv()                                                       # write driver
-        area = self.num_cols * (2 * pre.area_m2 + eq.area_m2 + 3 * drv.area_m2)
-        self._place(area, width_m=width_m)
-        self.leakage_W = self.num_cols * (2 * pre.leakage_W + 3 * drv.leakage_W)
+        eq = ctx.gate("inv", 1, 0.0, ctx.w_min_m, enlarge=True)
+        # Precharger.cpp: a unit = 2 precharge PMOS + the equaliser stacked; units in rows
+        unit_w = max(pre.width_m, eq.width_m)
+        unit_h = 2 * pre.height_m + eq.height_m
+        self.width_m, self.height_m = tile_units(unit_w, unit_h, self.num_cols, width_m)
+        self.area_m2 = self.width_m * self.height_m
+        self.leakage_W = self.num_cols * 2 * pre.leakage_W                   # tables §5.8
         t, _ = ctx.horowitz(ctx.r_on(pre.width_p_m, "p") * (bitline_cap_F + pre.cap_out_F))
         self.precharge_latency_s = t + bitline_resistance_ohm * bitline_cap_F / 2
         self.precharge_energy_J = bitline_cap_F * ctx.vdd_V ** 2
@@ -78,3 +83,26 @@ class Precharger(Component):
         if not self.count_energy:
             return 0.0
         return num_reads * self.num_cols * self.precharge_energy_J
+
+
+class SRAMWriteDriver(Component):
+    """SRAM column write drivers: 3 INV per column (2 drive BL, 1 BL-bar), enlarged to the
+    cell height (tables §5.8, SRAMWriteDriver.cpp). Booked as "other" as NeuroSim does.
+
+    SRAMWriteDriver(ctx, config, num_cols, width_m=None). Inference does not write: no read
+    energy; leakage 3 INV per column.
+    """
+
+    name = "write_driver"
+    category = "other"
+
+    def __init__(self, ctx, config, num_cols: int, width_m: float | None = None):
+        super().__init__()
+        self.ctx = ctx
+        self.num_cols = require_int("num_cols", num_cols)
+        inv = ctx.inv(enlarge=True)
+        self.width_m, self.height_m = tile_units(inv.width_m, 3 * inv.height_m,
+                                                 self.num_cols, width_m)
+        self.area_m2 = self.width_m * self.height_m
+        self.leakage_W = self.num_cols * 3 * inv.leakage_W
+        self.write_energy_J = (inv.cap_in_F + inv.cap_out_F) * ctx.vdd_V ** 2   # per column

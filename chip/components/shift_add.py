@@ -29,7 +29,9 @@ class ShiftAdd(Component):
         self.adder = Adder(ctx, config, self.num_adder_bits, self.num_units)
         # tables §5.3: (numAdderBit + 1 + numReadPulse - 1) DFFs per unit.
         dff_per_unit = self.num_adder_bits + self.num_shifts
-        self.dff = DFF(ctx, config, dff_per_unit * self.num_units, apply_gamma=True)
+        # DFFs tiled in rows across the pinned width (ShiftAdd.cpp -> DFF.cpp)
+        self.dff = DFF(ctx, config, dff_per_unit * self.num_units, apply_gamma=True,
+                       width_m=width_m)
         # tables §5.3: 3 (DFF per unit - 1) NAND2 + 1 INV per unit of shift control.
         nand = ctx.gate("nand", 2, 2 * ctx.w_min_m, ctx.pn * ctx.w_min_m, enlarge=True)
         inv = ctx.inv()
@@ -42,6 +44,8 @@ class ShiftAdd(Component):
             ctrl = inv.height_m * width_m
             self.control_leakage_W = 0.0
         area = self.adder.area_m2 + self.dff.area_m2 + ctrl
+        # ShiftAdd.cpp against a width: a strip of the adders (their summed area), the
+        # control row and the DFF rows
         self._place(area, width_m=width_m)
         self.leakage_W = self.adder.leakage_W + self.dff.leakage_W + self.control_leakage_W
 

@@ -6,9 +6,10 @@ conventionally sequential (one row per read) or parallel (``rows_per_read`` rows
 columns multiplexed ``cols_per_adc`` to one ADC and shift-add over cell slices and input
 bits. Follows NeuroSim V1.4's SubArray (reference/neurosim-v1.4.md §2, tables §5.10, §6).
 
-Floorplan (ours, as NeuroSim's bounding box): drivers and decoders stacked beside the
-array at its height; precharger, mux, ADC, accumulator and shift-adders stacked below it
-at its width; the empty corner is booked as "other" area ("whitespace").
+Floorplan (NeuroSim's, SubArray.cpp): drivers and decoders stacked beside the array at its
+height; precharger, write drivers, mux, ADC, accumulator and shift-adders in strips below it
+at its width (gates tiled in whole rows); the mux decoder in the corner. The bounding box is
+the sub-array's area; the unused corner ("whitespace") belongs to no component.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from chip.components.decoder import RowDecoder
 from chip.components.dff import DFF
 from chip.components.level_shifter import LevelShifter
 from chip.components.mux import Mux
-from chip.components.sense_amp import Precharger, SenseAmp
+from chip.components.sense_amp import Precharger, SenseAmp, SRAMWriteDriver
 from chip.components.shift_add import ShiftAdd
 from chip.components.switch_matrix import NewSwitchMatrix, SwitchMatrix
 from chip.cost import CATEGORIES, Cost
@@ -64,6 +65,7 @@ class SubArray:
         comps: dict[str, Component] = {}
         side: list[str] = []       # placed beside the array (height pinned)
         below: list[str] = []      # placed below the array (width pinned)
+        corner: list[str] = []     # in the corner beside the strips below the array
         self.array = arr = Array(ctx, c, self.rows, self.cols)
         comps["array"] = arr
         W, H = arr.width_m, arr.height_m
@@ -75,10 +77,10 @@ class SubArray:
                 comps["wl_driver"] = SwitchMatrix(
                     ctx, c, self.rows, arr.row_resistance_ohm if sram else r_cell / self.cols,
                     arr.row_cap_F, arr.row_resistance_ohm, self.cols, mode="row",
-                    drive_voltage_V=ctx.vdd_V if sram else ctx.read_voltage_V)
+                    drive_voltage_V=ctx.vdd_V if sram else ctx.read_voltage_V, edge_m=H)
             else:
                 comps["wl_driver"] = NewSwitchMatrix(ctx, c, self.rows, arr.row_resistance_ohm,
-                                                     arr.row_cap_F)
+                                                     arr.row_cap_F, edge_m=H)
         else:
             comps["wl_decoder"] = RowDecoder(ctx, c, self.rows, arr.row_cap_F, height_m=H)
             side.append("wl_decoder")
@@ -89,23 +91,39 @@ class SubArray:
             # read cycle, as NeuroSim's t_WL; its read energy is 0, see cost()).
             comps["bl_driver"] = SwitchMatrix(ctx, c, self.cols, r_cell / self.rows_per_read,
                                               arr.col_cap_F, arr.col_resistance_ohm, self.rows,
-                                              mode="col", drive_voltage_V=ctx.read_voltage_V)
+                                              mode="col", drive_voltage_V=ctx.read_voltage_V,
+                                              edge_m=W)
             below.append("bl_driver")
             if c.write_voltage_V > WRITE_LEVEL_SHIFT_V:
-                comps["level_shifter"] = LevelShifter(ctx, c, self.rows, arr.row_cap_F)
-                side.append("level_shifter")
+                # SubArray.cpp: write level shifters on the WL and BL (beside the array, one
+                # per row) and on the SL (below it, one per column); only the WL one is on
+                # the read path (ours; NeuroSim charges none of them on reads)
+                comps["level_shifter"] = LevelShifter(ctx, c, self.rows, arr.row_cap_F,
+                                                      height_m=H)
+                comps["bl_level_shifter"] = LevelShifter(ctx, c, self.rows, arr.row_cap_F,
+                                                         height_m=H)
+                comps["sl_level_shifter"] = LevelShifter(ctx, c, self.cols, arr.col_cap_F,
+                                                         width_m=W)
+                side += ["level_shifter", "bl_level_shifter"]
+                below.append("sl_level_shifter")
         else:
             comps["precharger"] = Precharger(ctx, c, self.cols, arr.col_cap_F,
                                              arr.col_resistance_ohm, width_m=W,
                                              count_energy=False)
-            below.append("precharger")
+            comps["write_driver"] = SRAMWriteDriver(ctx, c, self.cols, width_m=W)
+            below += ["precharger", "write_driver"]
         # --- column mux ------------------------------------------------------------------
         if M > 1:
             load_r = r_cell / max(self.rows_per_read / 2, 1)       # tables §5.5
             comps["mux"] = Mux(ctx, c, self.num_adc, M, load_r, width_m=W)
             comps["mux_decoder"] = RowDecoder(ctx, c, M, comps["mux"].select_cap_F,
                                               mux_decoder=True)
-            below += ["mux", "mux_decoder"]
+            # SubArray.cpp: the mux decoder sits in the corner beside the mux strip, and the
+            # strip is made as tall as the decoder that drives its select lines
+            comps["mux"].override_layout(max(comps["mux"].height_m,
+                                             comps["mux_decoder"].height_m), W)
+            below.append("mux")
+            corner.append("mux_decoder")
         # --- ADC / sense amplifiers --------------------------------------------------------
         if self.parallel:
             levels = 2 ** c.adc_bits
@@ -136,31 +154,49 @@ class SubArray:
             below += ["accumulator_adder", "accumulator_dff"]
         # --- shift-add over cell slices and input bits -------------------------------------
         weights_per_row = max(1, math.ceil(self.cols / self.cells_per_weight))
-        slice_bits = (self.cells_per_weight - 1) * c.cell_bits
+        # combining k slices of p-bit partial sums, sum_i psum_i 2^(i cell_bits), needs
+        # p + (k - 1) cell_bits + 1 bits (tables §5.10 output width; SubArray.cpp sizes the
+        # input shift-adder adderBit + numColPerSynapse)
+        slice_bits = (self.cells_per_weight - 1) * c.cell_bits + 1 \
+            if self.cells_per_weight > 1 else 0
         self.weight_bits_out = self.psum_bits + slice_bits
+        sa_bits = self.psum_bits
+        if not sram and self.parallel and ctx.quirk("envm_shift_add_adc_width"):
+            # SubArray.cpp (eNVM parallel): the shift-adders are sized on the ADC output
+            # alone, without the partial-sum accumulation bits
+            sa_bits = out_bits_read
+        self._shift_add_bits = (sa_bits, sa_bits + slice_bits)
         if self.cells_per_weight > 1:
             # serial shift-add (tables §5.3): each step adds one slice's partial sum (psum_bits
             # wide) at the top of a register that shifts the finished low bits out, so the
             # adder is as wide as the incoming operand, not as the combined weight result
-            comps["shift_add_weight"] = ShiftAdd(ctx, c, weights_per_row, self.psum_bits,
+            comps["shift_add_weight"] = ShiftAdd(ctx, c, weights_per_row,
+                                                 self._shift_add_bits[0],
                                                  self.cells_per_weight, width_m=W)
             below.append("shift_add_weight")
-        comps["shift_add_input"] = ShiftAdd(ctx, c, weights_per_row, self.weight_bits_out,
+        comps["shift_add_input"] = ShiftAdd(ctx, c, weights_per_row, self._shift_add_bits[1],
                                             c.activation_bits, width_m=W)
         below.append("shift_add_input")
-        # tables §5.10: sub-array output width
-        self.output_bits = self.weight_bits_out + c.activation_bits + 1
+        # tables §5.10: sub-array output width (the input shift-add over B bits adds B bits;
+        # with one cell per weight the +1 of the weight combination is still counted there)
+        self.output_bits = self.weight_bits_out + c.activation_bits + (
+            0 if self.cells_per_weight > 1 else 1)
         self.components = comps
-        self._side, self._below = side, below
+        self._side, self._below, self._corner = side, below, corner
         self._floorplan()
         self._timing()
 
     # --- geometry ---------------------------------------------------------------------------
     def _floorplan(self) -> None:
+        """SubArray.cpp's floorplan (tables §5.10): the drivers beside the array at its
+        height, the strips below it at its width, the mux decoder in the corner under the
+        drivers; the bounding box is the sub-array. The unused corner ("whitespace") is part
+        of the area but of no component (NeuroSim's emptyArea, in no breakdown row)."""
         arr = self.array
         side_w = sum(self.components[n].area_m2 / arr.height_m for n in self._side)
+        corner_w = max((self.components[n].width_m for n in self._corner), default=0.0)
         below_h = sum(self.components[n].area_m2 / arr.width_m for n in self._below)
-        self.width_m = arr.width_m + side_w
+        self.width_m = arr.width_m + max(side_w, corner_w)
         self.height_m = arr.height_m + below_h
         self.area_m2 = self.width_m * self.height_m
         used = sum(comp.area_m2 for comp in self.components.values())
@@ -168,8 +204,7 @@ class SubArray:
         cats = dict.fromkeys(CATEGORIES, 0.0)
         for comp in self.components.values():
             cats[comp.category] += comp.area_m2
-        cats["other"] += self.whitespace_m2
-        self.area_by_category = cats
+        self.area_by_category = cats        # components only; whitespace_m2 apart
         self.leakage_W = sum(comp.leakage_W for comp in self.components.values())
         # tables §5.8: SRAM cells still leaking while the subarray computes ("SRAM in use"):
         # parallel = all but the rows read at once x ADC lanes, sequential = all but one row
@@ -250,6 +285,9 @@ class SubArray:
             add("bl_driver", 0.0)
         if "precharger" in comps:
             add("precharger", comps["precharger"].dynamic_energy_J(num_reads=reads * M))
+        for name in ("write_driver", "bl_level_shifter", "sl_level_shifter"):
+            if name in comps:
+                add(name, 0.0)          # write paths: area and leakage only on reads
         if "mux" in comps:
             add("mux", comps["mux"].dynamic_energy_J(num_reads=reads * M))
             add("mux_decoder", comps["mux_decoder"].dynamic_energy_J(num_reads=reads * M))

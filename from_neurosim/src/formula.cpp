@@ -80,7 +80,9 @@ GateLayout planar_layout(const Technology& tech, double wn, double wp, double he
             bad_value("height_m", fmt_double(height), "a cell height that leaves room for the diffusion (> " +
                       fmt_double((ratio == 0.0 || ratio == 1.0) ? ends : ends + kGapPN * F) + " m)");
         d.present = true;
-        if (w <= wmax) {  // no folding
+        // no folding; the relative slack keeps a device enlarged to exactly W_max (EnlargeSize)
+        // from folding on a rounding difference (NeuroSim: such a device is one finger)
+        if (w <= wmax * (1.0 + 1e-9)) {
             d.folds = 1;
             d.unit_region_width = 2.0 * g.cpp_m;
             d.unit_drain_width = gap;

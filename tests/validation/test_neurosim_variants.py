@@ -17,19 +17,19 @@ pytestmark = pytest.mark.shared
 TOL = 0.01
 
 PINNED = {
-    "default (SRAM 22 nm, 5-bit ADC, 128x128, 128 rows)": {"area_mm2": 75.076, "clock_period_ns": 1.7131, "latency_per_image_ns": 1.3371e+05, "dynamic_energy_per_image_pJ": 3.8014e+07, "leakage_energy_per_image_pJ": 2.9398e+05, "tops_per_w": 26.357, "tops": 9.2128},
-    "ADC 4 bits": {"area_mm2": 69.117, "clock_period_ns": 1.5809, "latency_per_image_ns": 1.2321e+05, "dynamic_energy_per_image_pJ": 2.8841e+07, "leakage_energy_per_image_pJ": 2.4917e+05, "tops_per_w": 34.709, "tops": 9.998},
-    "sub-array 64x64 (64 rows in parallel)": {"area_mm2": 114.63, "clock_period_ns": 1.8151, "latency_per_image_ns": 87400, "dynamic_energy_per_image_pJ": 6.2864e+07, "leakage_energy_per_image_pJ": 2.7012e+05, "tops_per_w": 15.993, "tops": 14.094},
-    "rows in parallel 32": {"area_mm2": 82.911, "clock_period_ns": 2.2928, "latency_per_image_ns": 2.0423e+05, "dynamic_energy_per_image_pJ": 1.2139e+08, "leakage_energy_per_image_pJ": 4.9016e+05, "tops_per_w": 8.2847, "tops": 6.0316},
-    "rows in parallel 64": {"area_mm2": 80.455, "clock_period_ns": 1.8918, "latency_per_image_ns": 1.5468e+05, "dynamic_energy_per_image_pJ": 6.4975e+07, "leakage_energy_per_image_pJ": 3.658e+05, "tops_per_w": 15.453, "tops": 7.9636},
-    "RRAM": {"area_mm2": 330.22, "clock_period_ns": 1.6832, "latency_per_image_ns": 1.3137e+05, "dynamic_energy_per_image_pJ": 4.1651e+07, "leakage_energy_per_image_pJ": 4.4927e+05, "tops_per_w": 23.984, "tops": 9.3767},
-    "7 nm": {"area_mm2": 17.983, "clock_period_ns": 1.3916, "latency_per_image_ns": 1.0862e+05, "dynamic_energy_per_image_pJ": 1.6053e+07, "leakage_energy_per_image_pJ": 4.9297e+05, "tops_per_w": 61.023, "tops": 11.341},
-    "layer-by-layer": {"area_mm2": 63.045, "clock_period_ns": 1.7131, "latency_per_image_ns": 3.2692e+05, "dynamic_energy_per_image_pJ": 3.8014e+07, "leakage_energy_per_image_pJ": 6.512e+05, "tops_per_w": 26.114, "tops": 3.768},
-    "H-tree global bus": {"area_mm2": 74.639, "clock_period_ns": 1.7131, "latency_per_image_ns": 2.0443e+05, "dynamic_energy_per_image_pJ": 3.9295e+07, "leakage_energy_per_image_pJ": 4.4696e+05, "tops_per_w": 25.406, "tops": 6.0257},
-    "Table VII: SRAM 22 nm, ADC 4, 32 rows": {"area_mm2": 76.31, "clock_period_ns": 1.8035, "latency_per_image_ns": 1.6045e+05, "dynamic_energy_per_image_pJ": 7.7948e+07, "leakage_energy_per_image_pJ": 3.5627e+05, "tops_per_w": 12.895, "tops": 7.6774},
-    "Table VII: SRAM 22 nm, ADC 4, 64 rows": {"area_mm2": 73.845, "clock_period_ns": 1.6309, "latency_per_image_ns": 1.3317e+05, "dynamic_energy_per_image_pJ": 4.5431e+07, "leakage_energy_per_image_pJ": 2.9033e+05, "tops_per_w": 22.084, "tops": 9.2504},
-    "Table VII: RRAM 22 nm, ADC 4, 32 rows": {"area_mm2": 337.78, "clock_period_ns": 1.812, "latency_per_image_ns": 1.6121e+05, "dynamic_energy_per_image_pJ": 7.4388e+07, "leakage_energy_per_image_pJ": 5.41e+05, "tops_per_w": 13.475, "tops": 7.6414},
-    "Table VII: RRAM 22 nm, ADC 4, 64 rows": {"area_mm2": 318.96, "clock_period_ns": 1.6026, "latency_per_image_ns": 1.3086e+05, "dynamic_energy_per_image_pJ": 4.6571e+07, "leakage_energy_per_image_pJ": 4.3899e+05, "tops_per_w": 21.478, "tops": 9.4136},
+    "default (SRAM 22 nm, 5-bit ADC, 128x128, 128 rows)": {"area_mm2": 80.058, "clock_period_ns": 1.6993, "latency_per_image_ns": 133030.0, "dynamic_energy_per_image_pJ": 37000000.0, "leakage_energy_per_image_pJ": 301490.0, "tops_per_w": 27.069, "tops": 9.26},
+    "ADC 4 bits": {"area_mm2": 73.847, "clock_period_ns": 1.567, "latency_per_image_ns": 122500.0, "dynamic_energy_per_image_pJ": 27910000.0, "leakage_energy_per_image_pJ": 255110.0, "tops_per_w": 35.849, "tops": 10.056},
+    "sub-array 64x64 (64 rows in parallel)": {"area_mm2": 127.15, "clock_period_ns": 1.8006, "latency_per_image_ns": 87542.0, "dynamic_energy_per_image_pJ": 61188000.0, "leakage_energy_per_image_pJ": 274370.0, "tops_per_w": 16.428, "tops": 14.071},
+    "rows in parallel 32": {"area_mm2": 85.979, "clock_period_ns": 2.2788, "latency_per_image_ns": 203290.0, "dynamic_energy_per_image_pJ": 118840000.0, "leakage_energy_per_image_pJ": 501960.0, "tops_per_w": 8.4605, "tops": 6.0594},
+    "rows in parallel 64": {"area_mm2": 84.402, "clock_period_ns": 1.8771, "latency_per_image_ns": 153920.0, "dynamic_energy_per_image_pJ": 63408000.0, "leakage_energy_per_image_pJ": 374540.0, "tops_per_w": 15.83, "tops": 8.0032},
+    "RRAM": {"area_mm2": 362.38, "clock_period_ns": 1.6692, "latency_per_image_ns": 130670.0, "dynamic_energy_per_image_pJ": 38244000.0, "leakage_energy_per_image_pJ": 288750.0, "tops_per_w": 26.204, "tops": 9.4269},
+    "7 nm": {"area_mm2": 19.747, "clock_period_ns": 1.3919, "latency_per_image_ns": 108820.0, "dynamic_energy_per_image_pJ": 16018000.0, "leakage_energy_per_image_pJ": 503910.0, "tops_per_w": 61.112, "tops": 11.32},
+    "layer-by-layer": {"area_mm2": 68.612, "clock_period_ns": 1.6993, "latency_per_image_ns": 325860.0, "dynamic_energy_per_image_pJ": 36984000.0, "leakage_energy_per_image_pJ": 858720.0, "tops_per_w": 26.681, "tops": 3.7803},
+    "H-tree global bus": {"area_mm2": 79.331, "clock_period_ns": 1.6993, "latency_per_image_ns": 461790.0, "dynamic_energy_per_image_pJ": 40372000.0, "leakage_energy_per_image_pJ": 950580.0, "tops_per_w": 24.434, "tops": 2.6675},
+    "Table VII: SRAM 22 nm, ADC 4, 32 rows": {"area_mm2": 79.716, "clock_period_ns": 1.7896, "latency_per_image_ns": 159630.0, "dynamic_energy_per_image_pJ": 75709000.0, "leakage_energy_per_image_pJ": 363750.0, "tops_per_w": 13.273, "tops": 7.717},
+    "Table VII: SRAM 22 nm, ADC 4, 64 rows": {"area_mm2": 78.134, "clock_period_ns": 1.6162, "latency_per_image_ns": 132340.0, "dynamic_energy_per_image_pJ": 44031000.0, "leakage_energy_per_image_pJ": 296710.0, "tops_per_w": 22.778, "tops": 9.3081},
+    "Table VII: RRAM 22 nm, ADC 4, 32 rows": {"area_mm2": 346.18, "clock_period_ns": 1.7981, "latency_per_image_ns": 160390.0, "dynamic_energy_per_image_pJ": 68685000.0, "leakage_energy_per_image_pJ": 333400.0, "tops_per_w": 14.63, "tops": 7.6804},
+    "Table VII: RRAM 22 nm, ADC 4, 64 rows": {"area_mm2": 343.47, "clock_period_ns": 1.5876, "latency_per_image_ns": 131560.0, "dynamic_energy_per_image_pJ": 42294000.0, "leakage_energy_per_image_pJ": 277530.0, "tops_per_w": 23.718, "tops": 9.3636},
 }
 
 
