@@ -106,17 +106,16 @@ def ours(report) -> dict:
     """The same metrics from a ChipReport (compat mode)."""
     b = report.breakdown
     s = report.summary
-    whitespace = sum(node.area_m2 for _, node in report.tree.walk()
-                     if node.name == "subarray_whitespace") * 1e6
+    # SubArray.cpp books a sub-array's unused corner (emptyArea) in no breakdown row: ours is
+    # the summary's unused area
+    whitespace = s["unused_area_mm2"]
     chip = {
         "area_mm2": s["area_mm2"], "array_area_mm2": s["array_area_mm2"],
         "ic_area_mm2": s["interconnect_area_mm2"],
         # tables §6.1: NeuroSim books the SRAM precharger under ADC area; so does our model
         "adc_area_mm2": s["adc_area_mm2"],
         "accumulation_area_mm2": s["accumulation_area_mm2"],
-        # SubArray.cpp books a sub-array's unused corner (emptyArea) in no breakdown row: it
-        # is in the chip area only, so "other" leaves it out and it is its own row here
-        "other_area_mm2": s["other_area_mm2"] + s["buffer_area_mm2"] - whitespace,
+        "other_area_mm2": s["other_area_mm2"] + s["buffer_area_mm2"],
         "unbooked_area_mm2": whitespace,
         "clock_ns": s["clock_period_ns"], "latency_ns": s["latency_per_image_ns"],
         "dynamic_energy_pJ": s["dynamic_energy_per_image_pJ"],
@@ -199,8 +198,14 @@ def table(ref: dict, got: dict, md: bool = False) -> str:
 VARIANTS = {
     "default (SRAM 22 nm, 5-bit ADC, 128x128, 128 rows)": {},
     "ADC 4 bits": dict(adc_bits=4),
+    # NeuroSim: Param.cpp numRowSubArray = numColSubArray = 64 and subArray 64 on the command
+    # line (main.cpp overwrites numRowSubArray from argv[4]); every rule then uses 64
     "sub-array 64x64 (64 rows in parallel)": dict(subarray_rows=64, subarray_cols=64,
                                                   rows_in_parallel=64),
+    # NeuroSim with only the command line changed: numColSubArray stays 128, so its
+    # sub-arrays are 64 rows x 128 columns (SubArray::Initialize(numRow, numColSubArray)),
+    # tiles/PEs are sized in numRowSubArray units and a PE is laid out as a square grid
+    "sub-array 64 rows by command line (64x128)": dict(subarray_rows=64, rows_in_parallel=64),
     "rows in parallel 32": dict(rows_in_parallel=32),
     "rows in parallel 64": dict(rows_in_parallel=64),
     "RRAM": dict(memory_cell="rram"),

@@ -1,6 +1,7 @@
 """How much each deliberate difference from DNN+NeuroSim V1.4 moves the VGG-8 figures.
 
     python benchmarks/neurosim_differences.py [--shared /work/shared] [--markdown]
+    python benchmarks/neurosim_differences.py --registry    # the quirk table of the docs
 
 On NeuroSim's own VGG-8 trace at its default point (preset ``neurosim-1.4-default``), runs
 our model (compat="none") and then our model with exactly one NeuroSim convention switched
@@ -66,12 +67,29 @@ def table(rows, md: bool = False) -> str:
                                for i, c in enumerate(r)) for r in [head] + body)
 
 
+def registry_table() -> str:
+    """The quirk registry (chip/compat.py) as the Markdown table of
+    docs/neurosim-differences.md, "The quirks"."""
+    from chip.compat import QUIRKS
+    out = ["| quirk | NeuroSim V1.4 | ours, and why it is right | source | figures | code |",
+           "|---|---|---|---|---|---|"]
+    for name, q in QUIRKS.items():
+        cells = [f"`{name}`", q.description, q.ours, q.source, ", ".join(q.figures), q.where]
+        out.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--only", nargs="*", help="quirk names (default: all)")
+    ap.add_argument("--registry", action="store_true",
+                    help="print only the quirk registry table (no estimates)")
     args = ap.parse_args(argv)
+    if args.registry:
+        print(registry_table())
+        return 0
     t0 = time.perf_counter()
     rows = run(args.shared, args.only)
     print(table(rows, md=args.markdown))

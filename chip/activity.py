@@ -315,10 +315,15 @@ def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
               if ctx.is_sram else 0.0)
     g_max_cell = g_unit if binary else max(ctx.cell_conductance_levels_S())
     num_add_full = math.ceil(R / rpr)
-    # NeuroSim's averaged partial reads are not whole counts: use the binned float path
-    integer = binary and not (compat and num_add_full > 1 and rpr > 1)
-    hist = _Histogram(integer=integer, unit_S=g_unit, g_max=rpr * g_max_cell * 1.0001,
-                      bins=rpr if integer else HIST_BINS)
+    # NeuroSim's GetColumnResistance (ProcessingUnit.cpp), compat: an SRAM column conducts
+    # 1/(R_acc + R_col) for every active row of the whole sub-array whatever the stored bit
+    # ("weight value do not affect sense energy"), not divided by numAdd; an eNVM column's
+    # whole conductance is divided by numAdd (a fraction: the binned float path)
+    sram_compat = compat and binary
+    integer = binary
+    top = R if sram_compat else rpr
+    hist = _Histogram(integer=integer, unit_S=g_unit, g_max=top * g_max_cell * 1.0001,
+                      bins=top if integer else HIST_BINS)
     kernel = _kernel()
     threads = _threads()
     bin_scale = 1.0 if integer else float(np.float32(hist.bins / hist.g_max))
@@ -338,7 +343,9 @@ def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
         for b in range(blocks):                                   # subarray row blocks
             lo, hi = b * R, min((b + 1) * R, n)
             nr = hi - lo
-            if integer:
+            if sram_compat:
+                Gb = np.ones(Lg[lo:hi].shape, dtype=np.float32)   # every active row conducts
+            elif integer:
                 Gb = (Lg[lo:hi] > 0).astype(np.float32)
             elif binary:
                 Gb = (Lg[lo:hi] > 0).astype(np.float32) * np.float32(g_unit)
@@ -363,8 +370,8 @@ def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
             # times, all-zero vectors included. Ours: each partial read of rpr rows, and a read
             # whose input bits are all 0 activates no row and is skipped (its result is
             # known); NeuroSim converts it at R = inf.
-            read, scale, weight = ((nr, 1.0 / num_add_full, float(num_add_full)) if compat
-                                   else (rpr, 1.0, 1.0))
+            read, scale, weight = ((nr, 1.0 if sram_compat else 1.0 / num_add_full,
+                                    float(num_add_full)) if compat else (rpr, 1.0, 1.0))
             if kernel is not None:
                 rows_b = np.ascontiguousarray(gr[lo:hi], dtype=np.int32)
                 if integer and read <= 65535:

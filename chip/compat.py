@@ -44,20 +44,33 @@ QUIRKS: dict[str, Quirk] = {
         "operations = 2 x MACs from the output size (what the layer computes)",
         ("tops_per_w", "tops"), "tables §5.11 (metrics)", "chip/mapping.py _ops"),
     "square_subarray_sizing": Quirk(
-        "tile and PE sizes are searched in cells assuming square sub-arrays (numCol = numRow)",
-        "tile/PE sizes in whole sub-arrays of the configured rows x cols (non-square works)",
-        (_A, _U, _L, _E, _K), "reference §7, issue 3", "chip/mapping.py map_network"),
+        "tile and PE sizes are searched in cells assuming square sub-arrays (numCol = numRow); "
+        "a PE's area, adder tree and registers are laid out for a square grid of "
+        "ceil(sqrt(n))^2 sub-arrays, n = ceil(PE/numRow) x ceil(PE/numCol) (Tile.cpp)",
+        "tile/PE sizes in whole sub-arrays of the configured rows x cols (non-square works); "
+        "a PE holds exactly its grid of sub-arrays",
+        (_A, _U, _L, _E, _K), "reference §7, Chip.cpp / Tile.cpp (TileInitialize, "
+        "TileCalculateArea)", "chip/mapping.py map_network, chip/hierarchy.py"),
+    "novel_mapping_row_blocks": Quirk(
+        "a novel-mapped layer's PE k holds the contiguous unrolled rows k*Cin ... (k+1)*Cin - 1 "
+        "(ReshapeArray / ReshapeInput assume the row order k*Cin + c): every PE mixes kernel "
+        "positions and channels, which changes which rows share a sub-array read",
+        "PE k holds kernel position k of every channel, rows c*K*K + k (the trace's "
+        "PyTorch order)", (_E,), "reference §9, Chip.cpp (ReshapeArray, ReshapeInput)",
+        "chip/mapping.py row_groups"),
     "duplication_copies": Quirk(
         "memory utilization counts max(speed-up, duplication) weight copies",
         "counts the copies physically allocated (duplication x replication)",
         (_U,), "reference §7 (floorplan)", "chip/mapping.py map_network"),
     "activity_counting": Quirk(
         "the trace is consumed as NeuroSim does: ((H-K+1)/s)^2 vectors, the whole column's "
-        "conductance / numAdd evaluated numAdd times, every sub-array row group read even "
+        "conductance evaluated numAdd times (eNVM: / numAdd; SRAM: not divided, and every "
+        "active row conducts whatever the stored bit), every sub-array row group read even "
         "when unused, all-zero input reads converted at R = inf",
-        "each partial read with its own conductance, only used row groups, all-zero reads "
-        "skipped (their result is known), one vector per output position",
-        (_E,), "reference §6-7, tables §5.10", "chip/activity.py (config.compat)"),
+        "each partial read with its own conductance (SRAM: the cells storing a 1), only used "
+        "row groups, all-zero reads skipped (their result is known), one vector per output "
+        "position", (_E,), "reference §6-7, tables §5.10, ProcessingUnit.cpp "
+        "(GetColumnResistance)", "chip/activity.py (config.compat)"),
     # --- technology ----------------------------------------------------------------------
     "cell_wire_pieces": Quirk(
         "per-cell wire resistance uses the wire width as F and swaps cell height and width",
@@ -110,6 +123,12 @@ QUIRKS: dict[str, Quirk] = {
         "the shift-adders take the accumulated partial sum, ADC bits + ceil(log2 numAdd), "
         "for every cell type", (_A, _E, _K), "SubArray.cpp (Initialize)",
         "chip/components/subarray.py"),
+    "accumulator_first_load_free": Quirk(
+        "a sub-array's partial-sum register is clocked numColMuxed x (numAdd - 1) times per "
+        "input bit vector: loading the first partial sum costs nothing",
+        "clocked once per partial sum, numColMuxed x numAdd times (the first is loaded too)",
+        (_E,), "SubArray.cpp (CalculatePower: dff.CalculatePower(numColMuxed*(numAdd-1), ...))",
+        "chip/components/subarray.py"),
     "shift_add_latency_hidden": Quirk(
         "the sub-array shift-add steps are completely hidden behind the ADC cycles",
         "the last steps after the final ADC cycle cost one adder delay each", (_L,),
@@ -124,15 +143,46 @@ QUIRKS: dict[str, Quirk] = {
         "counting pipeline-duplicate tiles as rows", "only tiles holding different weight "
         "rows of one copy are added (duplicates work on different input vectors)",
         (_E, _L), "Chip.cpp (ChipCalculatePerformance)", "chip/hierarchy.py"),
+    "unused_lanes_charged": Quirk(
+        "every adder tree (PE, tile, chip) is charged for all its lanes on each evaluation, "
+        "and a sub-array's shift-adders and partial-sum accumulators for all their units, "
+        "whether the layer maps outputs to them or not",
+        "only the lanes and units that carry a mapped output switch (a layer of 10 outputs "
+        "uses 10 of a tile tree's 128 lanes)", (_E,),
+        "AdderTree.cpp / ShiftAdd.cpp / Adder.cpp (CalculatePower x numAdderTree, numAdder)",
+        "chip/hierarchy.py, chip/components/subarray.py"),
+    "global_accumulation_sizing": Quirk(
+        "the chip accumulation tree has max(#tile rows) inputs, pipeline duplicates included, "
+        "and adds ceil(log2 maxAddFromSubArray) bits to the sub-array output "
+        "(maxAddFromSubArray = PE/sub-array rows x PEs per tile side or sqrt(#NM PEs), "
+        "x (#layers + 1) pipelined)",
+        "as many inputs as a layer has tile rows of one weight copy, each as wide as a tile's "
+        "output plus the tree's own stages", (_A, _E, _K, _L), "Chip.cpp (ChipInitialize)",
+        "chip/hierarchy.py"),
+    "envm_average_cell_loads": Quirk(
+        "eNVM parallel sub-arrays size the column mux on R_avg / numRowParallel and the SL "
+        "switch matrix on R_avg x numRow / numRowParallel, R_avg = 2 / (1/(R_on + R_acc) "
+        "+ 1/(R_off + R_acc))",
+        "both drive a column with half of the rows read at once on: R_on / (rows read / 2) "
+        "for the mux (as NeuroSim's SRAM mux), R_on / rows read for the SL driver",
+        (_A, _E), "SubArray.cpp (Initialize, conventionalParallel eNVM)",
+        "chip/components/subarray.py"),
+    "envm_wl_energy_vdd": Quirk(
+        "an eNVM 1T1R array's word-line read energy is C_row Vdd^2, with no bit-line term "
+        "(left to the sense amplifier)",
+        "the word line swings to the access voltage: C_row V_access^2", (_E,),
+        "SubArray.cpp (CalculatePower, eNVM conventionalParallel)",
+        "chip/components/array.py"),
     "tile_output_bits_sqrt": Quirk(
         "tile accumulation width = sub-array output bits + ceil(sqrt(#sub-arrays per PE))",
         "the PE adder tree's real output width (sub-array bits + its stages)",
         (_A, _E, _L), "Tile.cpp rule (docs/validation.md)", "chip/hierarchy.py"),
     "level_shifter_no_leakage": Quirk(
-        "the eNVM write level shifters (WL, BL, SL) report no leakage, and no read energy "
-        "(their power is evaluated for writes only)",
-        "their devices leak like any other powered gate, and the WL shifter's input stage "
-        "switches on every partial read", (_K, _E), "LevelShifter.cpp, SubArray.cpp",
+        "the eNVM write level shifters (WL, BL, SL) report no leakage, no read energy and "
+        "no read delay (their power and delay are evaluated for writes only)",
+        "their devices leak like any other powered gate, and the WL shifter (the WL swings "
+        "to the access voltage) switches on every partial read and is on the read path",
+        (_K, _E, _C), "LevelShifter.cpp, SubArray.cpp (CalculateLatency)",
         "chip/components/level_shifter.py"),
     # --- switch matrix, pooling ---------------------------------------------------------
     "mux_drain_cap_unfolded": Quirk(
@@ -140,6 +190,14 @@ QUIRKS: dict[str, Quirk] = {
         "routine runs twice and the second, override pass, recomputes it unfolded)",
         "the drains of the TG as folded into its slot of the mux row", (_E, _C),
         "Mux.cpp / SubArray.cpp (CalculateArea)", "chip/components/mux.py"),
+    "mux_cycles_per_bit_vector": Quirk(
+        "with partial-parallel reads (numAdd > 1) the column mux, its decoder and the WL "
+        "switch matrix's scan DFFs are charged numColMuxed cycles per input bit vector, as if "
+        "all numAdd row groups were read in one pass",
+        "each of the numAdd partial reads steps the mux through its columns again: "
+        "numColMuxed x numAdd cycles (the rows driven are the same either way)", (_E,),
+        "SubArray.cpp (CalculatePower: mux / muxDecoder / wlSwitchMatrix with numColMuxed)",
+        "chip/components/subarray.py"),
     "wl_switch_matrix_read_voltage": Quirk(
         "the WL switch matrix charges its TG drains to the read voltage, also for an SRAM "
         "word line", "an SRAM word line swings to Vdd (the access transistors' gates): its "

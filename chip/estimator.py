@@ -18,7 +18,8 @@ import pandas as pd
 
 from chip.config import HardwareConfig
 from chip.cost import Cost
-from chip.hierarchy import ChipResult, compose_chip, default_physics, rewrite_cost, write_cost
+from chip.hierarchy import (UNUSED_AREA_NODES, ChipResult, compose_chip, default_physics,
+                            rewrite_cost, write_cost)
 from chip.mapping import NetworkMapping, map_network
 from cim.trace import Trace, TraceError, read_trace
 
@@ -34,6 +35,10 @@ SUMMARY_KEYS = (
     "leakage_power_uW", "write_energy_pJ", "write_latency_ns", "tops_per_w", "tops", "fps",
     "tops_per_mm2", "memory_utilization", "ops_per_image",
 )
+
+# Also in every summary (may be 0, so not in SUMMARY_KEYS, whose figures are all positive):
+# "unused_area_mm2", layout left empty inside the sub-arrays' bounding boxes (not part of
+# "other_area_mm2"; the seven area rows add up to "area_mm2"), and "area_breakdown_mm2".
 
 _METRICS = (("area_m2", "m2"), ("latency_s", "s"), ("dynamic_energy_J", "J"),
             ("leakage_W", "W"))
@@ -112,13 +117,15 @@ def _breakdown(tree: Cost) -> pd.DataFrame:
                     continue
                 parts = parts[1:]
             level = _level(parts)
+            # layout left empty inside a bounding box: its own category, not a circuit's
+            category = "unused" if node.name in UNUSED_AREA_NODES else node.category
             for metric, unit in _METRICS:
                 if metric == "latency_s" and node.children:
                     continue   # a composite's latency already includes its children
                 value = getattr(node, metric)
                 if value:
                     rows.append({"layer": layer_name, "level": level,
-                                 "component": "/".join(parts), "category": node.category,
+                                 "component": "/".join(parts), "category": category,
                                  "metric": metric.rsplit("_", 1)[0], "value": float(value),
                                  "unit": unit})
     return pd.DataFrame(rows, columns=["layer", "level", "component", "category", "metric",
@@ -158,6 +165,12 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
     result = compose_chip(mapping, trace.layers, config, physics, progress=progress)
     w_energy, w_latency = write_cost(mapping, physics)
     area = result.tree.by_category("area_m2")
+    # unused layout inside the sub-arrays' bounding boxes (booked under "other" in the tree):
+    # its own figure, so "other" holds circuits only and the rows still add up to the area
+    unused = sum(node.area_m2 for _, node in result.tree.walk()
+                 if node.name in UNUSED_AREA_NODES)
+    area["other"] -= unused
+    area["unused"] = unused
     ops = mapping.ops_per_image
     energy = result.dynamic_energy_J + result.leakage_energy_J
     tops_per_w = ops / energy / 1e12 if energy > 0 else 0.0
@@ -175,6 +188,8 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
         "interconnect_area_mm2": area["interconnect"] * 1e6,
         "buffer_area_mm2": area["buffer"] * 1e6,
         "other_area_mm2": area["other"] * 1e6,
+        "unused_area_mm2": area["unused"] * 1e6,
+        "area_breakdown_mm2": {k: v * 1e6 for k, v in area.items()},
         "clock_period_ns": result.clock_period_s * 1e9,
         "latency_per_image_ns": lat * 1e9,
         "dynamic_energy_per_image_pJ": result.dynamic_energy_J * 1e12,

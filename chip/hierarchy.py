@@ -36,7 +36,11 @@ from chip.mapping import LayerMapping, NetworkMapping
 from cim.trace import LayerTrace
 
 __all__ = ["Block", "Physics", "LayerResult", "ChipResult", "compose_chip", "default_physics",
-           "write_cost", "rewrite_cost", "PhysicsUnavailable"]
+           "write_cost", "rewrite_cost", "PhysicsUnavailable", "UNUSED_AREA_NODES"]
+
+# Nodes whose area is layout left empty inside a bounding box (no circuit): reports book them
+# apart from every circuit category (summary ``unused_area_mm2``, breakdown category "unused")
+UNUSED_AREA_NODES = ("subarray_whitespace",)
 
 
 class PhysicsUnavailable(RuntimeError):
@@ -146,7 +150,13 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
     # --- per-tile-flavour fixed blocks (area, leakage) ------------------------------------
     def pe_blocks(pe_r: int, pe_c: int):
         grid_r, grid_c = math.ceil(pe_r / sa_r), math.ceil(pe_c / sa_c)
-        tree = physics.adder_tree(grid_r, psum_bits, max(1, pe_c // config.cols_per_adc))
+        n_work = grid_r * grid_c            # sub-arrays that compute (and leak)
+        if quirk("square_subarray_sizing") and grid_r != grid_c:
+            # Tile.cpp (TileInitialize, TileCalculateArea): a PE is laid out, and its adder
+            # tree and registers sized, for a square grid of ceil(sqrt(n)) sub-arrays a side
+            grid_r = grid_c = math.ceil(math.sqrt(grid_r * grid_c))
+        tree = physics.adder_tree(grid_r, psum_bits,
+                                  max(1, grid_c * sa_c // config.cols_per_adc))
         stages = math.ceil(math.log2(grid_r)) if grid_r > 1 else 0
         # ProcessingUnit.cpp (sync_data_transfer off): PE input register = one subarray's
         # rows x input bits; PE output register = one subarray's ADC lanes x (sub-array
@@ -162,7 +172,7 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         # every sub-array row's outputs (grid rows x sub-array columns lanes)
         bus = physics.bus("pe", grid_r, grid_c, sa.height_m, sa.width_m, sa_r,
                           output_width=grid_r * sa_c)
-        return grid_r * grid_c, tree, inbuf, outbuf, bus, in_bits, out_bits, stages
+        return grid_r * grid_c, n_work, tree, inbuf, outbuf, bus, in_bits, out_bits, stages
 
     def tile_buffer_shape(n_pe_ns: int, bits_per_pe: int, lanes_per_pe: int):
         """Tile.cpp: (core capacity, interface, cores) of a tile buffer: one core smaller
@@ -205,7 +215,7 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
              (math.ceil(math.sqrt(max(1, mapping.nm_pes_per_tile))),) * 2)):
         if not any(m.novel == novel for m in mapping.layers):
             continue
-        n_sa, pe_tree, pe_in, pe_out, pe_bus, pe_in_w, pe_out_w, pe_stages = \
+        n_sa, n_work, pe_tree, pe_in, pe_out, pe_bus, pe_in_w, pe_out_w, pe_stages = \
             pe_blocks(*pe_cells)
         pe_area = n_sa * sa.area_m2 + pe_tree.area_m2 + pe_in.area_m2 + pe_out.area_m2 + \
             pe_bus.area_m2
@@ -213,18 +223,25 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         n_pe_ns = n_pe if novel else side[0]   # NeuroSim's numPE (NM: K*K; CM: per side)
         if quirk("tile_output_bits_sqrt"):
             # Tile.cpp: numBitPEOutputCM = sub-array output bits + ceil(sqrt(#subarrays/PE))
-            tile_bits = psum_bits + math.ceil(math.sqrt(n_sa))
+            tile_bits = psum_bits + math.ceil(math.sqrt(n_work))
         else:
             tile_bits = psum_bits + pe_stages   # ours: the PE adder tree's output width
         t_tree, t_in, t_out, t_htree, in_shape, out_shape, htree_width = tile_blocks(
             n_pe, n_pe_ns, side, pe_side_m, pe_side_m, pe_cells[1], tile_bits, novel)
-        pe_leak = n_sa * sa.leakage_W + pe_tree.leakage_W + pe_in.leakage_W + \
+        # ProcessingUnit.cpp: leakage of the sub-arrays that work (ceil(PE/rows) x
+        # ceil(PE/cols)), area of the laid-out grid
+        pe_leak = n_work * sa.leakage_W + pe_tree.leakage_W + pe_in.leakage_W + \
             pe_out.leakage_W + pe_bus.leakage_W
         tile_area = n_pe * pe_area + t_tree.area_m2 + in_shape[2] * t_in.area_m2 + \
             out_shape[2] * t_out.area_m2 + t_htree.area_m2
         tile_leak = n_pe * pe_leak + t_tree.leakage_W + in_shape[2] * t_in.leakage_W + \
             out_shape[2] * t_out.leakage_W + t_htree.leakage_W
-        flavours[novel] = dict(n_sa=n_sa, n_pe=n_pe, n_pe_ns=n_pe_ns, pe_tree=pe_tree,
+        # lanes of the PE and tile trees (AdderTree.cpp numAdderTree), for NeuroSim's
+        # all-lanes charging (quirk unused_lanes_charged)
+        lanes_of = lambda b: getattr(getattr(b, "component", None), "num_units", 1)  # noqa
+        flavours[novel] = dict(n_sa=n_sa, n_work=n_work, n_pe=n_pe,
+                               pe_tree_lanes=lanes_of(pe_tree), t_tree_lanes=lanes_of(t_tree),
+                               n_pe_ns=n_pe_ns, pe_tree=pe_tree,
                                pe_in=pe_in, pe_out=pe_out, pe_bus=pe_bus, pe_in_w=pe_in_w,
                                pe_out_w=pe_out_w, pe_stages=pe_stages, t_tree=t_tree,
                                t_in=t_in, t_out=t_out, t_htree=t_htree, in_shape=in_shape,
@@ -271,8 +288,22 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
     if config.pipeline and mapping.nm_pes_per_tile:
         lanes *= len(mapping.layers) + 1          # NeuroSim: x (#layers + 1) when pipelined NM
     max_tile_rows = max(m.tile_row_blocks for m in mapping.layers)
-    gacc = physics.adder_tree(max(2, max_tile_rows), flavours[next(iter(flavours))]["tile_bits"]
-                              + math.ceil(math.log2(max(2, max_tile_rows))), lanes)
+    gacc_inputs = max(2, max_tile_rows)
+    gacc_bits = flavours[next(iter(flavours))]["tile_bits"] + math.ceil(math.log2(gacc_inputs))
+    if quirk("global_accumulation_sizing"):
+        # Chip.cpp (ChipInitialize): maxTileAdded = the most tile rows of any layer,
+        # duplicates included; width = sub-array output bits + ceil(log2 maxAddFromSubArray),
+        # maxAddFromSubArray = max PE rows of sub-arrays x max(PEs per CM tile side,
+        # sqrt(#NM PEs)), x (#layers + 1) when pipelined
+        gacc_inputs = max(2, max(m.tiles_row for m in mapping.layers))
+        pe_rows = max(math.ceil(mapping.cm_pe_cells[0] / sa_r),
+                      math.ceil(mapping.nm_pe_cells[0] / sa_r))
+        per_tile = max(mapping.cm_pes_per_tile_side,
+                       math.ceil(math.sqrt(mapping.nm_pes_per_tile or 1)))
+        max_add = max(1, pe_rows * per_tile * (len(mapping.layers) + 1 if config.pipeline
+                                               else 1))
+        gacc_bits = psum_bits + math.ceil(math.log2(max_add))
+    gacc = physics.adder_tree(gacc_inputs, gacc_bits, lanes)
     act = physics.activation(B, lanes)
     # ours: the pooling lanes follow the activation's (every pipelined layer at once);
     # NeuroSim sizes the max-pool for one tile's outputs (quirk)
@@ -307,6 +338,12 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         # ProcessingUnit.cpp / Tile.cpp: an adder tree per ADC lane group sums one vector's
         # outputs at a time: V x ceil(cols per ADC / cells per weight) sequential reads
         tree_reads = V * math.ceil(config.cols_per_adc / cpw)
+        all_lanes = quirk("unused_lanes_charged")
+        if all_lanes and pe_evals:
+            # ProcessingUnit.cpp: each PE slice's tree is evaluated tree_reads times over all
+            # its lanes, however few outputs the slice holds
+            pe_evals = tree_reads * f["pe_tree_lanes"] * m.pe_row_blocks * math.ceil(
+                m.weight_cols / pe_c)
         c_pe_tree = f["pe_tree"].cost(num_ops=pe_evals, clock_period_s=clock,
                                       reads=tree_reads if pe_evals else 0,
                                       inputs=sa_rows_in_pe)
@@ -367,6 +404,9 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         pes_rows_in_tile = m.kernel_positions if m.novel else min(
             f["n_pe"] and int(math.sqrt(f["n_pe"])), m.pe_row_blocks)
         tile_evals = V * outs * m.tile_row_blocks if pes_rows_in_tile > 1 else 0
+        if all_lanes and tile_evals:
+            # Tile.cpp: each distinct tile's tree over all its lanes, tree_reads times
+            tile_evals = tree_reads * f["t_tree_lanes"] * m.tile_row_blocks * col_blocks
         c_t_tree = f["t_tree"].cost(num_ops=tile_evals, clock_period_s=clock,
                                     reads=tree_reads if tile_evals else 0,
                                     inputs=pes_rows_in_tile)
@@ -466,7 +506,7 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
             # ProcessingUnit.cpp / Tile.cpp: an adder tree's leakage is evaluated for the
             # inputs the layer feeds it (AdderTree::CalculatePower(numRead, numUnitAdd)), so
             # the stages a layer leaves unused do not leak
-            lanes_pe = max(1, pe_c // config.cols_per_adc)
+            lanes_pe = f["pe_tree_lanes"]
             used_pe = min(math.ceil(pe_r / sa_r), math.ceil(rows_per_pe_copy / sa_r))
             idle -= m.tiles * f["n_pe"] * (f["pe_tree"].leakage_W - physics.adder_tree(
                 used_pe, psum_bits, lanes_pe).leakage_W)
@@ -480,10 +520,10 @@ def compose_chip(mapping: NetworkMapping, traces: Sequence[LayerTrace], config: 
         in_use_sa = getattr(sa, "leakage_in_use_W", sa.leakage_W)
         if quirk("in_use_leakage_sram_only") and hasattr(sa, "array_leakage_in_use_W"):
             # main.cpp (pipeline): a busy tile leaks only its SRAM-in-use cells
-            in_use = m.tiles * f["n_sa"] * f["n_pe"] * sa.array_leakage_in_use_W
+            in_use = m.tiles * f["n_work"] * f["n_pe"] * sa.array_leakage_in_use_W
         else:
             # ours: a busy tile's peripherals keep leaking; its array at the in-use rate
-            in_use = idle - m.tiles * f["n_sa"] * f["n_pe"] * (sa.leakage_W - in_use_sa)
+            in_use = idle - m.tiles * f["n_work"] * f["n_pe"] * (sa.leakage_W - in_use_sa)
         energy = layer_node.total_dynamic_energy_J
         layer_results.append(LayerResult(
             mapping=m, tree=layer_node, latency_s=latency, dynamic_energy_J=energy,
@@ -542,19 +582,20 @@ def _work_only(c: Cost) -> None:
 def _tile_static(f: dict, sa: Any, tiles: int) -> list[Cost]:
     """Area and leakage of ``tiles`` allocated tiles, per component with its category."""
     n_sa_total = f["n_sa"] * f["n_pe"] * tiles
+    n_work_total = f.get("n_work", f["n_sa"]) * f["n_pe"] * tiles
     out = []
     by_cat = getattr(sa, "area_by_category", None) or {"array": sa.area_m2}
     for cat, area in by_cat.items():
         out.append(Cost(name=f"subarray_{cat}", category=cat, area_m2=area * n_sa_total,
                         count=n_sa_total,
-                        leakage_W=(sa.leakage_W * n_sa_total if cat == "array" else 0.0)))
+                        leakage_W=(sa.leakage_W * n_work_total if cat == "array" else 0.0)))
     if not any(c.category == "array" for c in out):
-        out[0].leakage_W = sa.leakage_W * n_sa_total
+        out[0].leakage_W = sa.leakage_W * n_work_total
     blank = getattr(sa, "whitespace_m2", 0.0)
     if blank:
         # the unused corner of each sub-array's bounding box (SubArray.cpp emptyArea): part
-        # of the area, in no component's row
-        out.append(Cost(name="subarray_whitespace", category="other",
+        # of the area, in no component's row (UNUSED_AREA_NODES: reported as unused area)
+        out.append(Cost(name=UNUSED_AREA_NODES[0], category="other",
                         area_m2=blank * n_sa_total, count=n_sa_total))
     n_pe = f["n_pe"] * tiles
     for key, name, cat in (("pe_tree", "pe_adder_tree", "accumulation"),
@@ -714,10 +755,15 @@ class ContractPhysics:
         comp = AdderTree(self.ctx, self.config, num_inputs=max(1, num_inputs),
                          num_bits=max(1, input_bits), num_units=max(1, lanes))
 
+        all_lanes = self.ctx.quirk("unused_lanes_charged")
+
         def tr(c):
             ops = c.get("num_ops", 0)
+            # AdderTree.cpp (CalculatePower): every evaluation is charged x numAdderTree, all
+            # lanes (quirk unused_lanes_charged); ours: the lanes that carry an operand
+            used = comp.num_units if all_lanes else min(comp.num_units, ops)
             return dict(num_reads=math.ceil(ops / comp.num_units) if ops else 0,
-                        num_units_used=min(comp.num_units, ops) if ops else 0,
+                        num_units_used=used if ops else 0,
                         clock_period_s=self._clock(c), num_inputs=c.get("inputs"))
 
         def latency(c):

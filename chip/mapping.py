@@ -149,14 +149,19 @@ def _dup(n_avail: int, n_need: int) -> int:
     return max(1, n_avail // max(1, n_need))
 
 
-def row_groups(g: LayerGeometry, novel: bool) -> list[np.ndarray]:
+def row_groups(g: LayerGeometry, novel: bool, neurosim_order: bool = False
+               ) -> list[np.ndarray]:
     """Unrolled-row indices mapped together (contract: chip/activity.py). Conventional: all
     rows in one group; novel: one group per kernel position k, rows c*K*K + k (ours: the
-    PyTorch row order, which NeuroSim's reshape gets wrong)."""
+    PyTorch row order). ``neurosim_order`` (quirk novel_mapping_row_blocks): NeuroSim's
+    ReshapeArray/ReshapeInput (Chip.cpp) give PE k the contiguous rows k*Cin ... (k+1)*Cin - 1
+    instead (it assumes the row order k*Cin + c; reference §9)."""
     kk = g.kernel_size[0] * g.kernel_size[1]
     if not novel or kk == 1:
         return [np.arange(g.rows, dtype=np.int64)]
     cin = g.in_channels // g.groups
+    if neurosim_order:
+        return [np.arange(k * cin, (k + 1) * cin, dtype=np.int64) for k in range(kk)]
     base = np.arange(cin, dtype=np.int64) * kk
     return [base + k for k in range(kk)]
 
@@ -344,7 +349,7 @@ def map_network(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> Netwo
         util = copies * mapped / (tiles_row * tiles_col * alloc)
         achieved = (pdup[0] * sdup[0] * rep) * (pdup[1] * sdup[1])
         # subarrays holding one copy of the weights (row groups cut by subarray rows)
-        groups = row_groups(g, novel[i])
+        groups = row_groups(g, novel[i], quirk_on(config, "novel_mapping_row_blocks"))
         sa_one = sum(_cdiv(len(gr), sa_r) for gr in groups) * _cdiv(C[i], sa_c)
         if novel[i]:
             pes_one = nm_pes * _cdiv(cin[i], nm_pr) * _cdiv(C[i], nm_pc)

@@ -192,7 +192,10 @@ PIN_CASES = {
 PINNED = {
     "sram_par": dict(subarrays=6, reads=576.0, active=0.1469184027777778, used_rows=24.0, used_cols=24.0, conversions=62304.0, code_mean=3.198350025680534, g_sum=1.153718671491052, g2_sum=3.433843382830473e-05, distinct=9),
     "sram_par_groups": dict(subarrays=18, reads=288.0, active=0.05701437114197531, used_rows=8.0, used_cols=24.0, conversions=92688.0, code_mean=1.2249590022440877, g_sum=1.3147193681178555, g2_sum=3.110540760594334e-05, distinct=8),
-    "sram_compat": dict(subarrays=6, reads=512.0, active=0.16975911458333334, used_rows=24.0, used_cols=24.0, conversions=73728.0, code_mean=1.8802083333333333, g_sum=0.5800795342702739, g2_sum=7.206785071481265e-06, distinct=13),
+    # re-pinned: NeuroSim's SRAM column conducts for every active row of the whole sub-array,
+    # whatever the stored bit, and is not divided by numAdd (ProcessingUnit.cpp
+    # GetColumnResistance); the first implementation counted stored 1s and averaged over numAdd
+    "sram_compat": dict(subarrays=6, reads=512.0, active=0.16975911458333334, used_rows=24.0, used_cols=24.0, conversions=73728.0, code_mean=19.583333333333332, g_sum=4.637258860432133, g2_sum=0.00040925120501155874, distinct=16),
     "rram_par": dict(subarrays=6, reads=1152.0, active=0.14771412037037038, used_rows=24.0, used_cols=24.0, conversions=103008.0, code_mean=2.886853448275862, g_sum=0.8461483954414063, g2_sum=1.1408705487932347e-05, distinct=43),
     "rram_par_groups": dict(subarrays=18, reads=288.0, active=0.03156346450617284, used_rows=8.0, used_cols=24.0, conversions=74112.0, code_mean=1.0750080958549222, g_sum=0.5587393058437501, g2_sum=7.030353915930962e-06, distinct=35),
     "rram_compat": dict(subarrays=6, reads=512.0, active=0.13346354166666666, used_rows=24.0, used_cols=24.0, conversions=73728.0, code_mean=1.3229709201388888, g_sum=0.3325930997343751, g2_sum=2.527649500101153e-06, distinct=110),
@@ -315,3 +318,22 @@ def test_one_bit_cell_levels_fast_path(bits, encoding):
     shifts = np.arange(bits - 1, -1, -1)
     ref = np.concatenate([(p[..., None] >> shifts) & 1 for p in parts], axis=-1).reshape(30, -1)
     assert np.array_equal(lv, ref)
+
+
+def test_sram_compat_column_counts_active_rows_whatever_the_weights():
+    """ProcessingUnit.cpp GetColumnResistance (SRAM): every active row conducts
+    1/(R_acc + R_col), stored bit ignored, and the whole column is not divided by numAdd."""
+    layer = _layer(cin=3, cout=4, seed=3, density=0.6)
+    layer.weight_codes[...] = -128                    # offset code 0: every cell stores 0
+    ours = layer_activity(layer, _cfg(memory_cell="sram", rows_in_parallel=8))
+    ns = layer_activity(layer, _cfg(memory_cell="sram", rows_in_parallel=8,
+                                    compat="neurosim-1.4"))
+    assert float(np.sum(ours.column_conductance_S * ours.column_conductance_count)) == 0.0
+    ctx = _tech(_cfg(memory_cell="sram", rows_in_parallel=8, compat="neurosim-1.4"))
+    g_unit = 1 / (ctx.access_resistance_ohm + ctx.wire_resistance_col_ohm)
+    # compat: each column sees the active rows of the whole 27-row block, numAdd (= 2) times
+    X = input_bit_vectors(layer, _cfg(memory_cell="sram"), compat=True)[0]   # [bv, 27]
+    cols = 4 * 8
+    want = X[:, :16].sum() * cols * g_unit * 2 + X[:, 16:].sum() * cols * g_unit * 2
+    got = float(np.sum(ns.column_conductance_S * ns.column_conductance_count))
+    assert got == pytest.approx(want, rel=1e-9)

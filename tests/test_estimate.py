@@ -117,3 +117,19 @@ def test_real_energy_scales_with_activity():
     sparse = estimate(_trace(0.9), cfg).summary["dynamic_energy_per_image_pJ"]
     dense = estimate(_trace(0.1), cfg).summary["dynamic_energy_per_image_pJ"]
     assert dense > sparse
+
+
+def test_unused_area_is_its_own_figure():
+    """The sub-arrays' unused bounding-box corners: summary unused_area_mm2 (not in
+    other_area_mm2), category "unused" in the breakdown, and the area rows add up."""
+    cfg = HardwareConfig()                 # RRAM 1T1R: level shifters leave a large corner
+    r = estimate(_trace(), cfg)
+    s = r.summary
+    rows = ("array_area_mm2", "adc_area_mm2", "accumulation_area_mm2", "interconnect_area_mm2",
+            "buffer_area_mm2", "other_area_mm2", "unused_area_mm2")
+    assert sum(s[k] for k in rows) == pytest.approx(s["area_mm2"], rel=1e-9)
+    assert s["unused_area_mm2"] > s["other_area_mm2"] > 0
+    b = r.breakdown.query("metric == 'area'")
+    assert b[b.category == "unused"].value.sum() * 1e6 == pytest.approx(s["unused_area_mm2"])
+    assert b[b.category == "other"].value.sum() * 1e6 == pytest.approx(s["other_area_mm2"])
+    assert s["area_breakdown_mm2"]["unused"] == pytest.approx(s["unused_area_mm2"])

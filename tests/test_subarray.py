@@ -170,3 +170,24 @@ def test_envm_floorplan_level_shifters():
     assert comps["sl_level_shifter"].width_m == pytest.approx(sa.array.width_m)
     assert comps["bl_level_shifter"].height_m == pytest.approx(sa.array.height_m)
     assert sa.whitespace_m2 > 0
+
+
+def test_envm_bit_line_charged_once_and_sl_driver_off_read_path():
+    """The flash ADC's comparators charge the bit line they sense (MultilevelSenseAmp.cpp):
+    the array adds no second bit-line charge; a SAR read keeps it. The BL/SL switch matrix
+    drives writes only: it is on no read path (SubArray.cpp CalculateLatency)."""
+    cfg = preset("table7-rram-22nm-par32")
+    flash, _ = _sa(cfg)
+    sar, _ = _sa(cfg, adc_type="sar")
+    act = _activity(rpr=32)
+    e = lambda sa: {c.name: c.dynamic_energy_J for c in sa.cost(act, 2e-9).children}  # noqa
+    rows = 0.3 * 128 * 100 * 8 * 4                      # row activations x M, 4 subarrays
+    wl_only = flash.array.row_cap_F * flash.array.wl_voltage_V ** 2 * rows
+    assert e(flash)["array"] == pytest.approx(wl_only, rel=1e-9)
+    assert e(sar)["array"] > e(flash)["array"]
+    assert flash.components["bl_driver"].latency_s() > 0
+    t_mux = flash.components["mux"].latency_s() + flash.components["mux_decoder"].latency_s()
+    t_row = flash.components["wl_driver"].latency_s() + \
+        flash.components["level_shifter"].latency_s()
+    t_adc = flash.components["adc"].latency_s(num_conversions=1)
+    assert flash.read_cycle_s == pytest.approx(flash.ctx.beta * (max(t_row, t_mux) + t_adc))

@@ -43,17 +43,30 @@ def results():
     return {name: estimate(trace, preset(name)).summary for name in TABLE7}
 
 
-# Known gaps (docs/validation.md, "Table VII"), strict so they alert once fixed:
-# TOPS, SRAM 1 nm 32 vs 64 rows: Table VII's order comes from NeuroSim reading every row
-# group of a sub-array even when unused (layer 1 has 27 rows: 4 reads at 32 rows, 2 at 64);
-# ours reads only used groups (1 read either way), so the 64-row point's longer sensing cycle
-# (1 nm comparator fit, slower at the lower reference resistance) decides. Compat mode
-# (quirk activity_counting) reproduces Table VII's order.
-# TOPS/W, RRAM vs SRAM 22 nm 64 rows: the RRAM chip is 4.8x larger, so its PE and global bus
-# energy (3x, 2.2x) and leakage (2x) outweigh its cheaper ADC conversions; not located
-# further (the 32-row pair was fixed: the column switch matrix no longer charges reads).
-KNOWN_GAP = pytest.mark.xfail(strict=True, reason="ordering of near-equal Table VII points "
-                              "differs (see the comment above and docs/validation.md)")
+# Pairs whose order differs from Table VII, each with its cause (docs/validation.md, "Table
+# VII"); strict, so a pair that comes back into order alerts. Every other pair is asserted.
+KNOWN_MISORDERED = {
+    ("tops", "table7-sram-1nm-par32", "table7-sram-1nm-par64"):
+        "NeuroSim reads every row group of a sub-array, used or not (layer 1 has 27 rows: 4 "
+        "reads at 32 rows, 2 at 64); ours reads only used groups (1 read either way), so the "
+        "64-row point's longer sensing cycle (1 nm comparator fit, slower at the lower "
+        "reference resistance) decides; quirk activity_counting restores Table VII's order",
+    ("tops", "table7-rram-22nm-par64", "table7-sram-22nm-par32"):
+        "ours times every global-bus transfer from the centre to the farthest tile on the "
+        "largest tile's pitch; the RRAM chip is 4.6x larger, so its bus-bound layer-1 stage "
+        "is longer (6.41 vs 6.89 TOPS); NeuroSim's conventions (quirks xybus_centre_traffic, "
+        "global_bus_layer_tile_size) give 8.62 vs 7.73, Table VII's order",
+    ("tops_per_w", "table7-sram-5nm-par64", "table7-sram-1nm-par32"):
+        "near-equal in both modes (ours 44.69 vs 44.68, compat 59.9 vs 59.2 TOPS/W) where "
+        "Table VII has 54.41 vs 65.08: our 1 nm points sit at 0.69x Table VII's TOPS/W, 5 nm "
+        "at 0.82-0.84x, and NeuroSim's own conventions (compat) order them the same way, so "
+        "the gap is Table VII's earlier build / trained activity, not a difference of ours",
+}
+
+
+def _published_order(metric, a, b, results):
+    idx = METRICS.index(metric)
+    return (results[a][metric] > results[b][metric]) == (TABLE7[a][idx] > TABLE7[b][idx])
 
 
 @pytest.mark.parametrize("name", list(TABLE7))
@@ -65,16 +78,21 @@ def test_within_factor(name, results):
                                                f"published {published} (x{ratio:.2f})"
 
 
-@pytest.mark.parametrize("metric", [
-    "area_mm2",
-    pytest.param("tops", marks=KNOWN_GAP),
-    pytest.param("tops_per_w", marks=KNOWN_GAP),
-])
+@pytest.mark.parametrize("metric", METRICS)
 def test_same_ordering(metric, results):
     idx = METRICS.index(metric)
     for a, b in itertools.combinations(TABLE7, 2):
         pa, pb = TABLE7[a][idx], TABLE7[b][idx]
         if abs(pa - pb) / max(pa, pb) < 0.05:
             continue          # published values within 5 %: order not meaningful
-        assert (results[a][metric] > results[b][metric]) == (pa > pb), \
+        if (metric, a, b) in KNOWN_MISORDERED:
+            continue          # test_known_misordering
+        assert _published_order(metric, a, b, results), \
             f"{metric}: {a} vs {b} ordered differently from Table VII"
+
+
+@pytest.mark.parametrize("key", [
+    pytest.param(key, marks=pytest.mark.xfail(strict=True, reason=why), id="-".join(key))
+    for key, why in KNOWN_MISORDERED.items()])
+def test_known_misordering(key, results):
+    assert _published_order(*key, results)

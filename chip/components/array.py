@@ -49,6 +49,8 @@ class Array(Component):
             self.wl_voltage_V = ctx.read_voltage_V
         else:
             self.wl_voltage_V = config.access_voltage_V
+            if ctx.quirk("envm_wl_energy_vdd"):
+                self.wl_voltage_V = ctx.vdd_V       # SubArray.cpp: capRow2 * Vdd^2
         if ctx.is_sram:
             # NeuroSim V1.4 tables §5.8: SRAM cell leakage = 2 INV (W_N = W_P = 1 F) per cell.
             w = ctx.width_F(1.0)
@@ -60,6 +62,9 @@ class Array(Component):
 
     def dynamic_energy_J(self, row_activations: float = 0.0, column_reads: float = 0.0,
                          **_) -> float:
+        """``column_reads``: bit-line charges not already counted by the read circuit (the
+        flash ADC's comparators charge their column themselves, MultilevelSenseAmp.cpp; the
+        sub-array passes 0 then)."""
         require_positive("row_activations", row_activations, allow_zero=True)
         # NeuroSim V1.4 tables §5.8: C_row V^2 per WL activation (SRAM: Vdd).
         energy = self.row_cap_F * self.wl_voltage_V ** 2 * row_activations

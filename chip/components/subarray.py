@@ -33,8 +33,10 @@ from chip.technology import WRITE_LEVEL_SHIFT_V
 NEUROSIM_DIFFERENCES = {
     "subarray_pipeline_drain": "the last shift-add steps after the final ADC cycle cost one "
                                "adder delay each (ours); NeuroSim hides them completely",
-    "non_square_subarray": "rows and columns are independent; NeuroSim's CLI changes rows "
-                           "only and sizes the SubArray with numCol = numRow",
+    "non_square_subarray": "rows and columns are independent; NeuroSim's command line "
+                           "changes numRowSubArray only, its SubArray takes numColSubArray "
+                           "(SubArray::Initialize), its tiles/PEs are sized in numRow units "
+                           "(quirk square_subarray_sizing)",
 }
 
 
@@ -71,6 +73,22 @@ class SubArray:
         W, H = arr.width_m, arr.height_m
         sram, xbar = ctx.is_sram, ctx.crossbar
         r_cell = ctx.access_resistance_ohm if sram else c.r_on_ohm
+        # load resistances of the eNVM column mux and SL switch matrix: ours, a column with
+        # half (mux) or all (SL driver) of the rows read at once on at R_on; NeuroSim sizes
+        # both on the average cell, and the SL one x numRow (quirk envm_average_cell_loads)
+        r_mux_load = r_cell / max(self.rows_per_read / 2, 1)            # tables §5.5
+        r_sl_load = r_cell / self.rows_per_read
+        if not sram and ctx.quirk("envm_average_cell_loads"):
+            r_acc = ctx.access_resistance_ohm
+            if self.parallel:
+                # SubArray.cpp: resMemCellAvg = 2 / (1/(R_on + R_acc) + 1/(R_off + R_acc));
+                # resTg = resMemCellAvg / numRowParallel; mux on resTg, SL on resTg x numRow
+                r_avg = 2.0 / (1.0 / (c.r_on_ohm + r_acc) + 1.0 / (c.r_off_ohm + r_acc))
+                r_mux_load = r_avg / self.rows_per_read
+                r_sl_load = r_mux_load * self.rows
+            else:
+                # SubArray.cpp (sequential): both on resMemCellOn = R_on + R_acc
+                r_mux_load = r_sl_load = c.r_on_ohm + r_acc
         # --- row drivers -------------------------------------------------------------
         if self.parallel:
             if sram or xbar:
@@ -87,12 +105,11 @@ class SubArray:
         if "wl_driver" in comps:
             side.append("wl_driver")
         if not sram:
-            # BL/SL switch matrix: drives the columns for writes (its delay stays in the
-            # read cycle, as NeuroSim's t_WL; its read energy is 0, see cost()).
-            comps["bl_driver"] = SwitchMatrix(ctx, c, self.cols, r_cell / self.rows_per_read,
-                                              arr.col_cap_F, arr.col_resistance_ohm, self.rows,
-                                              mode="col", drive_voltage_V=ctx.read_voltage_V,
-                                              edge_m=W)
+            # BL/SL switch matrix: drives the columns for writes; not on the read path (its
+            # read energy is 0, see cost(); SubArray.cpp leaves it out of the read cycle).
+            comps["bl_driver"] = SwitchMatrix(ctx, c, self.cols, r_sl_load, arr.col_cap_F,
+                                              arr.col_resistance_ohm, self.rows, mode="col",
+                                              drive_voltage_V=ctx.read_voltage_V, edge_m=W)
             below.append("bl_driver")
             if c.write_voltage_V > WRITE_LEVEL_SHIFT_V:
                 # SubArray.cpp: write level shifters on the WL and BL (beside the array, one
@@ -114,8 +131,7 @@ class SubArray:
             below += ["precharger", "write_driver"]
         # --- column mux ------------------------------------------------------------------
         if M > 1:
-            load_r = r_cell / max(self.rows_per_read / 2, 1)       # tables §5.5
-            comps["mux"] = Mux(ctx, c, self.num_adc, M, load_r, width_m=W)
+            comps["mux"] = Mux(ctx, c, self.num_adc, M, r_mux_load, width_m=W)
             comps["mux_decoder"] = RowDecoder(ctx, c, M, comps["mux"].select_cap_F,
                                               mux_decoder=True)
             # SubArray.cpp: the mux decoder sits in the corner beside the mux strip, and the
@@ -221,11 +237,16 @@ class SubArray:
     def _timing(self) -> None:
         comps, ctx = self.components, self.ctx
         t_row = 0.0
-        for name in ("wl_decoder", "wl_driver", "level_shifter"):
+        # the row path: decoder/driver, and (ours) the WL level shifter, the 1T1R word line
+        # swinging to the access voltage; SubArray.cpp times the WL switch matrix alone
+        # (quirk level_shifter_no_leakage). The column (BL/SL) switch matrix drives writes
+        # only and is on no read path (SubArray.cpp, CalculateLatency).
+        row_path = ["wl_decoder", "wl_driver"]
+        if not ctx.quirk("level_shifter_no_leakage"):
+            row_path.append("level_shifter")
+        for name in row_path:
             if name in comps:
                 t_row += comps[name].latency_s()
-        if "bl_driver" in comps:
-            t_row = max(t_row, comps["bl_driver"].latency_s())
         t_mux = 0.0
         if "mux" in comps:
             t_mux = comps["mux"].latency_s() + comps["mux_decoder"].latency_s()
@@ -251,7 +272,12 @@ class SubArray:
         reads = bv * num_add                                  # partial reads per subarray
         used_cols = float(getattr(activity, "used_cols", self.cols))
         col_frac = min(used_cols / self.cols, 1.0) if self.cols else 0.0
+        if ctx.quirk("unused_lanes_charged"):
+            # ShiftAdd.cpp / Adder.cpp: CalculatePower charges every unit (numAdder), mapped
+            # or not
+            col_frac = 1.0
         active_rows = float(activity.active_row_fraction) * self.rows * bv   # per subarray
+        per_vector = ctx.quirk("mux_cycles_per_bit_vector")
         synchronous = c.clock == "synchronous" and clock_period_s
         T = clock_period_s if synchronous else self.read_cycle_s
         children: list[Cost] = []
@@ -264,14 +290,22 @@ class SubArray:
 
         # ADC-limited read cycles: M x numAdd per bit vector (tables §6.1)
         adc_latency = bv * M * num_add * T
+        # the flash ADC's comparators charge the bit line they sense (MultilevelSenseAmp.cpp,
+        # column switching term; SubArray.cpp: "already considered in multilevelsenseamp"),
+        # so the array adds the bit-line charge only for the other read circuits
+        bl_reads = 0.0 if isinstance(comps["adc"], FlashADC) else reads * used_cols
         add("array", comps["array"].dynamic_energy_J(row_activations=active_rows * M,
-                                                     column_reads=reads * used_cols))
+                                                     column_reads=bl_reads))
         # the rows are driven again for each of the M column groups the ADC reads in turn
         # (as the array's row activations above; NeuroSim: the WL switch matrix is evaluated
         # numColMuxed times per read)
         if "wl_driver" in comps:
+            # ours: the scan DFFs clock once per column group of every partial read;
+            # SubArray.cpp evaluates the switch matrix numColMuxed times per input bit vector
+            # whatever numAdd (quirk mux_cycles_per_bit_vector); the rows driven are the same
+            cycles = bv * M if per_vector else reads * M
             add("wl_driver", comps["wl_driver"].dynamic_energy_J(
-                num_reads=reads * M, active_lines=active_rows / max(reads, 1)))
+                num_reads=cycles, active_lines=active_rows * M / max(cycles, 1)))
         if "level_shifter" in comps:       # ours: switches once per partial read
             add("level_shifter", comps["level_shifter"].dynamic_energy_J(
                 num_reads=reads, active_lines=active_rows / max(reads, 1)))
@@ -289,8 +323,11 @@ class SubArray:
             if name in comps:
                 add(name, 0.0)          # write paths: area and leakage only on reads
         if "mux" in comps:
-            add("mux", comps["mux"].dynamic_energy_J(num_reads=reads * M))
-            add("mux_decoder", comps["mux_decoder"].dynamic_energy_J(num_reads=reads * M))
+            # ours: the mux steps through its M columns on every partial read; SubArray.cpp:
+            # numColMuxed selections per bit vector (quirk mux_cycles_per_bit_vector)
+            sel = bv * M if per_vector else reads * M
+            add("mux", comps["mux"].dynamic_energy_J(num_reads=sel))
+            add("mux_decoder", comps["mux_decoder"].dynamic_energy_J(num_reads=sel))
         adc = comps["adc"]
         if isinstance(adc, SenseAmp):
             adc_energy = adc.dynamic_energy_J(num_reads=reads * M) * col_frac
@@ -308,7 +345,11 @@ class SubArray:
             add("accumulator_adder", adder.dynamic_energy_J(num_ops=ops))
             active_bits = (self.psum_bits - math.ceil(math.log2(self.num_add)) / 2) \
                 * self.num_adc * col_frac
-            add("accumulator_dff", dff.dynamic_energy_J(num_reads=bv * M * num_add,
+            # ours: the register is clocked for every partial sum, the first one's load
+            # included; SubArray.cpp clocks it numColMuxed (numAdd - 1) times per bit vector
+            # (quirk accumulator_first_load_free)
+            loads = num_add - 1 if ctx.quirk("accumulator_first_load_free") else num_add
+            add("accumulator_dff", dff.dynamic_energy_J(num_reads=bv * M * max(loads, 0),
                                                         num_active=active_bits))
             # tables §5.10: M (numAdd - 1) (ceil(t_adder f) - 1) extra cycles when clocked
             extra = max(math.ceil(adder.add_latency_s / T - 1e-9) - 1, 0) if T else 0

@@ -17,19 +17,20 @@ pytestmark = pytest.mark.shared
 TOL = 0.01
 
 PINNED = {
-    "default (SRAM 22 nm, 5-bit ADC, 128x128, 128 rows)": {"area_mm2": 80.058, "clock_period_ns": 1.6993, "latency_per_image_ns": 133030.0, "dynamic_energy_per_image_pJ": 37000000.0, "leakage_energy_per_image_pJ": 301490.0, "tops_per_w": 27.069, "tops": 9.26},
-    "ADC 4 bits": {"area_mm2": 73.847, "clock_period_ns": 1.567, "latency_per_image_ns": 122500.0, "dynamic_energy_per_image_pJ": 27910000.0, "leakage_energy_per_image_pJ": 255110.0, "tops_per_w": 35.849, "tops": 10.056},
-    "sub-array 64x64 (64 rows in parallel)": {"area_mm2": 127.15, "clock_period_ns": 1.8006, "latency_per_image_ns": 87542.0, "dynamic_energy_per_image_pJ": 61188000.0, "leakage_energy_per_image_pJ": 274370.0, "tops_per_w": 16.428, "tops": 14.071},
-    "rows in parallel 32": {"area_mm2": 85.979, "clock_period_ns": 2.2788, "latency_per_image_ns": 203290.0, "dynamic_energy_per_image_pJ": 118840000.0, "leakage_energy_per_image_pJ": 501960.0, "tops_per_w": 8.4605, "tops": 6.0594},
-    "rows in parallel 64": {"area_mm2": 84.402, "clock_period_ns": 1.8771, "latency_per_image_ns": 153920.0, "dynamic_energy_per_image_pJ": 63408000.0, "leakage_energy_per_image_pJ": 374540.0, "tops_per_w": 15.83, "tops": 8.0032},
-    "RRAM": {"area_mm2": 362.38, "clock_period_ns": 1.6692, "latency_per_image_ns": 130670.0, "dynamic_energy_per_image_pJ": 38244000.0, "leakage_energy_per_image_pJ": 288750.0, "tops_per_w": 26.204, "tops": 9.4269},
-    "7 nm": {"area_mm2": 19.747, "clock_period_ns": 1.3919, "latency_per_image_ns": 108820.0, "dynamic_energy_per_image_pJ": 16018000.0, "leakage_energy_per_image_pJ": 503910.0, "tops_per_w": 61.112, "tops": 11.32},
-    "layer-by-layer": {"area_mm2": 68.612, "clock_period_ns": 1.6993, "latency_per_image_ns": 325860.0, "dynamic_energy_per_image_pJ": 36984000.0, "leakage_energy_per_image_pJ": 858720.0, "tops_per_w": 26.681, "tops": 3.7803},
-    "H-tree global bus": {"area_mm2": 79.331, "clock_period_ns": 1.6993, "latency_per_image_ns": 461790.0, "dynamic_energy_per_image_pJ": 40372000.0, "leakage_energy_per_image_pJ": 950580.0, "tops_per_w": 24.434, "tops": 2.6675},
-    "Table VII: SRAM 22 nm, ADC 4, 32 rows": {"area_mm2": 79.716, "clock_period_ns": 1.7896, "latency_per_image_ns": 159630.0, "dynamic_energy_per_image_pJ": 75709000.0, "leakage_energy_per_image_pJ": 363750.0, "tops_per_w": 13.273, "tops": 7.717},
-    "Table VII: SRAM 22 nm, ADC 4, 64 rows": {"area_mm2": 78.134, "clock_period_ns": 1.6162, "latency_per_image_ns": 132340.0, "dynamic_energy_per_image_pJ": 44031000.0, "leakage_energy_per_image_pJ": 296710.0, "tops_per_w": 22.778, "tops": 9.3081},
-    "Table VII: RRAM 22 nm, ADC 4, 32 rows": {"area_mm2": 346.18, "clock_period_ns": 1.7981, "latency_per_image_ns": 160390.0, "dynamic_energy_per_image_pJ": 68685000.0, "leakage_energy_per_image_pJ": 333400.0, "tops_per_w": 14.63, "tops": 7.6804},
-    "Table VII: RRAM 22 nm, ADC 4, 64 rows": {"area_mm2": 343.47, "clock_period_ns": 1.5876, "latency_per_image_ns": 131560.0, "dynamic_energy_per_image_pJ": 42294000.0, "leakage_energy_per_image_pJ": 277530.0, "tops_per_w": 23.718, "tops": 9.3636},
+    "default (SRAM 22 nm, 5-bit ADC, 128x128, 128 rows)": {"area_mm2": 80.058, "clock_period_ns": 1.6993, "latency_per_image_ns": 133030.0, "dynamic_energy_per_image_pJ": 37641000.0, "leakage_energy_per_image_pJ": 301490.0, "tops_per_w": 26.612, "tops": 9.26},
+    "ADC 4 bits": {"area_mm2": 73.847, "clock_period_ns": 1.567, "latency_per_image_ns": 122500.0, "dynamic_energy_per_image_pJ": 28199000.0, "leakage_energy_per_image_pJ": 255110.0, "tops_per_w": 35.486, "tops": 10.056},
+    "sub-array 64x64 (64 rows in parallel)": {"area_mm2": 127.14, "clock_period_ns": 1.8006, "latency_per_image_ns": 87542.0, "dynamic_energy_per_image_pJ": 62854000.0, "leakage_energy_per_image_pJ": 274370.0, "tops_per_w": 15.995, "tops": 14.071},
+    "sub-array 64 rows by command line (64x128)": {"area_mm2": 124.66, "clock_period_ns": 1.8068, "latency_per_image_ns": 87457.0, "dynamic_energy_per_image_pJ": 57550000.0, "leakage_energy_per_image_pJ": 295850.0, "tops_per_w": 17.455, "tops": 14.085},
+    "rows in parallel 32": {"area_mm2": 85.979, "clock_period_ns": 2.2788, "latency_per_image_ns": 203290.0, "dynamic_energy_per_image_pJ": 119850000.0, "leakage_energy_per_image_pJ": 501960.0, "tops_per_w": 8.3896, "tops": 6.0594},
+    "rows in parallel 64": {"area_mm2": 84.402, "clock_period_ns": 1.8771, "latency_per_image_ns": 153920.0, "dynamic_energy_per_image_pJ": 62253000.0, "leakage_energy_per_image_pJ": 374540.0, "tops_per_w": 16.122, "tops": 8.0032},
+    "RRAM": {"area_mm2": 357.99, "clock_period_ns": 1.6664, "latency_per_image_ns": 130450.0, "dynamic_energy_per_image_pJ": 35565000.0, "leakage_energy_per_image_pJ": 287130.0, "tops_per_w": 28.163, "tops": 9.4427},
+    "7 nm": {"area_mm2": 19.747, "clock_period_ns": 1.3919, "latency_per_image_ns": 108820.0, "dynamic_energy_per_image_pJ": 16025000.0, "leakage_energy_per_image_pJ": 503910.0, "tops_per_w": 61.087, "tops": 11.32},
+    "layer-by-layer": {"area_mm2": 68.608, "clock_period_ns": 1.6993, "latency_per_image_ns": 325860.0, "dynamic_energy_per_image_pJ": 37625000.0, "leakage_energy_per_image_pJ": 858720.0, "tops_per_w": 26.237, "tops": 3.7803},
+    "H-tree global bus": {"area_mm2": 79.331, "clock_period_ns": 1.6993, "latency_per_image_ns": 461790.0, "dynamic_energy_per_image_pJ": 41014000.0, "leakage_energy_per_image_pJ": 950580.0, "tops_per_w": 24.061, "tops": 2.6675},
+    "Table VII: SRAM 22 nm, ADC 4, 32 rows": {"area_mm2": 79.716, "clock_period_ns": 1.7896, "latency_per_image_ns": 159630.0, "dynamic_energy_per_image_pJ": 70427000.0, "leakage_energy_per_image_pJ": 363750.0, "tops_per_w": 14.263, "tops": 7.717},
+    "Table VII: SRAM 22 nm, ADC 4, 64 rows": {"area_mm2": 78.134, "clock_period_ns": 1.6162, "latency_per_image_ns": 132340.0, "dynamic_energy_per_image_pJ": 41481000.0, "leakage_energy_per_image_pJ": 296710.0, "tops_per_w": 24.168, "tops": 9.3081},
+    "Table VII: RRAM 22 nm, ADC 4, 32 rows": {"area_mm2": 345.19, "clock_period_ns": 1.7974, "latency_per_image_ns": 160320.0, "dynamic_energy_per_image_pJ": 55091000.0, "leakage_energy_per_image_pJ": 332960.0, "tops_per_w": 18.218, "tops": 7.6836},
+    "Table VII: RRAM 22 nm, ADC 4, 64 rows": {"area_mm2": 341.35, "clock_period_ns": 1.5861, "latency_per_image_ns": 131430.0, "dynamic_energy_per_image_pJ": 35338000.0, "leakage_energy_per_image_pJ": 276720.0, "tops_per_w": 28.351, "tops": 9.3723},
 }
 
 
