@@ -46,6 +46,20 @@ PRESETS: dict[str, dict] = {
 }
 
 
+#: Table VII of the DNN+NeuroSim V1.4 manual ("generated 9/27/23"; trained VGG-8, CIFAR-10):
+#: preset -> published (chip area mm², TOPS, TOPS/W)
+TABLE7_PUBLISHED: dict[str, tuple[float, float, float]] = {
+    "table7-rram-22nm-par32": (381.90, 6.25, 11.25),
+    "table7-rram-22nm-par64": (378.06, 8.16, 19.88),
+    "table7-sram-22nm-par32": (85.97, 6.06, 8.76),
+    "table7-sram-22nm-par64": (84.39, 8.01, 17.13),
+    "table7-sram-5nm-par32": (14.64, 11.48, 32.43),
+    "table7-sram-5nm-par64": (14.33, 11.96, 54.41),
+    "table7-sram-1nm-par32": (8.34, 12.27, 65.08),
+    "table7-sram-1nm-par64": (8.27, 13.08, 105.97),
+}
+
+
 def preset_names() -> list[str]:
     return list(PRESETS)
 

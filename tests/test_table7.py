@@ -13,21 +13,11 @@ import pytest
 
 from chip.estimator import estimate
 from chip.hierarchy import PhysicsUnavailable, default_physics
-from chip.presets import preset
+from chip.presets import TABLE7_PUBLISHED, preset
 from chip.synthetic import synthetic_layers, vgg8_cifar_geometries
 from cim.trace import Trace
 
-# preset -> (area mm², TOPS, TOPS/W), Table VII "generated 9/27/23"
-TABLE7 = {
-    "table7-rram-22nm-par32": (381.90, 6.25, 11.25),
-    "table7-rram-22nm-par64": (378.06, 8.16, 19.88),
-    "table7-sram-22nm-par32": (85.97, 6.06, 8.76),
-    "table7-sram-22nm-par64": (84.39, 8.01, 17.13),
-    "table7-sram-5nm-par32": (14.64, 11.48, 32.43),
-    "table7-sram-5nm-par64": (14.33, 11.96, 54.41),
-    "table7-sram-1nm-par32": (8.34, 12.27, 65.08),
-    "table7-sram-1nm-par64": (8.27, 13.08, 105.97),
-}
+TABLE7 = TABLE7_PUBLISHED                # preset -> (area mm², TOPS, TOPS/W)
 METRICS = ("area_mm2", "tops", "tops_per_w")
 FACTOR = 1.5
 
