@@ -25,7 +25,7 @@ def trace_dir(network: str) -> str:
 
 
 TRACE_DIR = trace_dir(NETWORK)  # what `python Chip.py` estimates by default
-RESULTS_DIR = "results"         # step 2 writes results/<NET>/
+RESULTS_DIR = "results"         # results/<net>/: step 1's accuracy.json, step 2's reports
 
 # --- the hardware (one source of truth for both steps) ------------------------------------
 HARDWARE = HardwareConfig(

@@ -4,6 +4,8 @@
     python inference_sim.py --network vgg8 --dataset synthetic --set operation_mode=parallel
     python inference_sim.py --train              # quantization-aware training of the default network
 
+Writes the trace to layer_record_<NET>/ and the accuracy report to results/<net>/accuracy.json
+(existing folders are replaced only when empty or written by this tool).
 From Python: ``inference_sim.run(config, network=..., dataset=...) -> InferenceResult``.
 All logic lives in cim/ (cim.run, cim.cli); this file only forwards.
 """

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -192,6 +193,9 @@ class HardwareConfig:
                     base is int and isinstance(value, bool)):
                 raise ConfigError(f"{f.name}={value!r} has type {type(value).__name__}; "
                                   f"expected {base.__name__}")
+            if base is float and not math.isfinite(getattr(self, f.name)):
+                # NaN slips through every range check (all comparisons are False)
+                raise ConfigError(f"{f.name}={value!r} must be a finite number")
 
     def _validate(self) -> None:
         for f in dataclasses.fields(self):
@@ -264,6 +268,10 @@ class HardwareConfig:
         if self.memory_cell == "sram" and self.access_device != "1t1r":
             raise ConfigError("access_device='0t1r' needs an eNVM cell; memory_cell='sram' "
                               "has its own access transistors (use access_device='1t1r')")
+        if self.weight_bits < 2:
+            raise ConfigError(f"weight_bits={self.weight_bits} must be >= 2: signed "
+                              f"two's-complement weights need a sign bit and at least one "
+                              f"magnitude bit (1 bit holds only -1 and 0)")
         if self.cell_bits > self.weight_bits:
             raise ConfigError(f"cell_bits={self.cell_bits} must be <= weight_bits="
                               f"{self.weight_bits}")

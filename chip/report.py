@@ -13,7 +13,7 @@ import json
 import math
 from pathlib import Path
 from typing import Any
-from cim.staging import staged_folder
+from cim.staging import ACCURACY_FILE, results_folder_is_ours, staged_folder
 
 __all__ = ["format_summary", "summary_json", "write_results"]
 
@@ -86,7 +86,8 @@ def write_results(report, out_dir: str | Path, plot: bool = True) -> tuple[Path,
     and notes (e.g. a skipped plot)."""
     target = Path(out_dir)
     notes: list[str] = []
-    with staged_folder(target) as staging:
+    with staged_folder(target, results_folder_is_ours, what="out",
+                       keep=(ACCURACY_FILE,)) as staging:
         (staging / "summary.json").write_text(summary_json(report))
         row = _summary_row(_jsonable(report.summary))
         with open(staging / "summary.csv", "w", newline="") as fh:

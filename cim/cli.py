@@ -1,9 +1,12 @@
 """Command line of step 1 (``python inference_sim.py``): parse, call cim.run, print.
 
 Bad input (unknown network, data set or config key, a data root without the expected files, a
-checkpoint that does not fit, values out of range) prints ONE line on stderr and exits with
-code 2; nothing is written because cim.run checks everything before it writes, and the trace
-is written atomically.
+checkpoint that does not fit, values out of range, an output folder holding files this tool
+did not write) prints ONE line on stderr and exits with code 2; nothing is written because
+cim.run checks everything before it writes, and the trace is written atomically.
+
+Warnings are one line each on stderr (Python warnings included, each once); ``--quiet``
+prints nothing but errors; ``--json`` prints only the JSON result on stdout.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import json
 import math
 import re
 import sys
+import warnings
 from pathlib import Path
 
 __all__ = ["main", "build_parser", "parse_duration", "parse_durations"]
@@ -59,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="inference_sim.py",
                 description="Step 1 of NeuroPySim: run a network on real data with the CIM "
                             "hardware in the loop, report float / quantized / hardware "
-                            "accuracy and write the per-layer trace for Chip.py.")
+                            "accuracy and write the per-layer trace for Chip.py.",
+                epilog="Accuracy is scored on the test split; the activation clip values "
+                       "and ADC ranges are calibrated on the first 64 images of the TRAIN "
+                       "split (ADC: the first 16 of them), never on scored images "
+                       "(mnist/cifar10: --data-root must hold the train files too). Output "
+                       "folders are replaced only when empty or written by this tool.")
     p.add_argument("--network", help="registered network (default: inferenceConfig.NETWORK)")
     p.add_argument("--dataset", help="mnist5k, mnist, cifar10 or synthetic (cost-only) "
                    "(default: inferenceConfig.DATASET for the default network, else the "
@@ -67,19 +76,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", help="folder with MNIST IDX or CIFAR-10 python files")
     p.add_argument("--checkpoint", help="weights to load (default: the shipped checkpoint)")
     p.add_argument("--images", type=int, help="images traced for step 2 (default 1)")
-    p.add_argument("--eval-images", type=int, help="images scored (default: all of the test "
-                   "split)")
+    p.add_argument("--eval-images", type=int, help="test images scored (default: all of the "
+                   "test split; calibration uses train images, see below)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a hardware config field (repeatable)")
     p.add_argument("--preset", help="start from a named hardware preset instead of "
                    "inferenceConfig.HARDWARE")
     p.add_argument("--seed", type=int, help="seed of init, synthetic data, device effects")
-    p.add_argument("--quiet", action="store_true", help="no progress bars, only the results")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors (results "
+                   "are in the trace and results/<net>/accuracy.json)")
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     p.add_argument("--train", action="store_true", help="train the network with quantization-"
                    "aware training first and save the checkpoint")
     p.add_argument("--epochs", type=int, help="training epochs (with --train)")
-    p.add_argument("--trace-dir", help="trace folder (default layer_record_<NET>)")
+    p.add_argument("--trace-dir", help="trace folder (default layer_record_<NET>); an existing "
+                   "folder is replaced only if empty or a trace of ours")
+    p.add_argument("--results-dir", metavar="DIR", help="folder of the accuracy report "
+                   "accuracy.json (default: inferenceConfig.RESULTS_DIR/<net>, where Chip.py "
+                   "writes its results)")
     p.add_argument("--monte-carlo", type=int, metavar="N",
                    help="repeat the hardware evaluation with N seeds (--seed, --seed+1, ...) and "
                         "report the accuracy mean, std, min and max (no trace is written)")
@@ -120,10 +134,15 @@ def _describe(cfg) -> str:
 def _print_statistics(stats: dict) -> None:
     if not stats:
         return
+    if stats.get("operation_mode") == "parallel":
+        reads = (f"{stats['reads']} array reads (one row group, one input bit), "
+                 f"{stats['adc_conversions']} ADC conversions")
+    else:                       # one row per read through sense amplifiers: no ADC
+        reads = (f"{stats['reads']} single-row reads, {stats['sense_amp_reads']} "
+                 f"sense-amplifier reads (no ADC in sequential mode)")
     print(f"statistics: {stats['cells_used']} cells written in {stats['subarrays']} subarrays "
-          f"(utilization {stats['utilization']:.3f}), {stats['reads']} array reads, "
-          f"{stats['adc_conversions']} ADC conversions, {stats['faults']} faults injected "
-          f"({stats['stuck_hrs']} stuck at HRS, {stats['stuck_lrs']} at LRS)")
+          f"(utilization {stats['utilization']:.3f}), {reads}, {stats['faults']} faults "
+          f"injected ({stats['stuck_hrs']} stuck at HRS, {stats['stuck_lrs']} at LRS)")
 
 
 def _summary_text(s: dict) -> str:
@@ -150,15 +169,33 @@ def _print_human(result) -> None:
               f"next: python Chip.py --trace {result.trace_dir}")
     if result.neurosim_dir is not None:
         print(f"NeuroSim format: {result.neurosim_dir}")
+    if result.accuracy_file is not None:
+        print(f"accuracy report: {result.accuracy_file}")
     _print_statistics(result.statistics)
     print(f"time: {result.timings_s.get('total', 0):.1f} s")
+
+
+def _warner(quiet: bool):
+    """A function that prints each distinct warning line once on stderr (none when quiet)."""
+    seen: set[str] = set()
+
+    def warn(text: str) -> None:
+        if quiet or text in seen:
+            return
+        seen.add(text)
+        print(text, file=sys.stderr)
+    return warn
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        return _main(args)
+        warn = _warner(args.quiet)
+        with warnings.catch_warnings():
+            # Python warnings (torch, cim) as one line each, not file:line + source
+            warnings.showwarning = lambda message, *rest, **kw: warn(f"warning: {message}")
+            return _main(args, warn)
     except _UsageError as err:
         print(f"inference_sim.py: error: {err} (see --help)", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -177,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _main(args) -> int:
+def _main(args, warn) -> int:
     import torch
 
     from .run import defaults, run
@@ -195,10 +232,11 @@ def _main(args) -> int:
     if (args.monte_carlo is not None or drift_times) and args.neurosim_export is not None:
         raise ValueError("--neurosim-export does not apply with --monte-carlo or --sweep-drift "
                          "(they write no trace)")
+    if (args.monte_carlo is not None or drift_times) and args.results_dir is not None:
+        raise ValueError("--results-dir does not apply with --monte-carlo or --sweep-drift "
+                         "(they write no accuracy report; use --json)")
     cfg = _config(args)
     progress = not (args.quiet or args.json)
-    say = (lambda text: None) if (args.quiet or args.json) else \
-        (lambda text: print(text, file=sys.stderr))
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
 
     d = defaults()
@@ -213,10 +251,11 @@ def _main(args) -> int:
         train(network, dataset, cfg, epochs=args.epochs or DEFAULT_EPOCHS,
               seed=args.seed if args.seed is not None else d["seed"],
               checkpoint=args.checkpoint, data_root=args.data_root, progress=progress,
-              log=lambda text: print(text, file=sys.stderr))
+              log=(lambda text: None) if args.quiet else
+              (lambda text: print(text, file=sys.stderr)))
 
     if args.monte_carlo is not None or drift_times:
-        return _repeat(args, cfg, network, drift_times)
+        return _repeat(args, cfg, network, drift_times, warn)
 
     neurosim = None
     if args.neurosim_export is not None:
@@ -228,31 +267,32 @@ def _main(args) -> int:
         except ImportError as err:
             raise ValueError(f"--neurosim-export needs cim/neurosim_format.py, which is not "
                              f"available ({err})") from None
+    from .run import results_folder
+    results_dir = Path(args.results_dir) if args.results_dir else results_folder(network)
     result = run(cfg, network=network, dataset=args.dataset, data_root=args.data_root,
                  checkpoint=args.checkpoint, images=args.images, eval_images=args.eval_images,
                  seed=args.seed, trace_dir=args.trace_dir, progress=progress,
-                 neurosim_export=neurosim, warn=lambda text: print(text, file=sys.stderr))
+                 neurosim_export=neurosim, warn=warn, results_dir=results_dir)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
-    else:
+    elif not args.quiet:
         _print_human(result)
     return 0
 
 
-def _repeat(args, cfg, network, drift_times) -> int:
+def _repeat(args, cfg, network, drift_times, warn) -> int:
     """--monte-carlo and/or --sweep-drift: hardware accuracy over seeds and drift times."""
     from .run import monte_carlo
     runs = args.monte_carlo or 1
     common = dict(network=network, dataset=args.dataset, data_root=args.data_root,
                   checkpoint=args.checkpoint, images=1, eval_images=args.eval_images,
-                  seed=args.seed, warn=lambda text: print(text, file=sys.stderr))
+                  seed=args.seed, warn=warn)
     out: dict = {"config": cfg.to_dict(), "config_hash": cfg.config_hash()}
     if drift_times:
         model = cfg.drift_model if cfg.drift_model != "none" else "power_law"
         if model == "relative" and cfg.drift_relative_log_slope == 0:
-            print("note: drift_relative_log_slope=0: the 'relative' spread is "
-                  "drift_relative_k at any t > 0, so the sweep is flat after t = 0",
-                  file=sys.stderr)
+            warn("note: drift_relative_log_slope=0: the 'relative' spread is "
+                 "drift_relative_k at any t > 0, so the sweep is flat after t = 0")
         points = []
         for label, seconds in drift_times:
             point = monte_carlo(cfg.replace(drift_model=model, drift_time_s=seconds), runs,
@@ -264,6 +304,8 @@ def _repeat(args, cfg, network, drift_times) -> int:
         head = out["monte_carlo"] = monte_carlo(cfg, runs, **common)
     if args.json:
         print(json.dumps(out, indent=2))
+        return 0
+    if args.quiet:
         return 0
     print(f"{head['network']} on {head['dataset']}, {head['eval_images']} images: float "
           f"{_pct(head['float'])}   quantized {_pct(head['quantized'])}")

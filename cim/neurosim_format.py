@@ -873,7 +873,8 @@ def export_neurosim(trace: Trace, out_dir: str | os.PathLike, model_name: str | 
     sub_array = int(config.get("subarray_rows", 128))
     parallel = int(config.get("rows_in_parallel", sub_array))
 
-    with staged_folder(target) as staging:
+    with staged_folder(target, (SIDECAR, "format", SIDECAR_FORMAT),
+                       what="neurosim_export") as staging:
         used: set[str] = set()
         files, notes = [], []
         for index, layer in enumerate(trace.layers):

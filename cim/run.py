@@ -7,16 +7,29 @@ exact products) and hardware in the loop (cim.crossbar) - and records the trace 
 Order of work, so that bad input fails before anything is computed or written:
 config -> network -> data -> checkpoint -> layer check -> evaluation -> trace (atomic).
 
+Calibration images: the first ``CALIBRATION_IMAGES`` (64) images of the data set's TRAIN split,
+never the scored test images, so the accuracy is not measured on calibration data (mnist5k:
+its 4,000-image train split; mnist / cifar10: the train files must be in ``data_root``). The ADC
+ranges use the first ``ADC_CALIBRATION_IMAGES`` (16) of them. A synthetic (cost-only) run
+scores nothing and calibrates on its own first images.
+
 Activation clip values: the first layer reads images in [0, 1] (clip 1, codes round(x (2^a-1)));
 the other layers use the clip values stored in the checkpoint by quantization-aware training
 (``meta["activation_clip"]``) or, failing that, the largest input seen on the calibration
-images (the first ``CALIBRATION_IMAGES`` images of the evaluated data).
+images.
+
+Effects a read mode does not model (IR drop and ADC non-idealities in sequential mode, where
+sense amplifiers read one row at a time and no ADC converts a multi-row sum) are reported in
+one warning line naming the fields (:func:`unmodelled_effects`).
 """
 from __future__ import annotations
 
+import datetime as _dt
+import json
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -28,16 +41,25 @@ from chip.config import HardwareConfig
 
 from . import recorder
 from .adc import ADC_CALIBRATION_IMAGES, CALIBRATION_IMAGES
+from .staging import (ACCURACY_FILE, ACCURACY_FORMAT, check_replaceable,
+                      results_folder_is_ours, write_text_atomic)
 from .convert import NetworkAnalysis, analyse, convert, set_mode
 from .layers import CIMLayer
 
 __all__ = ["InferenceResult", "run", "defaults", "evaluate", "statistics", "monte_carlo",
-           "sweep", "accuracy_summary"]
+           "sweep", "accuracy_summary", "unmodelled_effects", "write_accuracy_report",
+           "results_folder"]
 
 #: images per batch in the float and quantized passes
 SOFTWARE_BATCH = 256
 #: im2col elements per hardware batch (bounds memory; the crossbar chunks further)
 HARDWARE_BATCH_ELEMENTS = 1 << 22
+#: schema of results/<NET>/accuracy.json
+ACCURACY_SCHEMA_VERSION = 1
+#: fields that only the parallel read models (cim.crossbar): IR drop along the driven rows
+#: and the multi-row ADC's non-idealities; sequential mode reads one row through sense amps
+PARALLEL_ONLY_EFFECTS = ("wire_resistance_ohm", "adc_offset_lsb", "adc_gain_error",
+                         "adc_inl_lsb", "adc_dnl_lsb", "adc_noise_lsb")
 
 
 def defaults() -> dict[str, Any]:
@@ -46,10 +68,25 @@ def defaults() -> dict[str, Any]:
         import inferenceConfig as ic
     except ImportError:  # running from a wheel without the file: built-in defaults
         return dict(network="lenet5", dataset="mnist5k", data_root=None, images=1, seed=0,
-                    hardware=HardwareConfig(), trace_dir=lambda n: f"layer_record_{n.upper()}")
+                    hardware=HardwareConfig(), trace_dir=lambda n: f"layer_record_{n.upper()}",
+                    results_root="results")
     return dict(network=ic.NETWORK, dataset=ic.DATASET, data_root=ic.DATA_ROOT,
                 images=ic.TRACE_IMAGES, seed=ic.SEED, hardware=ic.HARDWARE,
-                trace_dir=ic.trace_dir)
+                trace_dir=ic.trace_dir, results_root=getattr(ic, "RESULTS_DIR", "results"))
+
+
+def results_folder(network: str, root: str | Path | None = None) -> Path:
+    """results/<net>/: where step 1's accuracy.json and step 2's reports go (Chip.py names
+    the folder after the trace manifest's network, the same name)."""
+    return Path(defaults()["results_root"] if root is None else root) / network
+
+
+def unmodelled_effects(cfg: HardwareConfig) -> list[str]:
+    """``name=value`` of the enabled effects that cfg.operation_mode does not model."""
+    if cfg.operation_mode == "parallel":
+        return []
+    return [f"{name}={getattr(cfg, name):g}" for name in PARALLEL_ONLY_EFFECTS
+            if getattr(cfg, name) != 0]
 
 
 @dataclass
@@ -74,6 +111,10 @@ class InferenceResult:
     neurosim_dir: Path | None = None
     #: hardware counts of the run (see :func:`statistics`)
     statistics: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    #: where the ADC / activation ranges were calibrated: split and image count
+    calibration: dict[str, Any] = field(default_factory=dict)
+    accuracy_file: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,7 +128,9 @@ class InferenceResult:
             "layers": self.layers, "warnings": list(self.warnings),
             "timings_s": {k: round(v, 4) for k, v in self.timings_s.items()},
             "neurosim_dir": str(self.neurosim_dir) if self.neurosim_dir else None,
-            "statistics": self.statistics,
+            "statistics": self.statistics, "seed": self.seed,
+            "calibration": dict(self.calibration),
+            "accuracy_file": str(self.accuracy_file) if self.accuracy_file else None,
         }
 
 
@@ -140,6 +183,38 @@ def _load_data(dataset: str, data_root, spec_shape, count: int | None, seed: int
     return datasets.load_dataset(dataset, "test", root=data_root)
 
 
+def _calibration_images(dataset: str, data_root, data) -> tuple[torch.Tensor, dict[str, Any]]:
+    """The first CALIBRATION_IMAGES of the train split: disjoint from the scored test split.
+
+    A synthetic run scores nothing, so it calibrates on its own first images."""
+    if data.is_synthetic:
+        images = data.images[:CALIBRATION_IMAGES]
+        return images, {"split": data.split, "images": int(len(images)),
+                        "note": "synthetic: no accuracy is scored"}
+    from models import datasets
+    try:
+        train = datasets.load_dataset(dataset, "train", root=data_root)
+    except ValueError as err:
+        raise ValueError(f"dataset={dataset!r}: ADC and activation ranges are calibrated on "
+                         f"the train split (kept apart from the scored test images), but "
+                         f"{str(err).splitlines()[0]}") from None
+    images = train.images[:CALIBRATION_IMAGES].clone()   # drop the rest of the split
+    del train
+    return images, {"split": "train", "images": int(len(images)),
+                    "adc_images": int(min(ADC_CALIBRATION_IMAGES, len(images)))}
+
+
+def _check_signed_inputs(layers: list[CIMLayer], cfg: HardwareConfig) -> None:
+    """1-bit two's complement holds only -1 and 0: a layer with signed inputs needs >= 2 bits."""
+    if cfg.activation_bits >= 2:
+        return
+    signed = [layer.name for layer in layers if layer.input_signed()]
+    if signed:
+        raise ValueError(f"activation_bits={cfg.activation_bits} cannot represent the signed "
+                         f"inputs of layer(s) {', '.join(signed)} (1-bit two's complement holds "
+                         f"only -1 and 0); use activation_bits >= 2")
+
+
 def _network_name(network) -> str:
     return network if isinstance(network, str) else type(network).__name__.lower()
 
@@ -151,7 +226,8 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
         trace_dir: str | Path | None = None, write_trace: bool = True,
         input_shape: tuple[int, int, int] | None = None, progress: bool = False,
         neurosim_export: str | Path | None = None,
-        warn: Callable[[str], None] | None = None) -> InferenceResult:
+        warn: Callable[[str], None] | None = None,
+        results_dir: str | Path | None = None) -> InferenceResult:
     """Step 1: accuracy three ways and the trace (see module docstring).
 
     Args:
@@ -172,6 +248,12 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
         progress: tqdm bars on stderr.
         neurosim_export: also write NeuroSim-format files there (cim.neurosim_format).
         warn: called with each warning line (default: ignored; they are in the result).
+        results_dir: also write the accuracy report ``accuracy.json`` into this folder
+            (the command line passes results/<net>; default: not written).
+
+    Existing output folders (trace_dir, neurosim_export, results_dir) are replaced only when
+    empty or written by this tool; otherwise cim.staging.FolderNotOursError (a ValueError)
+    before any work.
 
     Raises:
         ValueError (and subclasses: ConfigError, UnsupportedLayerError, TraceError): bad input.
@@ -216,6 +298,22 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
     name = _network_name(network)
     if data_root is None and dataset in ("mnist", "cifar10"):
         data_root = d["data_root"]
+    # outputs first: a folder we may not replace fails before any work
+    target = Path(trace_dir) if trace_dir is not None else Path(d["trace_dir"](name))
+    if write_trace:
+        from .trace import trace_folder_is_ours
+        check_replaceable(target, trace_folder_is_ours, "trace_dir")
+        if neurosim_export is not None:
+            from .neurosim_format import SIDECAR, SIDECAR_FORMAT
+            check_replaceable(Path(neurosim_export), (SIDECAR, "format", SIDECAR_FORMAT),
+                              "neurosim_export")
+    if results_dir is not None:
+        check_replaceable(Path(results_dir), results_folder_is_ours, "results_dir")
+    skipped = unmodelled_effects(cfg)
+    if skipped:
+        _warn(f"warning: operation_mode='sequential' does not model {', '.join(skipped)} (IR "
+              f"drop and ADC non-idealities act on the multi-row reads of "
+              f"operation_mode='parallel' only); they do not change this run")
 
     # -- data -------------------------------------------------------------------------------------
     synthetic_count = max(images, eval_images or images)
@@ -232,6 +330,7 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
         raise ValueError(f"images={images} exceeds the {total} images of dataset={dataset!r}")
     x_eval = data.images[:n_eval]
     y_eval = None if data.labels is None else data.labels[:n_eval]
+    calib, calibration = _calibration_images(dataset, data_root, data)
 
     # -- model and weights --------------------------------------------------------------------
     meta: dict = {}
@@ -251,6 +350,10 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
                 raise ValueError(f"checkpoint {str(path)!r} does not exist")
             meta = checkpoints.load_checkpoint(model, path)
             ckpt_used = str(path)
+        elif data.is_synthetic:
+            # cost only: random weights give realistic bit statistics, training cannot help
+            _warn(f"note: no trained checkpoint for {network}; the cost-only run uses a seeded "
+                  f"random init (seed {seed}) - pass --checkpoint for trained weights")
         else:
             _warn(f"warning: no trained checkpoint for {network} on {dataset}; using a seeded "
                   f"random init (seed {seed}) - accuracy is meaningless (train with --train or "
@@ -271,21 +374,33 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
                              f"has labels up to {int(y_eval.max())}")
 
     # -- CIM model --------------------------------------------------------------------------------
-    analysis = analyse(model)                                # UnsupportedLayerError
+    with warnings.catch_warnings(record=True) as caught:     # one line each, not a traceback
+        warnings.simplefilter("always")
+        analysis = analyse(model)                            # UnsupportedLayerError
+    for item in caught:
+        _warn(f"warning: {item.message}")
+    if analysis.traced:
+        # functional pools (F.max_pool2d, ...) named with their kernel, like module pools
+        analysis.followed_by.update(recorder.followed_by(model) or {})
     cim_model, analysis = convert(model, analysis)
     layers = _ordered_layers(cim_model, analysis)
     timings["setup"] = time.perf_counter() - t_start
 
+    # clip values first: a precision that cannot hold a layer's inputs fails before the passes
     t = time.perf_counter()
+    calibrate_activations(cim_model, layers, calib, cfg, meta.get("activation_clip"))
+    _check_signed_inputs(layers, cfg)
+    timings["calibrate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    set_mode(cim_model, "float")
     acc_float = evaluate(cim_model, x_eval, y_eval, SOFTWARE_BATCH, "float", progress)
     timings["float"] = time.perf_counter() - t
 
-    calib = data.images[:min(CALIBRATION_IMAGES, n_eval)]
     t = time.perf_counter()
-    calibrate_activations(cim_model, layers, calib, cfg, meta.get("activation_clip"))
     hw_batch = hardware_batch(layers)
     program(cim_model, layers, cfg, seed, calib, hw_batch)
-    timings["calibrate"] = time.perf_counter() - t
+    timings["calibrate"] += time.perf_counter() - t
 
     t = time.perf_counter()
     set_mode(cim_model, "quant")
@@ -318,29 +433,61 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
         accuracy=accuracy, eval_images=n_eval, traced_images=images, trace_dir=None,
         trace_bytes=0, checkpoint=ckpt_used, warnings=warnings_out, timings_s=timings,
         layers=[dict(tr.geometry.to_json(), rows=tr.geometry.rows, macs=tr.geometry.macs)
-                for tr in traces], statistics=stats)
-    if not analysis.traced:
-        _warn("warning: torch.fx could not trace the network; followed_by comes from module order")
+                for tr in traces], statistics=stats, seed=seed, calibration=calibration)
 
     if write_trace:
         from .trace import write_trace as _write
         t = time.perf_counter()
-        target = Path(trace_dir) if trace_dir is not None else Path(d["trace_dir"](name))
         manifest_accuracy = dict(accuracy, eval_images=n_eval, cost_only=data.is_synthetic,
                                  split=data.split)
         _write(target, name, traces, cfg.to_dict(), cfg.config_hash(),
                dataset={"name": dataset, "split": data.split, "description": data.description,
                         "is_synthetic": data.is_synthetic, "source": data.source},
                accuracy=manifest_accuracy,
-               extra={"checkpoint": ckpt_used, "seed": seed,
+               extra={"checkpoint": ckpt_used, "seed": seed, "calibration": calibration,
                       "accuracy_fields": {k: cfg.to_dict()[k] for k in cfg.accuracy_fields()}})
         timings["trace"] = time.perf_counter() - t
         result.trace_dir = target
         result.trace_bytes = sum(p.stat().st_size for p in target.iterdir() if p.is_file())
         if neurosim_export is not None:
-            result.neurosim_dir = export_neurosim(target, neurosim_export)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result.neurosim_dir = export_neurosim(target, neurosim_export)
+            for item in caught:
+                _warn(f"warning: {item.message}")
     timings["total"] = time.perf_counter() - t_start
+    if results_dir is not None:
+        result.accuracy_file = write_accuracy_report(result, results_dir)
     return result
+
+
+def write_accuracy_report(result: InferenceResult, folder: str | Path) -> Path:
+    """Write ``folder/accuracy.json`` atomically (DESIGN.md §1): network, data set, images,
+    float / quantized / hardware accuracy (fractions; null for a cost-only run), config hash,
+    timings. The folder must be missing, empty or a results folder of ours."""
+    folder = Path(folder)
+    check_replaceable(folder, results_folder_is_ours, "results_dir")
+    report = {
+        "format": ACCURACY_FORMAT,
+        "schema_version": ACCURACY_SCHEMA_VERSION,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "network": result.network,
+        "dataset": {"name": result.dataset, "description": result.dataset_description,
+                    "is_synthetic": result.is_synthetic},
+        "cost_only": result.is_synthetic,
+        "images": {"evaluated": result.eval_images, "traced": result.traced_images},
+        "calibration": dict(result.calibration),
+        "accuracy": dict(result.accuracy),
+        "checkpoint": result.checkpoint,
+        "seed": result.seed,
+        "config_hash": result.config_hash,
+        "accuracy_fields": {k: getattr(result.config, k)
+                            for k in result.config.accuracy_fields()},
+        "trace_dir": str(result.trace_dir) if result.trace_dir else None,
+        "timings_s": {k: round(v, 4) for k, v in result.timings_s.items()},
+        "warnings": list(result.warnings),
+    }
+    return write_text_atomic(folder / ACCURACY_FILE, json.dumps(report, indent=2) + "\n")
 
 
 def _count_sequential_reads(layer: CIMLayer, inputs, output) -> None:
@@ -363,15 +510,25 @@ def layer_statistics(layers: list[CIMLayer]) -> dict[str, Any]:
     ``writes``: cell programming operations (one per cell used, weights are written once);
     ``reads``: array read operations (one row group - or one row in sequential mode - with
     one input plane), counted over every hardware pass of the run (ADC calibration,
-    evaluation, trace); ``adc_conversions``: reads x columns; ``utilization``: cells used /
-    cells of the subarrays allocated to the layers; ``faults``: stuck-at cells injected.
+    evaluation, trace); ``column_reads``: reads x columns; ``adc_conversions``: the column
+    reads an ADC converts (parallel mode; 0 in sequential mode, where sense amplifiers read
+    one row at a time: ``sense_amp_reads``); ``utilization``: cells used / cells of the
+    subarrays allocated to the layers; ``faults``: stuck-at cells injected.
     """
     per_layer = []
     for layer in layers:
         if layer.crossbar is None:
             continue
-        per_layer.append(dict(layer.crossbar.statistics(), layer=layer.name))
-    total = {k: sum(entry[k] for entry in per_layer) for k in _COUNTS}
+        entry = dict(layer.crossbar.statistics(), layer=layer.name)
+        entry["column_reads"] = entry["adc_conversions"]
+        if not layer.crossbar.parallel:
+            entry["adc_conversions"] = 0
+        entry["sense_amp_reads"] = entry["column_reads"] - entry["adc_conversions"]
+        per_layer.append(entry)
+    total = {k: sum(entry[k] for entry in per_layer)
+             for k in _COUNTS + ("column_reads", "sense_amp_reads")}
+    total["operation_mode"] = (layers[0].config.operation_mode if layers and
+                               layers[0].crossbar is not None else None)
     total["utilization"] = (total["cells_used"] / total["cells_allocated"]
                             if total["cells_allocated"] else 0.0)
     total["fault_rate"] = total["faults"] / total["cells_used"] if total["cells_used"] else 0.0

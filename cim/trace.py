@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from cim.staging import staged_folder
+from cim.staging import json_marker, staged_folder
 
 __all__ = [
     "FORMAT_NAME",
@@ -27,6 +27,7 @@ __all__ = [
     "TraceError",
     "read_trace",
     "write_trace",
+    "trace_folder_is_ours",
     "network_csv_rows",
 ]
 
@@ -35,6 +36,11 @@ SCHEMA_VERSION = 1
 TOOL_VERSION = "0.1.0"
 MANIFEST = "manifest.json"
 NETWORK_CSV = "NetWork.csv"
+
+
+def trace_folder_is_ours(folder: Path) -> bool:
+    """A folder this tool may replace: its manifest.json names our trace format (any schema)."""
+    return json_marker(MANIFEST, "format", FORMAT_NAME)(Path(folder))
 
 
 class TraceError(ValueError):
@@ -162,9 +168,13 @@ def write_trace(directory: str | os.PathLike, network: str, layers: Sequence[Lay
                 config: dict[str, Any], config_hash: str, dataset: dict[str, Any] | None = None,
                 accuracy: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
                 ) -> Path:
-    """Write a trace folder atomically: build it beside the target, then rename into place."""
+    """Write a trace folder atomically: build it beside the target, then rename into place.
+
+    An existing ``directory`` is replaced only if it is empty or a trace of ours
+    (:func:`trace_folder_is_ours`); otherwise cim.staging.FolderNotOursError, nothing written.
+    """
     target = Path(directory)
-    with staged_folder(target) as staging:
+    with staged_folder(target, trace_folder_is_ours, what="trace_dir") as staging:
         entries = []
         for index, layer in enumerate(layers):
             g = layer.geometry

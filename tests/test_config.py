@@ -64,6 +64,10 @@ def test_parse_override_types(text, key, value):
     (["input_toggle_rate=1.5"], "input_toggle_rate"),
     (["mapping=diagonal"], "mapping='diagonal'"),
     (["pipeline=maybe"], "pipeline"),
+    (["weight_bits=1", "cell_bits=1"], "weight_bits=1 must be >= 2"),
+    (["r_on_ohm=nan"], "r_on_ohm=nan must be a finite number"),
+    (["drift_time_s=inf"], "drift_time_s=inf must be a finite number"),
+    (["read_voltage_V=-inf"], "read_voltage_V=-inf must be a finite number"),
 ])
 def test_bad_values_name_the_field(overrides, fragment):
     with pytest.raises(ConfigError) as info:
@@ -101,3 +105,22 @@ def test_presets_build_and_match_neurosim_default():
     assert preset("table7-sram-1nm-par64").technology_node_nm == 1
     with pytest.raises(ConfigError, match="preset='nope'"):
         preset("nope")
+
+
+def test_every_float_field_refuses_non_finite_values():
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(HardwareConfig)
+    floats = [f.name for f in dataclasses.fields(HardwareConfig)
+              if hints[f.name] is float or float in typing.get_args(hints[f.name])]
+    assert len(floats) > 20
+    for name in floats:
+        for bad in (float("nan"), float("inf"), float("-inf")):
+            with pytest.raises(ConfigError, match=f"^{name}=.* must be a finite number$"):
+                HardwareConfig(**{name: bad})
+
+
+def test_weight_bits_two_is_the_smallest():
+    assert HardwareConfig(weight_bits=2, cell_bits=1).weight_bits == 2
+    assert HardwareConfig(activation_bits=1).activation_bits == 1   # unsigned inputs: fine

@@ -1,0 +1,167 @@
+"""Step 1 outputs and checks: accuracy.json, calibration on the train split, warnings for
+effects a read mode does not model, functional pools in the manifest, 1-bit precisions."""
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import cim.run as cim_run
+from chip.config import HardwareConfig
+from cim.adc import ADC_CALIBRATION_IMAGES, CALIBRATION_IMAGES
+from cim.recorder import followed_by
+from cim.run import run, unmodelled_effects
+from cim.staging import FolderNotOursError
+from cim.trace import read_trace
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+class Pools(nn.Module):
+    """Functional pools and a signed-input layer (no ReLU before fc)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.fc = nn.Linear(4, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.avg_pool2d(self.conv2(x), kernel_size=(2, 2))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+class Untraceable(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        if x.sum() > 0:                         # data-dependent: torch.fx cannot trace it
+            x = x.flatten(1)
+        return self.fc(x)
+
+
+def test_accuracy_report_is_written_atomically(tmp_path):
+    folder = tmp_path / "results" / "lenet5"
+    result = run(HardwareConfig(), network="lenet5", dataset="mnist5k", eval_images=20,
+                 trace_dir=tmp_path / "t", results_dir=folder)
+    assert result.accuracy_file == folder / "accuracy.json"
+    report = json.loads(result.accuracy_file.read_text())
+    assert report["format"] == "neuropysim-accuracy" and report["schema_version"] == 1
+    assert report["network"] == "lenet5" and report["dataset"]["name"] == "mnist5k"
+    assert report["images"] == {"evaluated": 20, "traced": 1}
+    assert report["accuracy"] == result.accuracy and report["config_hash"] == \
+        HardwareConfig().config_hash()
+    assert report["timings_s"]["total"] > 0 and report["calibration"]["split"] == "train"
+    assert [p.name for p in folder.iterdir()] == ["accuracy.json"]      # no temporary left
+
+
+def test_accuracy_report_refuses_a_user_folder_before_any_work(tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("mine")
+    monkeypatch.setattr(cim_run, "evaluate", lambda *a, **k: pytest.fail("work started"))
+    with pytest.raises(FolderNotOursError, match="^results_dir="):
+        run(HardwareConfig(), network="lenet5", dataset="mnist5k", eval_images=20,
+            trace_dir=tmp_path / "t", results_dir=docs)
+    assert [p.name for p in docs.iterdir()] == ["notes.txt"] and not (tmp_path / "t").exists()
+
+
+def test_calibration_uses_the_train_split_not_the_scored_images(monkeypatch, tmp_path):
+    from models import datasets
+
+    seen = {}
+    real_calibrate, real_program = cim_run.calibrate_activations, cim_run.program
+
+    def calibrate(model, layers, calib, *args):
+        seen["activations"] = calib.clone()
+        return real_calibrate(model, layers, calib, *args)
+
+    def program(model, layers, cfg, seed, calib, batch):
+        seen["program"] = calib.clone()
+        return real_program(model, layers, cfg, seed, calib, batch)
+
+    monkeypatch.setattr(cim_run, "calibrate_activations", calibrate)
+    monkeypatch.setattr(cim_run, "program", program)
+    cfg = HardwareConfig(operation_mode="parallel", adc_bits=5)
+    result = run(cfg, network="lenet5", dataset="mnist5k", eval_images=10, write_trace=False)
+    train = datasets.load_dataset("mnist5k", "train").images[:CALIBRATION_IMAGES]
+    assert torch.equal(seen["activations"], train) and torch.equal(seen["program"], train)
+    test = datasets.load_dataset("mnist5k", "test").images
+    # no calibration image is a scored image
+    flat_test = test.flatten(1)
+    for image in train.flatten(1):
+        assert not (flat_test == image).all(1).any()
+    assert result.calibration == {"split": "train", "images": CALIBRATION_IMAGES,
+                                  "adc_images": ADC_CALIBRATION_IMAGES}
+
+
+def test_unmodelled_effects_name_the_fields():
+    assert unmodelled_effects(HardwareConfig()) == []
+    seq = HardwareConfig(wire_resistance_ohm=1.5, adc_gain_error=-0.1, read_noise_sigma=0.1)
+    assert unmodelled_effects(seq) == ["wire_resistance_ohm=1.5", "adc_gain_error=-0.1"]
+    assert unmodelled_effects(seq.replace(operation_mode="parallel")) == []
+
+
+def test_run_reports_the_unmodelled_effects_once_as_a_line():
+    lines = []
+    result = run(HardwareConfig(adc_inl_lsb=0.5), network="lenet5", dataset="mnist5k",
+                 eval_images=10, write_trace=False, warn=lines.append)
+    assert lines == [line for line in result.warnings]
+    assert [line for line in lines if "does not model adc_inl_lsb=0.5" in line]
+
+
+def test_functional_pools_are_recorded_like_module_pools(tmp_path):
+    assert followed_by(Pools()) == {"conv1": ("relu", "maxpool2x2"),
+                                    "conv2": ("avgpool2x2", "globalavgpool"), "fc": ()}
+    run(HardwareConfig(), network=Pools(), dataset="synthetic", input_shape=(1, 8, 8),
+        trace_dir=tmp_path / "t")
+    layers = {g.geometry.name: g.geometry for g in read_trace(tmp_path / "t").layers}
+    assert layers["conv1"].followed_by == ("relu", "maxpool2x2")
+    assert layers["conv2"].followed_by == ("avgpool2x2", "globalavgpool")
+    # the same network with modules records the same steps
+    module_net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2))
+    assert followed_by(module_net) == {"0": ("relu", "maxpool2x2")}
+
+
+def test_python_warnings_become_result_lines(tmp_path):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(HardwareConfig(), network=Untraceable(), dataset="synthetic",
+                     input_shape=(1, 28, 28), trace_dir=tmp_path / "t")
+    assert not [w for w in caught if "torch.fx" in str(w.message)]
+    assert [w for w in result.warnings if w.startswith("warning: torch.fx cannot trace")]
+
+
+def test_one_bit_activations_signed_inputs_are_refused_before_the_passes(monkeypatch):
+    real = cim_run.evaluate
+
+    def evaluate(model, images, labels, batch, desc="", progress=False):
+        assert desc == "", f"the {desc} pass ran before the check"
+        return real(model, images, labels, batch, desc, progress)
+
+    monkeypatch.setattr(cim_run, "evaluate", evaluate)
+    with pytest.raises(ValueError, match=r"^activation_bits=1 cannot represent the signed "
+                                         r"inputs of layer\(s\) fc"):
+        run(HardwareConfig(activation_bits=1), network=Pools(), dataset="synthetic",
+            input_shape=(1, 8, 8), write_trace=False)
+
+
+def test_one_bit_unsigned_activations_work_end_to_end(tmp_path):
+    result = run(HardwareConfig(activation_bits=1), network="lenet5", dataset="mnist5k",
+                 eval_images=20, trace_dir=tmp_path / "t")
+    assert result.accuracy["quantized"] == result.accuracy["hardware"]   # exact sequential read
+    trace = read_trace(tmp_path / "t")
+    assert all(layer.input_codes.max() <= 1 for layer in trace.layers)
