@@ -92,10 +92,20 @@ def _check_manifest_agreement(trace, config) -> None:
                              f"{config.weight_bits} / activation_bits={config.activation_bits}")
 
 
+def _out_folder(args, trace, suffix: str = "") -> Path:
+    """--out, else results/<net><suffix> (inferenceConfig.RESULTS_DIR)."""
+    if args.out is not None:
+        return Path(args.out)
+    import inferenceConfig
+    return Path(inferenceConfig.RESULTS_DIR) / f"{trace.network}{suffix}"
+
+
 def _run_sweep(args, trace, base_config) -> int:
     """--sweep: validate every point first, estimate them, write results/<NET>-sweep/."""
     from chip.config import ConfigError, HardwareConfig
-    from chip.sweep import parse_axis, run_sweep, sweep_points, write_sweep
+    from chip.sweep import (parse_axis, run_sweep, sweep_folder_is_ours, sweep_points,
+                            write_sweep)
+    from cim.staging import check_replaceable
 
     if args.updated_trace:
         raise ConfigError("--updated-trace cannot be combined with --sweep")
@@ -106,14 +116,11 @@ def _run_sweep(args, trace, base_config) -> int:
         print(f"warning: sweeping {', '.join(swept_accuracy)}: the trace's recorded accuracy "
               f"holds only at its own values; run step 1 per point for accuracy",
               file=sys.stderr)
+    out = _out_folder(args, trace, suffix="-sweep")
+    check_replaceable(out, sweep_folder_is_ours, what="out")      # refuse before the work
     source = trace if args.jobs == 1 else args.trace
     table = run_sweep(source, points, jobs=args.jobs, network_csv=args.network_csv,
                       progress=not args.quiet)
-    if args.out is None:
-        import inferenceConfig
-        out = Path(inferenceConfig.RESULTS_DIR) / f"{trace.network}-sweep"
-    else:
-        out = Path(args.out)
     folder, notes = write_sweep(table, [a.key for a in axes], out, plot=not args.no_plot)
     if args.json:
         sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
@@ -143,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from chip.estimator import estimate, load_trace
         from chip.report import format_summary, summary_json, write_results
+        from cim.staging import check_replaceable, results_folder_is_ours
 
         if args.trace is None:
             import inferenceConfig
@@ -154,13 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(warning, file=sys.stderr)
         if args.sweep:
             return _run_sweep(args, trace, config)
+        out = _out_folder(args, trace)
+        check_replaceable(out, results_folder_is_ours, what="out")  # refuse before the work
         updated = load_trace(args.updated_trace) if args.updated_trace else None
         report = estimate(trace, config, updated_trace=updated)
-        if args.out is None:
-            import inferenceConfig
-            out = Path(inferenceConfig.RESULTS_DIR) / trace.network
-        else:
-            out = Path(args.out)
         folder, notes = write_results(report, out, plot=not args.no_plot)
     except (ConfigError, TraceError, ValueError) as err:
         print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}",

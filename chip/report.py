@@ -59,14 +59,14 @@ def _plot(report, path: Path) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return "matplotlib is not installed: breakdown.png skipped (pip install neuropysim[plot])"
-    area = report.tree.by_category("area_m2")
+    # the summary's split: unused layout inside bounding boxes is shown apart from "other"
+    area_mm2 = report.summary["area_breakdown_mm2"]
     energy = report.tree.by_category("dynamic_energy_J")
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    cats = list(area)
-    axes[0].bar(cats, [area[c] * 1e6 for c in cats], color="tab:blue")
+    axes[0].bar(list(area_mm2), list(area_mm2.values()), color="tab:blue")
     axes[0].set_title(f"{report.network}: area by category")
     axes[0].set_ylabel("mm²")
-    axes[1].bar(cats, [energy[c] * 1e12 for c in cats], color="tab:orange")
+    axes[1].bar(list(energy), [e * 1e12 for e in energy.values()], color="tab:orange")
     axes[1].set_title("dynamic energy per image by category")
     axes[1].set_ylabel("pJ")
     layers = report.layers
@@ -128,8 +128,10 @@ def format_summary(report) -> str:
     for key, label in (("array_area_mm2", "CIM arrays"), ("adc_area_mm2", "ADC"),
                        ("accumulation_area_mm2", "accumulation"),
                        ("interconnect_area_mm2", "interconnect"),
-                       ("buffer_area_mm2", "buffers"), ("other_area_mm2", "other")):
-        p(f"    {label + ':':<25}{s[key]:.4g} mm²")
+                       ("buffer_area_mm2", "buffers"), ("other_area_mm2", "other"),
+                       ("unused_area_mm2", "unused layout")):
+        if key in s:
+            p(f"    {label + ':':<25}{s[key]:.4g} mm²")
     p(f"  clock period:              {s['clock_period_ns']:.4g} ns")
     p(f"  latency per image ({mode}): {s['latency_per_image_ns']:.5g} ns")
     p(f"  dynamic energy per image:  {s['dynamic_energy_per_image_pJ']:.5g} pJ")

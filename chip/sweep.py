@@ -12,6 +12,7 @@ DataFrame). ``jobs > 1`` uses joblib (the optional ``sweep`` extra). Never impor
 from __future__ import annotations
 
 import functools
+import json
 import itertools
 import os
 import sys
@@ -22,10 +23,14 @@ from typing import Any, Sequence
 import pandas as pd
 
 from chip.config import ConfigError, HardwareConfig, parse_override
-from cim.staging import staged_folder
+from cim.staging import json_marker, staged_folder
 
 __all__ = ["SweepAxis", "SweepPoint", "parse_axis", "sweep_points", "run_sweep",
-           "pareto_mask", "write_sweep", "SWEEP_METRICS"]
+           "pareto_mask", "write_sweep", "SWEEP_METRICS", "sweep_folder_is_ours"]
+
+#: sweep.json marks a sweep folder as ours, so a re-run may replace it (cim.staging)
+SWEEP_FORMAT = "neuropysim-sweep"
+sweep_folder_is_ours = json_marker("sweep.json", "format", SWEEP_FORMAT)
 
 #: summary figures kept per point (units in the names, as in summary.json)
 SWEEP_METRICS = (
@@ -175,12 +180,15 @@ def _plot(table: pd.DataFrame, axes_keys: list[str], path: Path) -> str | None:
 
 def write_sweep(table: pd.DataFrame, axes_keys: Sequence[str], out_dir: str | Path,
                 plot: bool = True) -> tuple[Path, list[str]]:
-    """sweep.csv (with a ``pareto`` column) and sweep.png into ``out_dir``, atomically."""
+    """sweep.csv (with a ``pareto`` column), sweep.json (what was swept) and sweep.png into
+    ``out_dir``, atomically; an existing folder is replaced only if empty or a sweep's."""
     table = table.assign(pareto=pareto_mask(table))
     notes: list[str] = []
     target = Path(out_dir)
-    with staged_folder(target) as staging:
+    with staged_folder(target, sweep_folder_is_ours, what="out") as staging:
         table.to_csv(staging / "sweep.csv", index=False)
+        meta = {"format": SWEEP_FORMAT, "axes": list(axes_keys), "points": len(table)}
+        (staging / "sweep.json").write_text(json.dumps(meta, indent=2) + "\n")
         if plot:
             note = _plot(table, list(axes_keys), staging / "sweep.png")
             if note:

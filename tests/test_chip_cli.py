@@ -58,6 +58,9 @@ def test_cli_end_to_end_vgg8(fake, vgg8_trace, tmp_path, capsys):
     for key in SUMMARY_KEYS:
         assert key in summary, key
         assert summary[key] > 0, key
+    assert summary["unused_area_mm2"] >= 0
+    parts = sum(summary["area_breakdown_mm2"].values())
+    assert parts == pytest.approx(summary["area_mm2"], rel=1e-9)       # the rows add up
     assert summary["config_hash"] == HardwareConfig.from_dict(summary["config"]).config_hash()
     import pandas as pd
     layers = pd.read_csv(out / "layers.csv")

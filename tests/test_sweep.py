@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 
 import chip.cli
+import chip.estimator
+import chip.sweep
 from chip.config import ConfigError
 from chip.estimator import estimate
 from chip.presets import preset
@@ -120,3 +122,33 @@ def test_cli_sweep_bad_input_exit_2_no_files(tiny_trace, tmp_path, capsys, argv,
     err = capsys.readouterr().err
     assert fragment in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_cli_sweep_replaces_its_own_folder_but_never_a_users(tiny_trace, tmp_path, capsys,
+                                                             monkeypatch):
+    argv = ["--trace", str(tiny_trace), "--no-plot", "--quiet", "--sweep", "adc_bits=4,5"]
+    out = tmp_path / "sweep"
+    assert chip.cli.main([*argv, "--out", str(out)]) == 0
+    assert chip.cli.main([*argv, "--out", str(out)]) == 0               # a sweep's: replaced
+    assert (out / "sweep.json").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    calls = []
+    monkeypatch.setattr(chip.sweep, "run_sweep", lambda *a, **k: calls.append(1))
+    capsys.readouterr()
+    assert chip.cli.main([*argv, "--out", str(mine)]) == 2
+    assert "left untouched" in capsys.readouterr().err
+    assert calls == [] and (mine / "notes.txt").read_text() == "keep me"   # refused up front
+
+
+def test_cli_estimate_refuses_a_users_folder_before_estimating(tiny_trace, tmp_path, capsys,
+                                                               monkeypatch):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    monkeypatch.setattr(chip.estimator, "estimate",
+                        lambda *a, **k: pytest.fail("estimated before checking --out"))
+    assert chip.cli.main(["--trace", str(tiny_trace), "--out", str(mine)]) == 2
+    assert "left untouched" in capsys.readouterr().err
+    assert (mine / "notes.txt").read_text() == "keep me"
