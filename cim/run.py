@@ -193,13 +193,13 @@ def _calibration_images(dataset: str, data_root, data) -> tuple[torch.Tensor, di
                         "note": "synthetic: no accuracy is scored"}
     from models import datasets
     try:
-        train = datasets.load_dataset(dataset, "train", root=data_root)
+        train = datasets.load_dataset(dataset, "train", root=data_root,
+                                      limit=CALIBRATION_IMAGES)
     except ValueError as err:
         raise ValueError(f"dataset={dataset!r}: ADC and activation ranges are calibrated on "
                          f"the train split (kept apart from the scored test images), but "
                          f"{str(err).splitlines()[0]}") from None
-    images = train.images[:CALIBRATION_IMAGES].clone()   # drop the rest of the split
-    del train
+    images = train.images
     return images, {"split": "train", "images": int(len(images)),
                     "adc_images": int(min(ADC_CALIBRATION_IMAGES, len(images)))}
 

@@ -23,6 +23,8 @@ Images are never normalised to negative values: the first layer's input stays un
 """
 from __future__ import annotations
 
+import dataclasses
+
 import _codecs  # Python 3 protocol-2 pickles store bytes via _codecs.encode
 import gzip
 import hashlib
@@ -105,7 +107,8 @@ def cache_dir() -> Path:
 
 def load_dataset(name: str, split: str = "test", root: str | os.PathLike | None = None,
                  download: bool = False, synthetic_shape: tuple[int, int, int] | None = None,
-                 synthetic_count: int | None = None, seed: int = 0) -> Dataset:
+                 synthetic_count: int | None = None, seed: int = 0,
+                 limit: int | None = None) -> Dataset:
     """Load one split of a data set into memory.
 
     Args:
@@ -118,6 +121,8 @@ def load_dataset(name: str, split: str = "test", root: str | os.PathLike | None 
         synthetic_shape: (C, H, W) of each image, for ``synthetic`` only.
         synthetic_count: number of images, for ``synthetic`` only.
         seed: seed of the ``synthetic`` generator (the real data sets are fixed).
+        limit: keep only the first ``limit`` images of the split (CIFAR-10 then reads only
+            the batch files it needs; nothing is converted to float beyond them).
 
     Returns:
         A :class:`Dataset` with images as float32 N x C x H x W in [0, 1].
@@ -139,14 +144,23 @@ def load_dataset(name: str, split: str = "test", root: str | os.PathLike | None 
     if download and name not in ("mnist", "cifar10"):
         raise ValueError(f"download=True applies only to dataset='mnist' or 'cifar10', not dataset={name!r}")
 
+    if limit is not None:
+        limit = _positive_int("limit", limit)
     if name == "synthetic":
-        return _load_synthetic(split, synthetic_shape, synthetic_count, seed)
+        return _limited(_load_synthetic(split, synthetic_shape, synthetic_count, seed), limit)
     if name == "mnist5k":
-        return _load_mnist5k(split)
+        return _limited(_load_mnist5k(split), limit)
     root_path = _check_root(name, root, download)
     if name == "mnist":
-        return _load_mnist(split, root_path, download)
-    return _load_cifar10(split, root_path, download)
+        return _load_mnist(split, root_path, download, limit)
+    return _load_cifar10(split, root_path, download, limit)
+
+
+def _limited(data: Dataset, limit: int | None) -> Dataset:
+    if limit is None or limit >= len(data):
+        return data
+    labels = None if data.labels is None else data.labels[:limit].clone()
+    return dataclasses.replace(data, images=data.images[:limit].clone(), labels=labels)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -397,7 +411,7 @@ def _read_idx(path: Path, ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def _load_mnist(split: str, root: Path, download: bool) -> Dataset:
+def _load_mnist(split: str, root: Path, download: bool, limit: int | None = None) -> Dataset:
     folders = [root, root / "MNIST" / "raw"]
     img_stem, lab_stem = _MNIST_FILES[split]
     img_path, lab_path = _find_idx(folders, img_stem), _find_idx(folders, lab_stem)
@@ -414,6 +428,7 @@ def _load_mnist(split: str, root: Path, download: bool) -> Dataset:
         raise ValueError(f"file {lab_path} has {labels.shape[0]} labels but {img_path} has {images.shape[0]} images")
     if labels.size and labels.max() > 9:
         raise ValueError(f"file {lab_path} holds label {labels.max()}; MNIST labels are 0..9")
+    images, labels = images[:limit], labels[:limit]          # limit=None keeps all
     n, h, w = images.shape
     return Dataset(images=_to_float_images(images[:, None]), labels=torch.from_numpy(labels),
                    name="mnist", num_classes=10, is_synthetic=False,
@@ -485,7 +500,7 @@ def _find_cifar_dir(root: Path, split: str) -> Path | None:
     return None
 
 
-def _load_cifar10(split: str, root: Path, download: bool) -> Dataset:
+def _load_cifar10(split: str, root: Path, download: bool, limit: int | None = None) -> Dataset:
     folder = _find_cifar_dir(root, split)
     if folder is None and download:
         _download("cifar10", root, split)
@@ -493,9 +508,13 @@ def _load_cifar10(split: str, root: Path, download: bool) -> Dataset:
     if folder is None:
         raise ValueError(f"root={str(root)!r} has no complete CIFAR-10 {split} split; expected "
                          f"{_expected_text('cifar10', split)}")
-    parts = [_read_cifar_batch(folder / f) for f in _CIFAR_FILES[split]]
-    images = np.concatenate([p[0] for p in parts])
-    labels = np.concatenate([p[1] for p in parts])
+    parts = []
+    for file_name in _CIFAR_FILES[split]:           # batches in order, only as many as needed
+        parts.append(_read_cifar_batch(folder / file_name))
+        if limit is not None and sum(len(p[1]) for p in parts) >= limit:
+            break
+    images = np.concatenate([p[0] for p in parts])[:limit]
+    labels = np.concatenate([p[1] for p in parts])[:limit]
     return Dataset(images=_to_float_images(images), labels=torch.from_numpy(labels),
                    name="cifar10", num_classes=10, is_synthetic=False,
                    description=f"CIFAR-10 {split} split from python batches: {images.shape[0]} images 3x32x32",

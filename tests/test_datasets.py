@@ -362,3 +362,19 @@ def test_batches_with_labels():
 def test_argument_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         load_dataset(**kwargs)
+
+
+def test_limit_keeps_the_first_images_and_reads_only_needed_cifar_batches(tmp_path, monkeypatch):
+    data, labels = _write_cifar(tmp_path, "train", n=3)
+    full = load_dataset("cifar10", "train", root=tmp_path)
+    read = []
+    original = datasets._read_cifar_batch
+    monkeypatch.setattr(datasets, "_read_cifar_batch", lambda p: read.append(p.name) or original(p))
+    four = load_dataset("cifar10", "train", root=tmp_path, limit=4)
+    assert read == ["data_batch_1", "data_batch_2"]          # 3 + 3 >= 4: batches 3-5 unread
+    assert torch.equal(four.images, full.images[:4]) and four.labels.tolist() == labels[:4]
+    assert len(load_dataset("cifar10", "train", root=tmp_path, limit=100)) == 15
+    mnist = load_dataset("mnist5k", "train", limit=5)
+    assert torch.equal(mnist.images, load_dataset("mnist5k", "train").images[:5])
+    with pytest.raises(ValueError, match=r"limit=0 is invalid"):
+        load_dataset("mnist5k", "train", limit=0)
