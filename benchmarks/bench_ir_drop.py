@@ -14,6 +14,14 @@ estimate = mean |I_est - I_solver| / mean I_solver over all columns and 3 input 
 G.V, what a simulator without IR drop gives), "NeuroSim" (per-cell series resistance
 1/(1/G + (j+1) r + (N-i) r), NeuroSim V1.x), "ours" (cim.devices.ir_drop mean-field
 effective conductances, computed once per array with activity 0.5, input-independent).
+
+"IR drop in step 1" (the last table): what cim.crossbar reads, cim.read_groups, against the
+solver: a subarray of N rows read in groups of ``rows_in_parallel``; each group embedded at its
+position in the subarray and G_eff interpolated per read in the read's actual input density
+("step 1"), against the previous step-1 model (the group alone as an array, fixed activity
+0.5) and against ignoring IR drop. Inputs: bit-serial planes of density p on the group's rows
+(0 V elsewhere: 1T1R transistors off, 0T1R rows grounded), conductances uniform in
+[Gmin, Gmax], 3 vectors per group and density.
 """
 from __future__ import annotations
 
@@ -29,8 +37,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from chip.config import HardwareConfig  # noqa: E402
 from cim.crossbar_solver import solve_crossbar  # noqa: E402
 from cim.devices import ir_drop  # noqa: E402
+from cim.read_groups import GroupConductances, row_groups  # noqa: E402
 
 G_MIN, G_MAX = 1 / 1.7e6, 1 / 100e3
 V_READ = 0.2
@@ -160,6 +170,45 @@ def timing(sizes):
     return out
 
 
+def step1_table(cases, densities=(0.05, 0.5, 0.9)):
+    """cim.read_groups (step 1) against the solver: groups at their position, per-read
+    activity; the previous model (group alone, activity 0.5) and no IR drop for comparison."""
+    rows = []
+    for cell, n, group, r in cases:
+        cfg = HardwareConfig(operation_mode="parallel", subarray_rows=n, subarray_cols=n,
+                             rows_in_parallel=group, wire_resistance_ohm=r, access_device=cell)
+        g_max = 1.0 / cfg.r_on_ohm
+        g_s, rng = array(n, 3 * n + group)
+        g_units = torch.tensor(g_s / g_max, dtype=torch.float32)
+        groups = row_groups(n, n, group)
+        ours = GroupConductances(g_units, groups, cfg)
+        for p in densities:
+            acc = {"ignore": [], "previous": [], "step1": []}
+            for gi in range(int(groups.shape[0])):
+                idx = groups[gi].numpy()
+                alone = ir_drop.ir_drop_conductances_from_config(
+                    torch.tensor(g_s[idx]), cfg, 0.5).numpy()
+                for _ in range(3):
+                    v = (rng.random(group) < p).astype(np.float64)
+                    full = np.zeros(n)
+                    full[idx] = v * V_READ
+                    ref = solve_crossbar(g_s, full, r_wl=r, r_bl=r, cell=cell,
+                                         active_rows=(full > 0) if cell == "1t1r" else None
+                                         ).column_currents
+                    if not np.abs(ref).sum():
+                        continue
+                    est = ours.current(torch.tensor(v, dtype=torch.float32).view(1, -1), gi)
+                    acc["step1"].append(rel(est[0].double().numpy() * V_READ * g_max, ref))
+                    acc["previous"].append(rel(V_READ * v @ alone, ref))
+                    acc["ignore"].append(rel(V_READ * v @ g_s[idx], ref))
+            row = {"cell": cell, "rows": n, "group": group, "r_ohm": r, "density": p}
+            for key, vals in acc.items():
+                row[key] = statistics.mean(x[0] for x in vals)
+                row[key + "_max"] = max(x[1] for x in vals)
+            rows.append(row)
+    return rows
+
+
 def pct(x: float) -> str:
     return f"{100 * x:.2f} %" if x < 10 else f"{100 * x:.0f} %"
 
@@ -209,6 +258,21 @@ def main(argv=None) -> int:
               f"| {pct(row['ignore'])} | {pct(row['ours'])} | "
               f"{pct(row['ours_max'])} |")
 
+    cases = [(cell, n, grp, r) for cell in ("1t1r", "0t1r")
+             for n, grp, r in ((64, 64, 5.0), (64, 16, 5.0), (128, 128, 2.5), (128, 32, 2.5),
+                               (128, 128, 5.0), (256, 64, 2.5))
+             if not (args.quick and n > 64)]
+    st = step1_table(cases)
+    print("\n## IR drop in step 1 (cim.read_groups): read groups at their position, per-read "
+          "activity\n")
+    print("| cell | rows | rows per read | r (ohm) | input density | ignore IR drop | "
+          "previous (group alone, a = 0.5) | step 1 (mean) | step 1 (worst column) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in st:
+        print(f"| {row['cell']} | {row['rows']} | {row['group']} | {row['r_ohm']:g} | "
+              f"{row['density']:g} | {pct(row['ignore'])} | {pct(row['previous'])} | "
+              f"{pct(row['step1'])} | {pct(row['step1_max'])} |")
+
     tm = timing(sizes)
     print("\n## Solver timing (r = 2.5 ohm, median of 3)\n")
     print("| rows x cols | case | unknowns | Newton iterations | time |")
@@ -218,7 +282,7 @@ def main(argv=None) -> int:
               f"{row['newton_iterations'] or '-'} | {1e3 * row['median_s']:.1f} ms |")
     if args.json:
         args.json.write_text(json.dumps({"calibration": cal, "ir_drop": ir, "sneak": sn,
-                                         "timing": tm}, indent=1, default=str))
+                                         "step1": st, "timing": tm}, indent=1, default=str))
     return 0
 
 

@@ -43,8 +43,10 @@ from dataclasses import dataclass
 
 import torch
 
+from . import devices
+
 __all__ = ["ADC", "CALIBRATION_IMAGES", "ADC_CALIBRATION_IMAGES", "CALIBRATION_QUANTILE",
-           "HIST_BINS", "adc_step", "full_scale_range"]
+           "HIST_BINS", "adc_step", "full_scale_range", "convert_codes"]
 
 #: fraction of the calibration reads (per input plane) the calibrated range covers
 CALIBRATION_QUANTILE = 0.999
@@ -91,3 +93,15 @@ class ADC:
     def convert(self, current: torch.Tensor) -> torch.Tensor:
         """Quantized current (same units), out of place."""
         return self.codes_(current.clone()) * self.step
+
+
+def convert_codes(x_half: torch.Tensor, adc: ADC, config, ideal: bool,
+                  generator: torch.Generator | None = None, curve=None) -> torch.Tensor:
+    """Codes of ADC inputs given as ``I / step + 1/2 + TIE_BIAS`` (float tensor, used in place).
+
+    Ideal converter: ``floor`` and clip (the rule above). Otherwise cim.devices.adc_convert
+    (offset, gain, INL/DNL, thermal noise from ``generator``, transfer ``curve``) on the input
+    in LSB; it rounds, and the tie bias stays so exact ties decide as in the ideal ADC."""
+    if ideal:
+        return x_half.floor_().clamp_(0, adc.top_code)
+    return devices.adc_convert(x_half.sub_(0.5), adc.bits, config, generator, curve)

@@ -38,7 +38,8 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["WeightMapping", "InputPlanes", "slice_weights", "input_planes", "num_slices"]
+__all__ = ["WeightMapping", "InputPlanes", "slice_weights", "input_planes", "plane_terms",
+           "num_slices"]
 
 
 def num_slices(weight_bits: int, cell_bits: int) -> int:
@@ -183,3 +184,18 @@ def input_planes(codes: torch.Tensor, bits: int, signed: bool, encoding: str,
         planes = torch.stack([codes.clamp(min=0), (-codes).clamp(min=0)], dim=-2).to(dtype) / half
         return planes, spec
     return (codes.unsqueeze(-2).to(dtype) / float(2 ** bits - 1)), spec
+
+
+def plane_terms(codes: torch.Tensor, planes: torch.Tensor, bits: int, signed: bool,
+                encoding: str) -> torch.Tensor:
+    """``weights[p] * plane_p(code)`` (float64) for integer ``codes`` and plane indices
+    ``planes`` given elementwise: the part of each code that plane p carries (the planes of a
+    code sum to it, as in :func:`input_planes`)."""
+    spec = plane_weights(bits, signed, encoding)
+    codes, planes = codes.to(torch.int64), planes.to(torch.int64)
+    if encoding == "bit_serial":
+        u = codes % (2 ** bits) if signed else codes
+        return ((u >> planes) & 1).to(torch.float64) * spec.weights[planes]
+    if signed:                                                           # two DAC phases
+        return torch.where(planes == 0, codes.clamp(min=0), codes.clamp(max=0)).to(torch.float64)
+    return codes.to(torch.float64)

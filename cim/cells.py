@@ -1,8 +1,9 @@
 """Cell levels to conductances: THE single place where the analog array is formed.
 
-Every hardware read in `cim.crossbar` goes through :func:`cell_conductance`; device
-non-idealities (programming variation, stuck-at faults, drift, relaxation, IR drop on the
-cell) belong here, as functions of the integer levels, the config and a seeded generator.
+Every array of `cim.crossbar` is programmed through :func:`program_cells`; the
+programming-time device non-idealities (stuck-at faults, programming error, variation,
+relaxation, drift) apply there, as functions of the integer levels, the config and a seeded
+generator. The level map itself is cim.devices.conductance's (one implementation).
 
 Model (NeuroSim V1.4 ``LoadInWeightData``, reference/neurosim-v1.4.md §6): a cell of ``c``
 bits at level ``d`` in [0, 2^c - 1] has conductance
@@ -32,8 +33,11 @@ import math
 
 import torch
 
+from . import devices
+from .devices import conductance
+
 __all__ = ["gmin", "level_step", "nominal_conductance", "cell_conductance", "program_cells",
-           "read_cells", "read_is_ideal", "read_levels"]
+           "read_is_ideal", "read_levels"]
 
 
 def gmin(config) -> float:
@@ -42,18 +46,20 @@ def gmin(config) -> float:
     return 0.0 if math.isinf(ratio) else 1.0 / ratio
 
 
+def _levels(config) -> int:
+    return 2 ** config.cell_bits
+
+
 def level_step(config) -> float:
     """Current of one cell level in units of Gmax: (1 - gmin) / (2^c - 1) (NeuroSim §6)."""
-    return (1.0 - gmin(config)) / (2 ** config.cell_bits - 1)
+    return conductance.level_step(gmin(config), 1.0, _levels(config))
 
 
 def nominal_conductance(levels: torch.Tensor, config) -> torch.Tensor:
-    """Ideal conductance (float32, units of Gmax) of cells at integer ``levels``."""
-    top = 2 ** config.cell_bits - 1
-    if levels.numel() and (int(levels.min()) < 0 or int(levels.max()) > top):
-        raise ValueError(f"cell levels outside [0, {top}] for cell_bits={config.cell_bits}")
-    # G(d) = Gmin + d/(2^c-1) (Gmax - Gmin): NeuroSim V1.4 LoadInWeightData, in units of Gmax
-    return levels.to(torch.float32).mul_(level_step(config)).add_(gmin(config))
+    """Ideal conductance (float32, units of Gmax) of cells at integer ``levels``
+    (cim.devices.conductance's level map with Gmin = gmin, Gmax = 1)."""
+    return conductance.levels_to_conductance(levels, gmin(config), 1.0, _levels(config),
+                                             torch.float32)
 
 
 def program_cells(levels: torch.Tensor, config, generator: torch.Generator | None = None):
@@ -67,7 +73,6 @@ def program_cells(levels: torch.Tensor, config, generator: torch.Generator | Non
     returned unchanged with state None (the ideal path, bit for bit).
     """
     g = nominal_conductance(levels, config)
-    from . import devices
     if devices.programming_is_ideal(config):
         return None, g
     if generator is None:
@@ -96,27 +101,11 @@ def read_is_ideal(config, state=None) -> bool:
     return config.read_noise_sigma == 0 and comp == 1.0
 
 
-def read_cells(state, g: torch.Tensor, config, generator: torch.Generator | None
-               ) -> torch.Tensor:
-    """Conductances (float32) one read sees: cim.devices.read_conductances (fresh
-    cycle-to-cycle read noise on every call, times the drift-compensation factor). ``g`` is
-    the programmed conductance, returned as is when the read is ideal."""
-    if read_is_ideal(config, state):
-        return g
-    from . import devices
-    if state is None:        # ideal programming: the programmed cells are the targets
-        g64 = g.to(torch.float64)
-        state = devices.DeviceState(g=g64, g_target=g64, g_min=gmin(config), g_max=1.0,
-                                    fault_mask=torch.zeros(g.shape, dtype=torch.int8))
-    return devices.read_conductances(state, config, generator).to(torch.float32)
-
-
-def read_levels(conductance: torch.Tensor, config) -> torch.Tensor:
+def read_levels(g: torch.Tensor, config) -> torch.Tensor:
     """What a sense amplifier reads from one cell at a time (sequential mode): the nearest level.
 
     The thresholds sit halfway between the nominal level currents (ours); an ideal cell reads
     back its programmed level exactly.
     """
-    top = 2 ** config.cell_bits - 1
-    lv = (conductance - gmin(config)).mul_(1.0 / level_step(config)).add_(0.5).floor_()
-    return lv.clamp_(0, top).to(torch.int8)
+    return conductance.conductance_to_levels(g, gmin(config), 1.0, _levels(config),
+                                             rounded=True).to(torch.int8)

@@ -47,6 +47,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from .devices._common import check_resistance
+
 __all__ = ["CrossbarSolution", "solve_crossbar", "ideal_column_currents",
            "estimate_solver_memory_bytes", "DEFAULT_MAX_MEMORY_BYTES"]
 
@@ -102,13 +104,6 @@ def ideal_column_currents(g: np.ndarray, v_in: np.ndarray) -> np.ndarray:
     return np.asarray(v_in, dtype=np.float64) @ np.asarray(g, dtype=np.float64)
 
 
-def _check_nonneg(name: str, value: float) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name}={value} must be a finite resistance >= 0 ohm")
-    return value
-
-
 def estimate_solver_memory_bytes(n_rows: int, n_cols: int) -> int:
     """Upper estimate of the solver's peak memory: LU factors of a 2 N M-unknown grid-like
     system (fill grows like n log n under minimum-degree ordering; the constant is fitted to
@@ -142,7 +137,7 @@ def _validate(g, v_in, r_wl, r_bl, r_driver, r_sense, r_access, cell, active_row
         raise ValueError("v_in must be finite voltages")
     for name, value in (("r_wl", r_wl), ("r_bl", r_bl), ("r_driver", r_driver),
                         ("r_sense", r_sense), ("r_access", r_access)):
-        _check_nonneg(name, value)
+        check_resistance(name, value)
     if cell not in ("1t1r", "0t1r"):
         raise ValueError(f"cell={cell!r} is not allowed; choose from: '1t1r', '0t1r'")
     if cell == "0t1r" and float(r_access) != 0.0:

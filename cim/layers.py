@@ -150,8 +150,8 @@ class CIMLayer(nn.Module):
         """Integer-product outputs (float64) of the crossbar for input codes."""
         xb = self.crossbar
         inner = self.inner
-        if not xb.parallel:
-            # sequential read: exact product of the levels the sense amplifiers read
+        if not xb.parallel and not xb.read_noise_per_read:
+            # sequential read: exact product of the fixed levels the sense amplifiers read
             w = xb.effective_codes.t().reshape(inner.weight.shape)
             return self._linear_op(codes.to(torch.float64), w)
         if self.kind == "linear":
@@ -162,7 +162,10 @@ class CIMLayer(nn.Module):
             cols = F.unfold(codes.to(torch.float32), inner.kernel_size, inner.dilation,
                             inner.padding, inner.stride)            # n x R x L (exact ints)
             rows = cols.transpose(1, 2).reshape(-1, cols.shape[1]).to(torch.int64)
-        if self.calibrate_adc:
+        if not xb.parallel:
+            # sequential read with read noise: every read of every input vector differs
+            out = xb.sense(rows, self.config.activation_bits, spec.signed)
+        elif self.calibrate_adc:
             # calibration pass: record the largest read current, pass on the exact product
             xb.matmul(rows, self.config.activation_bits, spec.signed, observe=True)
             out = rows.to(torch.float64) @ xb.mapping.decode()

@@ -6,29 +6,18 @@ from chip.config import HardwareConfig
 from cim import cells
 from cim.adc import ADC, adc_step
 from cim.crossbar import Crossbar, row_groups
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+from cim.read_groups import GroupConductances
+from conftest import weights_and_inputs
 
 
 def _data(rows=150, outs=12, vectors=23, signed=False, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    w = torch.randint(-128, 128, (rows, outs), generator=gen)
-    lo, hi = (-128, 128) if signed else (0, 256)
-    x = torch.randint(lo, hi, (vectors, rows), generator=gen)
-    return w, x
+    return weights_and_inputs(rows, outs, vectors, signed, seed)
 
 
 def _force_float_engine(xb: Crossbar) -> None:
     """Read through the float engine (the one device effects use) instead of int8."""
     xb.ideal = False
-    g = torch.cat([xb.conductance, torch.zeros(1, xb.mapping.columns)])
-    xb.group_conductance = g[xb.groups].contiguous()
+    xb.conductances = GroupConductances(xb.conductance, xb.groups, xb.config)
 
 
 def test_row_groups_stay_inside_subarrays():

@@ -9,6 +9,7 @@ from cim import cells
 from cim.cli import main, parse_duration, parse_durations
 from cim.crossbar import Crossbar
 from cim.run import accuracy_summary, run
+from conftest import read_crossbar, weights_and_inputs
 
 PARALLEL = dict(operation_mode="parallel", adc_range="full_scale")
 #: every non-ideality field explicitly at its "off" value
@@ -19,28 +20,7 @@ ALL_OFF = dict(programming_error_sigma=0.0, relaxation_sigma=0.0, drift_model="n
                adc_noise_lsb=0.0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch, tmp_path):
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # the CLI asks for 2
-    monkeypatch.chdir(tmp_path)
-    yield
-    torch.set_num_threads(old)
-
-
-def _problem(rows=300, outs=12, vectors=24, seed=3):
-    gen = torch.Generator().manual_seed(seed)
-    w = torch.randint(-128, 128, (rows, outs), generator=gen)
-    x = torch.randint(0, 256, (vectors, rows), generator=gen)
-    return w, x
-
-
-def _read(cfg, w, x, seed=0, bits=8):
-    xb = Crossbar(w, cfg, torch.Generator().manual_seed(seed))
-    if xb.parallel:
-        xb.set_adc(bits, False)
-    return xb, xb.matmul(x, bits, False)
+pytestmark = pytest.mark.usefixtures("cli_sandbox")      # tests/conftest.py
 
 
 # -- everything off is the ideal path -----------------------------------------------------------
@@ -49,9 +29,9 @@ def _read(cfg, w, x, seed=0, bits=8):
                                    dict(PARALLEL, adc_bits=5, weight_encoding="differential",
                                         cell_bits=2)])
 def test_everything_off_equals_the_ideal_path_exactly(extra):
-    w, x = _problem()
+    w, x = weights_and_inputs()
     cfg = HardwareConfig(**extra, **ALL_OFF)
-    xb, y = _read(cfg, w, x, seed=0)
+    xb, y = read_crossbar(cfg, w, x, seed=0)
     assert xb.ideal and xb.adc_ideal and xb.device_state is None
     assert torch.equal(xb.conductance, cells.nominal_conductance(xb.mapping.levels, cfg))
     # no generator (the pre-device path) and any seed give the same bits
@@ -59,7 +39,7 @@ def test_everything_off_equals_the_ideal_path_exactly(extra):
     if plain.parallel:
         plain.set_adc(8, False)
     assert torch.equal(y, plain.matmul(x, 8, False))
-    assert torch.equal(y, _read(cfg, w, x, seed=99)[1])
+    assert torch.equal(y, read_crossbar(cfg, w, x, seed=99)[1])
     if extra.get("adc_bits") == 8 or not xb.parallel:   # lossless: the integer product
         assert torch.equal(y, x.double() @ w.double())
 
@@ -81,54 +61,57 @@ NOISY = dict(PARALLEL, adc_bits=6, d2d_variation_sigma=0.05, read_noise_sigma=0.
 
 @pytest.mark.parametrize("mode", ["parallel", "sequential"])
 def test_same_seed_is_bit_identical_and_different_seeds_differ(mode):
-    w, x = _problem()
+    w, x = weights_and_inputs()
     cfg = HardwareConfig(**dict(NOISY, operation_mode=mode))
-    a = _read(cfg, w, x, seed=5)[1]
-    b = _read(cfg, w, x, seed=5)[1]
-    c = _read(cfg, w, x, seed=6)[1]
+    a = read_crossbar(cfg, w, x, seed=5)[1]
+    b = read_crossbar(cfg, w, x, seed=5)[1]
+    c = read_crossbar(cfg, w, x, seed=6)[1]
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
 
 
 def test_read_noise_is_fresh_on_every_read():
-    w, x = _problem()
+    w, x = weights_and_inputs()
     cfg = HardwareConfig(**PARALLEL, adc_bits=8, read_noise_sigma=0.05)
-    xb, first = _read(cfg, w, x)
+    xb, first = read_crossbar(cfg, w, x)
     assert not xb.ideal and not torch.equal(first, xb.matmul(x, 8, False))
 
 
 def test_each_effect_switches_the_path():
-    w, x = _problem()
-    ideal = _read(HardwareConfig(**PARALLEL, adc_bits=8), w, x)[1]
+    w, x = weights_and_inputs()
+    ideal = read_crossbar(HardwareConfig(**PARALLEL, adc_bits=8), w, x)[1]
     for kw in (dict(d2d_variation_sigma=0.05), dict(stuck_at_fault_rate=0.05),
                dict(wire_resistance_ohm=1.0), dict(adc_gain_error=0.05),
                dict(drift_model="power_law", drift_time_s=1e4),
                dict(drift_model="relative", drift_time_s=1.0)):
-        y = _read(HardwareConfig(**PARALLEL, adc_bits=8, **kw), w, x)[1]
+        y = read_crossbar(HardwareConfig(**PARALLEL, adc_bits=8, **kw), w, x)[1]
         assert not torch.equal(y, ideal), kw
 
 
 def test_ir_drop_lowers_the_read_conductances():
-    w, _ = _problem()
+    w, _ = weights_and_inputs()
     xb = Crossbar(w, HardwareConfig(**PARALLEL, wire_resistance_ohm=1.0),
                   torch.Generator().manual_seed(0))
     ref = Crossbar(w, HardwareConfig(**PARALLEL)).conductance
     grouped_ref = torch.cat([ref, torch.zeros(1, ref.shape[1])])[xb.groups]
     on = grouped_ref > 0
-    # the last bit line is the offset reference column (offset code, non-ideal array)
-    assert xb.physical_reference and xb.group_conductance.shape[-1] == ref.shape[1] + 1
-    ratio = xb.group_conductance[..., :ref.shape[1]][on] / grouped_ref[on]
-    assert float(ratio.max()) <= 1.0 and float(ratio.min()) < 0.999
+    # the data columns; the offset reference column (last bit line) is read apart
+    assert xb.physical_reference and xb.reference_conductances.base.shape[-1] == 2
+    for activity in (0.1, 0.5, 0.9):
+        ratio = xb.conductances.at_activity(activity)[on] / grouped_ref[on]
+        assert float(ratio.max()) <= 1.0 and float(ratio.min()) < 0.999
+    # a denser read draws more bit-line current: every cell sees less voltage
+    assert torch.all(xb.conductances.at_activity(0.9) <= xb.conductances.at_activity(0.1))
 
 
 # -- faults: error grows with the rate ------------------------------------------------------------
 def test_output_error_grows_with_the_fault_rate():
-    w, x = _problem(rows=256, outs=16, vectors=32)
+    w, x = weights_and_inputs(rows=256, outs=16, vectors=32)
     exact = x.double() @ w.double()
     errors = []
     for rate in (0.0, 0.01, 0.05, 0.2):
         cfg = HardwareConfig(operation_mode="sequential", stuck_at_fault_rate=rate)
-        err = [float((_read(cfg, w, x, seed=s)[1] - exact).abs().mean()) for s in range(3)]
+        err = [float((read_crossbar(cfg, w, x, seed=s)[1] - exact).abs().mean()) for s in range(3)]
         errors.append(sum(err) / len(err))
     assert errors[0] == 0.0
     assert all(a < b for a, b in zip(errors, errors[1:])), errors
@@ -214,10 +197,10 @@ def test_offset_reference_cancels_common_mode_drift():
     """Power-law drift scales every cell alike: the offset reference column, programmed and
     read like the data columns, scales the bias with it, so the output is ~ f * exact; the
     old digital constant would leave (1 - f) * 2^(b-1) * sum(x), larger than the signal."""
-    w, x = _problem(rows=256, outs=12, vectors=64)
+    w, x = weights_and_inputs(rows=256, outs=12, vectors=64)
     exact = x.double() @ w.double()
     cfg = HardwareConfig(**PARALLEL, adc_bits=8, drift_model="power_law", drift_time_s=60.0)
-    xb, y = _read(cfg, w, x)
+    xb, y = read_crossbar(cfg, w, x)
     f = 60.0 ** -0.05
     assert xb.physical_reference and xb.reference_gain == pytest.approx(f, rel=0.02)
     err = float((y - f * exact).norm() / (f * exact).norm())
@@ -227,22 +210,24 @@ def test_offset_reference_cancels_common_mode_drift():
 
 
 def test_offset_reference_has_its_own_draws_and_statistics():
-    w, x = _problem()
+    w, x = weights_and_inputs()
     seq = Crossbar(w, HardwareConfig(d2d_variation_sigma=0.1), torch.Generator().manual_seed(5))
     par = Crossbar(w, HardwareConfig(**PARALLEL, d2d_variation_sigma=0.1),
                    torch.Generator().manual_seed(5))
     # the data cells draw the same numbers with or without the reference column
     assert torch.equal(seq.conductance, par.conductance) and not seq.physical_reference
-    digit = int(par.ref_levels[0, 0])
-    assert digit == 1 and par.ref_conductance.shape == (w.shape[0], 1)
-    nominal = cells.nominal_conductance(par.ref_levels, par.config)
-    spread = float((par.ref_conductance / nominal - 1).std())
+    digit = int(par.reference.levels[0, 0])
+    assert digit == 1 and par.reference.conductance.shape == (w.shape[0], 1)
+    nominal = cells.nominal_conductance(par.reference.levels, par.config)
+    spread = float((par.reference.conductance / nominal - 1).std())
     assert 0.05 < spread < 0.15
     par.set_adc(8, False)
     par.matmul(x, 8, False)
     st = par.statistics()
     assert st["offset_reference_cells"] == w.shape[0]
-    assert st["adc_conversions"] == st["reads"] * (par.mapping.columns + 1)
+    # the reference column is converted only when the gain is calibrated, not per read
+    assert st["adc_conversions"] == st["reads"] * par.mapping.columns
+    assert par.reference.reads_used > 0
     # differential pairs need no reference; the ideal offset array keeps the digital constant
     assert not Crossbar(w, HardwareConfig(**PARALLEL, weight_encoding="differential",
                                           d2d_variation_sigma=0.1),
@@ -253,13 +238,13 @@ def test_offset_reference_has_its_own_draws_and_statistics():
 def test_parallel_read_noise_is_fresh_per_input_vector():
     """The same input vector read twice in one batch sees two read-noise draws, centred on
     the noise-free read (current-domain draw, s * sqrt(sum x^2 G^2) per read)."""
-    w, x = _problem(rows=128, outs=8, vectors=1)
+    w, x = weights_and_inputs(rows=128, outs=8, vectors=1)
     xs = x.repeat(400, 1)
-    quiet = _read(HardwareConfig(**PARALLEL, adc_bits=8, weight_encoding="differential"),
+    quiet = read_crossbar(HardwareConfig(**PARALLEL, adc_bits=8, weight_encoding="differential"),
                   w, xs)[1]
-    xb, y = _read(HardwareConfig(**PARALLEL, adc_bits=8, weight_encoding="differential",
+    xb, y = read_crossbar(HardwareConfig(**PARALLEL, adc_bits=8, weight_encoding="differential",
                                  read_noise_sigma=0.05), w, xs)
-    assert xb.fresh_read_noise
+    assert not xb.ideal
     assert not torch.equal(y[0], y[1])
     spread = y.std(0)
     assert float(spread.min()) > 0

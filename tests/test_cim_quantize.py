@@ -9,14 +9,6 @@ from cim import bitslice, cells
 from cim.quantize import QuantSpec, fake_quant, quantize, quantize_activation, quantize_weight
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def test_weight_codes_by_hand():
     # 3 bits: scale = max|w| / (2^2 - 1) = 1; round half to even (1.5 -> 2, 2.5 -> 2, 0.5 -> 0)
     codes, scale = quantize_weight(torch.tensor([1.5, -3.0, 0.5, 2.5, 0.2, -0.6, 0.0]), 3)

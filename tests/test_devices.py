@@ -8,6 +8,7 @@ import torch
 
 from chip.config import HardwareConfig
 from cim import devices as dv
+from cim.bitslice import slice_weights
 from cim.devices import adc_nonideal, drift, faults, programming, variation
 
 N = 200_000          # large sample: relative standard error of a sigma estimate ~ 0.16 %
@@ -66,19 +67,25 @@ def test_level_mapping_roundtrip(cell_bits):
     assert torch.equal(back, levels.to(torch.float64))
 
 
-def test_differential_pair_and_reference_column():
+def test_encodings_through_the_level_map_cancel_the_off_state():
+    """cim.bitslice's encodings on physical conductances: a differential pair keeps one side
+    at Gmin and cancels it; the offset code's level-0 reference column removes the off-state
+    current exactly."""
     g_min, g_max, n = 1e-6, 1e-4, 4
-    w = torch.tensor([-3, -1, 0, 2, 3])
-    gp, gn = dv.differential_conductances(w, g_min, g_max, n)
-    assert torch.allclose(dv.differential_levels(gp, gn, g_min, g_max, n), w.to(torch.float64))
-    assert torch.all((gp == g_min) | (gn == g_min))           # one side always at Gmin
-    u = torch.tensor([0, 1, 2, 3, 3, 1])                       # offset-coded levels, one column
+    w = torch.tensor([[-3], [-1], [0], [2], [3], [1]])
+    pair = slice_weights(w, 3, 2, "differential")              # columns: 2 slices of +, of -
+    g = dv.levels_to_conductance(pair.levels, g_min, g_max, n)
+    gp, gn = g[:, :2], g[:, 2:]
+    assert torch.all((gp == g_min) | (gn == g_min))            # one side always at Gmin
+    # G+ - G- per slice, back to levels: Gmin cancels, the slices recombine to w
+    assert torch.allclose(pair.place @ ((gp - gn) / dv.level_step(g_min, g_max, n)).T,
+                          w[:, 0].double())
+    offset = slice_weights(w, 3, 2, "offset")                  # u = w + 4 in 2 slices
+    g = dv.levels_to_conductance(offset.levels, g_min, g_max, n)
     x = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.5, 1.0], dtype=torch.float64)
-    v = 0.2
-    g = dv.levels_to_conductance(u, g_min, g_max, n)
-    ref = dv.reference_conductance(g_min, g_max, n, n_rows=6)
-    sums = dv.subtract_reference((v * x * g).sum(), (v * x * ref).sum(), v, g_min, g_max, n)
-    assert float(sums) == pytest.approx(float((x * u).sum()))
+    column_sums = (x @ (g - g[:, offset.reference_column:]) ) / dv.level_step(g_min, g_max, n)
+    sums = offset.combine(column_sums) - offset.offset * float(x.sum())
+    assert float(sums) == pytest.approx(float(x @ w[:, 0].double()))
 
 
 def test_sram_has_zero_gmin():
@@ -94,7 +101,6 @@ def test_sram_has_zero_gmin():
     (lambda: dv.level_step(2e-4, 1e-4, 2), "g_max"),
     (lambda: dv.level_step(-1e-6, 1e-4, 2), "g_min"),
     (lambda: dv.levels_to_conductance(torch.tensor([0, 4]), 1e-6, 1e-4, 4), "levels"),
-    (lambda: dv.reference_conductance(1e-6, 1e-4, 4, 8, ref_level=5), "ref_level"),
     (lambda: programming.apply_programming_error(torch.ones(3), -0.1, "state_proportional",
                                                  1.0, gen()), "programming_error_sigma"),
     (lambda: programming.apply_programming_error(torch.ones(3), 0.1, "bogus", 1.0, gen()),

@@ -27,9 +27,8 @@ import torch
 
 from ._common import base_seed, child_generator
 from .adc_nonideal import AdcTransferCurve, adc_convert, adc_is_ideal, make_transfer_curve
-from .conductance import (conductance_range, conductance_to_levels, differential_conductances,
-                          differential_levels, level_step, levels_to_conductance, num_levels,
-                          reference_conductance, subtract_reference)
+from .conductance import (conductance_range, conductance_to_levels, level_step,
+                          levels_to_conductance, num_levels)
 from .drift import (apply_drift, apply_relaxation, drift_compensation_factor,
                     relative_drift_sigma)
 from .faults import (OK, STUCK_HRS, STUCK_LRS, apply_stuck_at, inject_faults,
@@ -43,8 +42,7 @@ __all__ = [
     "DeviceState", "program_conductances", "read_conductances", "programming_is_ideal",
     "inject_faults", "adc_convert", "adc_is_ideal", "make_transfer_curve", "AdcTransferCurve",
     "conductance_range", "num_levels", "level_step", "levels_to_conductance",
-    "conductance_to_levels", "differential_conductances", "differential_levels",
-    "reference_conductance", "subtract_reference", "sample_fault_mask",
+    "conductance_to_levels", "sample_fault_mask",
     "OK", "STUCK_HRS", "STUCK_LRS", "ir_drop_conductances", "ir_drop_conductances_from_config",
     "approx_column_currents", "sneak_conductances", "relative_drift_sigma",
 ]

@@ -13,8 +13,8 @@ import math
 
 import torch
 
-__all__ = ["check_sigma", "check_rate", "check_positive", "base_seed", "child_generator",
-           "normal_like", "uniform_like"]
+__all__ = ["check_sigma", "check_rate", "check_positive", "check_resistance", "base_seed",
+           "child_generator", "normal_like", "uniform_like", "multiplicative_noise"]
 
 
 def check_sigma(name: str, value: float) -> float:
@@ -37,6 +37,14 @@ def check_positive(name: str, value: float) -> float:
     value = float(value)
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name}={value} must be a finite number > 0")
+    return value
+
+
+def check_resistance(name: str, value: float) -> float:
+    """A resistance: finite and >= 0 ohm, else ValueError naming the field."""
+    value = float(value)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name}={value} must be a finite resistance >= 0 ohm")
     return value
 
 
@@ -65,3 +73,13 @@ def uniform_like(t: torch.Tensor, generator: torch.Generator, dtype=None) -> tor
     """U[0, 1) samples with t's shape."""
     u = torch.rand(t.shape, generator=generator, dtype=dtype or t.dtype, device=generator.device)
     return u.to(t.device)
+
+
+def multiplicative_noise(g: torch.Tensor, sigma: float, name: str, generator: torch.Generator
+                         ) -> torch.Tensor:
+    """``G (1 + sigma z)``, z ~ N(0, 1) per cell, clipped at 0 S; a copy of ``g`` when sigma
+    is 0. ``name`` is the config field checked (sigma finite and >= 0)."""
+    sigma = check_sigma(name, sigma)
+    if sigma == 0.0:
+        return g.clone()
+    return torch.clamp(g * (1.0 + sigma * normal_like(g, generator)), min=0.0)

@@ -1,5 +1,4 @@
-"""Conductance mapping: integer cell levels <-> conductances, multi-level cells,
-differential pairs and the offset/reference column.
+"""Conductance mapping: integer cell levels <-> conductances (the single implementation).
 
 Equations
 ---------
@@ -8,16 +7,12 @@ Equations
   ``Gmin = 1 / r_off_ohm``, ``Gmax = 1 / r_on_ohm`` (an SRAM cell has Gmin = 0).
   Source: DNN+NeuroSim V1.x (Peng et al., IEDM 2019; its ``cellBit`` levels spread linearly
   between the off and on conductance), MNSIM 2.0 and CrossSim use the same linear map.
-* Inverse: ``d = (G - Gmin) / dG`` (rounded and clipped to 0..L-1 when asked).
-* Differential pair (aihwkit, CrossSim "balanced core", PyRRAM-Sim): a signed level ``w`` is
-  held by two cells ``G+ = G(max(w, 0))`` and ``G- = G(max(-w, 0))`` on two columns, so
-  ``w = (G+ - G-) / dG``; the off-state Gmin cancels in the difference.
-* Offset code with a reference column (DNN+NeuroSim's default): the array stores the
-  unsigned level ``u``; a reference column holds level ``d_ref`` (0, i.e. Gmin, by default)
-  in every row, and subtracting its current removes the off-state current:
-  ``sum_i V_i (G(u_i) - G(d_ref)) = dG * sum_i V_i (u_i - d_ref)``.
+* Inverse: ``d = (G - Gmin) / dG``; rounded, the nearest level with ties up (a sense
+  amplifier's thresholds sit halfway between the level conductances), clipped to 0..L-1.
 
-All functions are pure: they take tensors and floats and return new tensors.
+cim.cells uses these in units of Gmax (Gmin = R_on / R_off, Gmax = 1); how weights become
+levels - offset code with its reference column, differential pairs, slices of multi-level
+cells - is cim.bitslice's. All functions are pure.
 """
 from __future__ import annotations
 
@@ -25,11 +20,8 @@ import math
 
 import torch
 
-__all__ = [
-    "conductance_range", "num_levels", "level_step", "levels_to_conductance",
-    "conductance_to_levels", "differential_conductances", "differential_levels",
-    "reference_conductance", "subtract_reference",
-]
+__all__ = ["conductance_range", "num_levels", "level_step", "levels_to_conductance",
+           "conductance_to_levels"]
 
 
 def conductance_range(config) -> tuple[float, float]:
@@ -81,55 +73,15 @@ def levels_to_conductance(levels: torch.Tensor, g_min: float, g_max: float, n_le
         if lo < 0 or hi > n_levels - 1:
             raise ValueError(f"levels must lie in [0, {n_levels - 1}] for n_levels={n_levels}; "
                              f"got [{lo:g}, {hi:g}]")
-    return g_min + d.to(dtype) * step
+    return d.to(dtype) * step + g_min
 
 
 def conductance_to_levels(g: torch.Tensor, g_min: float, g_max: float, n_levels: int,
                           rounded: bool = False) -> torch.Tensor:
-    """Inverse map d = (G - Gmin) / dG; with ``rounded`` the nearest level, clipped to 0..L-1."""
+    """Inverse map d = (G - Gmin) / dG; with ``rounded`` the nearest level (ties up),
+    clipped to 0..L-1."""
     step = level_step(g_min, g_max, n_levels)
-    d = (g - g_min) / step
+    d = (g - g_min) * (1.0 / step)
     if rounded:
-        d = torch.round(d).clamp_(0, n_levels - 1)
+        d = d.add_(0.5).floor_().clamp_(0, n_levels - 1)
     return d
-
-
-def differential_conductances(signed_levels: torch.Tensor, g_min: float, g_max: float,
-                              n_levels: int, dtype: torch.dtype = torch.float64
-                              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(G+, G-) of a differential pair holding signed levels w in [-(L-1), L-1]."""
-    w = torch.as_tensor(signed_levels)
-    pos = torch.clamp(w, min=0)
-    neg = torch.clamp(-w, min=0)
-    return (levels_to_conductance(pos, g_min, g_max, n_levels, dtype),
-            levels_to_conductance(neg, g_min, g_max, n_levels, dtype))
-
-
-def differential_levels(g_pos: torch.Tensor, g_neg: torch.Tensor, g_min: float, g_max: float,
-                        n_levels: int) -> torch.Tensor:
-    """w = (G+ - G-) / dG (unrounded: device effects make it real-valued)."""
-    if g_pos.shape != g_neg.shape:
-        raise ValueError(f"g_pos shape {tuple(g_pos.shape)} and g_neg shape "
-                         f"{tuple(g_neg.shape)} must match")
-    return (g_pos - g_neg) / level_step(g_min, g_max, n_levels)
-
-
-def reference_conductance(g_min: float, g_max: float, n_levels: int, n_rows: int,
-                          ref_level: float = 0.0, dtype: torch.dtype = torch.float64
-                          ) -> torch.Tensor:
-    """The reference column: ``n_rows`` cells at level ``ref_level`` (0 = Gmin by default)."""
-    if not 0 <= ref_level <= n_levels - 1:
-        raise ValueError(f"ref_level={ref_level} must lie in [0, {n_levels - 1}]")
-    if int(n_rows) < 1:
-        raise ValueError(f"n_rows={n_rows} must be >= 1")
-    step = level_step(g_min, g_max, n_levels)
-    return torch.full((int(n_rows),), g_min + ref_level * step, dtype=dtype)
-
-
-def subtract_reference(i_col: torch.Tensor, i_ref: torch.Tensor, v_read: float,
-                       g_min: float, g_max: float, n_levels: int) -> torch.Tensor:
-    """Level sums sum_i x_i (u_i - d_ref) from a column current and the reference-column
-    current read with the same inputs (x_i = V_i / v_read)."""
-    if not v_read > 0:
-        raise ValueError(f"v_read={v_read} must be > 0 V")
-    return (i_col - i_ref) / (v_read * level_step(g_min, g_max, n_levels))

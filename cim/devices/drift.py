@@ -35,7 +35,7 @@ import math
 
 import torch
 
-from ._common import check_positive, check_sigma, normal_like
+from ._common import check_positive, check_sigma, multiplicative_noise, normal_like
 
 __all__ = ["DRIFT_MODELS", "apply_relaxation", "relative_drift_sigma", "apply_relative_drift",
            "power_law_factor",
@@ -46,10 +46,7 @@ DRIFT_MODELS = ("none", "relative", "power_law")
 
 def apply_relaxation(g: torch.Tensor, sigma: float, generator: torch.Generator) -> torch.Tensor:
     """Short-term relaxation right after programming (relative sigma)."""
-    sigma = check_sigma("relaxation_sigma", sigma)
-    if sigma == 0.0:
-        return g.clone()
-    return torch.clamp(g * (1.0 + sigma * normal_like(g, generator)), min=0.0)
+    return multiplicative_noise(g, sigma, "relaxation_sigma", generator)
 
 
 def relative_drift_sigma(k: float, time_s: float, t_ref_s: float = 1.0,

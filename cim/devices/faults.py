@@ -16,19 +16,20 @@ on march test and a novel squeeze-search scheme", IEEE TC 2015) [recalled]. Conf
 ``stuck_at_fault_rate``, ``stuck_at_lrs_fraction``. No temperature dependence.
 
 ``inject_faults`` applies the same model to a loaded torch model's Conv2d/Linear weights
-through the cell mapping of step 1 (cim/bitslice.py conventions, reimplemented here so this
-module stands alone): weights are quantized to ``weight_bits`` signed codes with the scale
-``max|w| / (2^(b-1) - 1)``; an offset code ``u = w + 2^(b-1)`` (or the two halves of a
-differential pair) is split into ``ceil(b / c)`` cells of ``c = cell_bits`` bits, least
-significant first; a stuck cell forces its digit to 0 (HRS) or 2^c - 1 (LRS). Each weight
-is changed by exactly the code difference the faults cause, times its scale, so weights with
-no stuck cell keep their float value bit for bit. The reference column of the offset code is
-not part of the weights and is not faulted here.
+through step 1's own quantizer and cell mapping (cim.quantize.quantize_weight,
+cim.bitslice.slice_weights): each weight tensor becomes signed ``weight_bits`` codes and their
+cell levels (offset code or differential pair, ``ceil(b / c)`` cells of ``c = cell_bits``
+bits); a stuck cell forces its level to 0 (HRS) or 2^c - 1 (LRS); the weight moves by exactly
+the code change the faults cause (``WeightMapping.decode``), times its scale, so weights with
+no stuck cell keep their float value bit for bit. The offset code's reference column is not
+part of the weights and is not faulted here.
 """
 from __future__ import annotations
 
 import torch
 
+from ..bitslice import slice_weights
+from ..quantize import quantize_weight
 from ._common import check_rate
 
 __all__ = ["OK", "STUCK_HRS", "STUCK_LRS", "sample_fault_mask", "apply_stuck_at",
@@ -66,18 +67,6 @@ def apply_stuck_at(g: torch.Tensor, mask: torch.Tensor, g_min: float, g_max: flo
     return torch.where(mask == STUCK_LRS, torch.full_like(g, g_max), out)
 
 
-def _stuck_digits(value: torch.Tensor, n_slices: int, n_levels: int, rate: float,
-                  lrs_fraction: float, generator: torch.Generator) -> tuple[torch.Tensor, int]:
-    """Re-assemble a non-negative integer code after faults on its ``n_slices`` cells."""
-    powers = torch.tensor([n_levels ** s for s in range(n_slices)], dtype=torch.float64)
-    powers = powers.view((-1,) + (1,) * value.dim())
-    digits = torch.remainder(torch.floor(value.unsqueeze(0) / powers), n_levels)
-    mask = sample_fault_mask(digits.shape, rate, lrs_fraction, generator)
-    digits = torch.where(mask == STUCK_HRS, torch.zeros_like(digits), digits)
-    digits = torch.where(mask == STUCK_LRS, torch.full_like(digits, n_levels - 1), digits)
-    return (digits * powers).sum(0), int((mask != OK).sum())
-
-
 def inject_faults(model: torch.nn.Module, config, seed: int) -> int:
     """Inject stuck-at faults into every Conv2d/Linear weight of ``model`` (in place, in
     ``named_modules`` order) and return how many cells were hit.
@@ -89,10 +78,7 @@ def inject_faults(model: torch.nn.Module, config, seed: int) -> int:
     lrs_fraction = check_rate("stuck_at_lrs_fraction", config.stuck_at_lrs_fraction)
     if rate == 0.0:
         return 0
-    bits, cell_bits = int(config.weight_bits), int(config.cell_bits)
-    n_levels, n_slices = 2 ** cell_bits, -(-bits // cell_bits)
-    qmax = max(2 ** (bits - 1) - 1, 1)
-    half = float(2 ** (bits - 1))
+    top = 2 ** int(config.cell_bits) - 1
     generator = torch.Generator().manual_seed(int(seed))
     hit = 0
     with torch.no_grad():
@@ -100,23 +86,20 @@ def inject_faults(model: torch.nn.Module, config, seed: int) -> int:
             if not isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
                 continue
             w = module.weight
-            w64 = w.detach().to("cpu", torch.float64)
-            amax = float(w64.abs().max()) if w64.numel() else 0.0
-            scale = amax / qmax if amax > 0 else 1.0
-            q = torch.round(w64 / scale).clamp_(-half, half - 1)
-            if config.weight_encoding == "differential":
-                pos, n1 = _stuck_digits(q.clamp(min=0), n_slices, n_levels, rate,
-                                        lrs_fraction, generator)
-                neg, n2 = _stuck_digits((-q).clamp(min=0), n_slices, n_levels, rate,
-                                        lrs_fraction, generator)
-                q_new, n_hit = pos - neg, n1 + n2
-            else:
-                u, n_hit = _stuck_digits(q + half, n_slices, n_levels, rate, lrs_fraction,
-                                         generator)
-                q_new = u - half
-            changed = q_new != q
+            codes, scale = quantize_weight(w.detach().cpu(), int(config.weight_bits))
+            mapping = slice_weights(codes.reshape(-1, 1), int(config.weight_bits),
+                                    int(config.cell_bits), config.weight_encoding)
+            mask = sample_fault_mask(mapping.levels.shape, rate, lrs_fraction, generator)
+            if mapping.reference_column is not None:
+                mask[:, mapping.reference_column] = OK          # not a weight cell
+            levels = torch.where(mask == STUCK_HRS, torch.zeros_like(mapping.levels),
+                                 mapping.levels)
+            levels = torch.where(mask == STUCK_LRS, torch.full_like(levels, top), levels)
+            q = codes.reshape(-1).to(torch.float64)
+            q_new = mapping.decode(levels).reshape(-1)
+            changed = (q_new != q).reshape(w.shape)
             if bool(changed.any()):
-                delta = ((q_new - q) * scale).to(w.dtype).to(w.device)
+                delta = ((q_new - q) * scale).reshape(w.shape).to(w.dtype).to(w.device)
                 w.copy_(torch.where(changed.to(w.device), w + delta, w))
-            hit += n_hit
+            hit += int((mask != OK).sum())
     return hit

@@ -76,7 +76,7 @@ import math
 
 import torch
 
-from ._common import check_rate
+from ._common import check_rate, check_resistance
 
 __all__ = ["CALIBRATED_ITERATIONS", "ACTIVITY_SCALE", "WIRE_TEMPERATURE_COEFF_PER_K",
            "wire_resistance_at",
@@ -89,16 +89,9 @@ ACTIVITY_SCALE = 1.0                  # fitted: a_eff = ACTIVITY_SCALE * mean in
 WIRE_TEMPERATURE_COEFF_PER_K = 0.00451       # NeuroSim Param.cpp, copper resistivity
 
 
-def _nonneg(name: str, value: float) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{name}={value} must be a finite resistance >= 0 ohm")
-    return value
-
-
 def wire_resistance_at(r_300K: float, temperature_K: float) -> float:
     """Segment resistance at ``temperature_K`` from its value at 300 K (NeuroSim's law)."""
-    _nonneg("wire_resistance_ohm", r_300K)
+    check_resistance("wire_resistance_ohm", r_300K)
     if not 0 < float(temperature_K) < 1000:
         raise ValueError(f"temperature_K={temperature_K} must lie in (0, 1000) K")
     return float(r_300K) * (1.0 + WIRE_TEMPERATURE_COEFF_PER_K * (float(temperature_K) - 300.0))
@@ -172,7 +165,7 @@ def _mean_field(g: torch.Tensor, r_wl: float, r_bl: float, r_driver: float, r_se
 
 
 def _check_args(g, r_wl, r_bl, r_driver, r_sense, r_access, activity, iterations):
-    vals = tuple(_nonneg(k, v) for k, v in (
+    vals = tuple(check_resistance(k, v) for k, v in (
         ("r_wl", r_wl), ("r_bl", r_bl), ("r_driver", r_driver), ("r_sense", r_sense),
         ("r_access", r_access)))
     activity = check_rate("activity", activity)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from ._common import check_sigma, normal_like
+from ._common import multiplicative_noise
 
 __all__ = ["apply_d2d_variation", "apply_read_noise"]
 
@@ -26,16 +26,10 @@ __all__ = ["apply_d2d_variation", "apply_read_noise"]
 def apply_d2d_variation(g: torch.Tensor, sigma: float, generator: torch.Generator
                         ) -> torch.Tensor:
     """Fixed per-cell multiplicative variation (call once, at programming time)."""
-    sigma = check_sigma("d2d_variation_sigma", sigma)
-    if sigma == 0.0:
-        return g.clone()
-    return torch.clamp(g * (1.0 + sigma * normal_like(g, generator)), min=0.0)
+    return multiplicative_noise(g, sigma, "d2d_variation_sigma", generator)
 
 
 def apply_read_noise(g: torch.Tensor, sigma: float, generator: torch.Generator
                      ) -> torch.Tensor:
     """Cycle-to-cycle read noise: a fresh multiplicative draw on every call."""
-    sigma = check_sigma("read_noise_sigma", sigma)
-    if sigma == 0.0:
-        return g.clone()
-    return torch.clamp(g * (1.0 + sigma * normal_like(g, generator)), min=0.0)
+    return multiplicative_noise(g, sigma, "read_noise_sigma", generator)
