@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from chip.config import ConfigError, HardwareConfig, parse_override
+from chip.estimator import SUMMARY_KEYS
 from cim.staging import json_marker, staged_folder
 
 __all__ = ["SweepAxis", "SweepPoint", "parse_axis", "sweep_points", "run_sweep",
@@ -33,13 +34,7 @@ SWEEP_FORMAT = "neuropysim-sweep"
 sweep_folder_is_ours = json_marker("sweep.json", "format", SWEEP_FORMAT)
 
 #: summary figures kept per point (units in the names, as in summary.json)
-SWEEP_METRICS = (
-    "area_mm2", "array_area_mm2", "adc_area_mm2", "accumulation_area_mm2",
-    "interconnect_area_mm2", "buffer_area_mm2", "other_area_mm2", "clock_period_ns",
-    "latency_per_image_ns", "dynamic_energy_per_image_pJ", "leakage_energy_per_image_pJ",
-    "leakage_power_uW", "write_energy_pJ", "tops_per_w", "tops", "fps", "tops_per_mm2",
-    "memory_utilization", "num_tiles", "config_hash",
-)
+SWEEP_METRICS = (*SUMMARY_KEYS, "unused_area_mm2", "num_tiles", "config_hash")
 
 
 @dataclass(frozen=True)

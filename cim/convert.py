@@ -60,10 +60,8 @@ def _module_step(module: nn.Module) -> str | None:
     if isinstance(module, nn.ReLU):
         return "relu"
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
-        k = module.kernel_size
-        k = (k, k) if isinstance(k, int) else tuple(k)
         kind = "maxpool" if isinstance(module, nn.MaxPool2d) else "avgpool"
-        return f"{kind}{k[0]}x{k[1]}"
+        return pool_step(kind, module.kernel_size)
     if isinstance(module, nn.AdaptiveAvgPool2d):
         return "globalavgpool"
     return None
@@ -154,27 +152,52 @@ def _reads_input(node: fx.Node, modules: dict) -> bool:
     return isinstance(source, fx.Node) and source.op == "placeholder"
 
 
+_POOL_FUNCTIONS = {F.max_pool2d: "maxpool", F.avg_pool2d: "avgpool"}
+_ADD = {operator.add, operator.iadd, torch.add}
+_LONGEST_CHAIN = 8
+
+
+def pool_step(kind: str, kernel) -> str:
+    """Name of a pooling step, the same for nn.MaxPool2d and F.max_pool2d: ``maxpool2x2``."""
+    k = (int(kernel), int(kernel)) if isinstance(kernel, int) else tuple(int(v) for v in kernel)
+    return f"{kind}{k[0]}x{k[1]}"
+
+
+def _function_step(node: fx.Node) -> str | None | bool:
+    """Step of a functional call (False: the chain ends here)."""
+    target = node.target
+    if target in _POOL_FUNCTIONS:
+        kernel = node.kwargs.get("kernel_size", node.args[1] if len(node.args) > 1 else None)
+        return pool_step(_POOL_FUNCTIONS[target], kernel) if kernel is not None else False
+    if target is F.adaptive_avg_pool2d:
+        size = node.kwargs.get("output_size", node.args[1] if len(node.args) > 1 else None)
+        # like nn.AdaptiveAvgPool2d: one output position is a global pool
+        return "globalavgpool" if size in (1, (1, 1), [1, 1]) else False
+    if target in _ADD:
+        return "add"
+    if target in (F.relu, torch.relu):
+        return "relu"
+    return False
+
+
 def _follow(node: fx.Node, modules: dict) -> tuple[str, ...]:
+    """The periphery steps after a compute layer along its single-user data flow, functional
+    calls named like their modules (``F.max_pool2d(x, 2)`` -> ``maxpool2x2``)."""
     steps: list[str] = []
     current = node
-    while len(current.users) == 1 and len(steps) < 8:
+    while len(current.users) == 1 and len(steps) < _LONGEST_CHAIN:
         nxt = next(iter(current.users))
         if nxt.op == "call_module":
             module = modules[nxt.target]
             if isinstance(module, COMPUTE):
                 break
             step = _module_step(module)
-        elif nxt.op == "call_function" and nxt.target in (operator.add, operator.iadd,
-                                                          torch.add):
-            step = "add"
-        elif nxt.op == "call_function" and nxt.target in (F.relu, torch.relu):
-            step = "relu"
-        elif nxt.op == "call_method" and nxt.target in ("add", "add_"):
-            step = "add"
-        elif nxt.op == "call_method" and nxt.target in ("relu", "relu_"):
-            step = "relu"
-        elif nxt.op == "call_function" and nxt.target is F.max_pool2d:
-            step = "maxpool"
+        elif nxt.op == "call_function" and not _transparent(nxt, modules):
+            step = _function_step(nxt)
+            if step is False:
+                break
+        elif nxt.op == "call_method" and nxt.target in ("add", "add_", "relu", "relu_"):
+            step = nxt.target.rstrip("_")
         elif _transparent(nxt, modules):
             step = None
         else:

@@ -7,25 +7,18 @@ vectors (N x F) - never an im2col expansion; padding is in the geometry.
 """
 from __future__ import annotations
 
-import operator
 from typing import Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import fx, nn
 
-from .convert import COMPUTE, NetworkAnalysis, _module_step, _transparent
+from .convert import COMPUTE, NetworkAnalysis, _follow, pool_step
 from .layers import CIMLayer
 from .trace import LayerGeometry, LayerTrace
 
 __all__ = ["start_recording", "stop_recording", "layer_geometry", "collect", "followed_by",
            "pool_step"]
-
-_POOL_FUNCTIONS = {F.max_pool2d: "maxpool", F.avg_pool2d: "avgpool"}
-_ADD = {operator.add, operator.iadd, torch.add}
-_LONGEST_CHAIN = 8
-
 
 def start_recording(layers: Sequence[CIMLayer], images: int) -> None:
     for layer in layers:
@@ -36,29 +29,6 @@ def start_recording(layers: Sequence[CIMLayer], images: int) -> None:
 def stop_recording(layers: Sequence[CIMLayer]) -> None:
     for layer in layers:
         layer.record_limit = 0
-
-
-def pool_step(kind: str, kernel) -> str:
-    """Name of a pooling step, the same for nn.MaxPool2d and F.max_pool2d: ``maxpool2x2``."""
-    k = (int(kernel), int(kernel)) if isinstance(kernel, int) else tuple(int(v) for v in kernel)
-    return f"{kind}{k[0]}x{k[1]}"
-
-
-def _function_step(node: fx.Node) -> str | None | bool:
-    """Step of a functional call (False: the chain ends here)."""
-    target = node.target
-    if target in _POOL_FUNCTIONS:
-        kernel = node.kwargs.get("kernel_size", node.args[1] if len(node.args) > 1 else None)
-        return pool_step(_POOL_FUNCTIONS[target], kernel) if kernel is not None else False
-    if target is F.adaptive_avg_pool2d:
-        size = node.kwargs.get("output_size", node.args[1] if len(node.args) > 1 else None)
-        # like nn.AdaptiveAvgPool2d in cim.convert: one output position is a global pool
-        return "globalavgpool" if size in (1, (1, 1), [1, 1]) else False
-    if target in _ADD:
-        return "add"
-    if target in (F.relu, torch.relu):
-        return "relu"
-    return False
 
 
 def followed_by(model: nn.Module) -> dict[str, tuple[str, ...]] | None:
@@ -73,34 +43,8 @@ def followed_by(model: nn.Module) -> dict[str, tuple[str, ...]] | None:
     found: dict[str, tuple[str, ...]] = {}
     for node in graph.nodes:
         if node.op == "call_module" and isinstance(modules.get(node.target), COMPUTE):
-            found[node.target] = _chain(node, modules)
+            found[node.target] = _follow(node, modules)
     return found
-
-
-def _chain(node: fx.Node, modules: dict) -> tuple[str, ...]:
-    steps: list[str] = []
-    current = node
-    while len(current.users) == 1 and len(steps) < _LONGEST_CHAIN:
-        nxt = next(iter(current.users))
-        if nxt.op == "call_module":
-            module = modules[nxt.target]
-            if isinstance(module, COMPUTE):
-                break
-            step = _module_step(module)
-        elif nxt.op == "call_function" and not _transparent(nxt, modules):
-            step = _function_step(nxt)
-            if step is False:
-                break
-        elif nxt.op == "call_method" and nxt.target in ("add", "add_", "relu", "relu_"):
-            step = nxt.target.rstrip("_")
-        elif _transparent(nxt, modules):
-            step = None
-        else:
-            break
-        if step:
-            steps.append(step)
-        current = nxt
-    return tuple(steps)
 
 
 def _pair(v) -> tuple[int, int]:

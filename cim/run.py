@@ -379,9 +379,6 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
         analysis = analyse(model)                            # UnsupportedLayerError
     for item in caught:
         _warn(f"warning: {item.message}")
-    if analysis.traced:
-        # functional pools (F.max_pool2d, ...) named with their kernel, like module pools
-        analysis.followed_by.update(recorder.followed_by(model) or {})
     cim_model, analysis = convert(model, analysis)
     layers = _ordered_layers(cim_model, analysis)
     timings["setup"] = time.perf_counter() - t_start
@@ -639,7 +636,6 @@ def program(model: nn.Module, layers: list[CIMLayer], cfg: HardwareConfig, seed:
         for layer in layers:
             layer.crossbar.observed_max = 0.0
             layer.crossbar.observed_hist = None
-            layer.crossbar.observed_ref_max = None
             layer.calibrate_adc = True
         evaluate(model, calib[:ADC_CALIBRATION_IMAGES], None, batch)
         for layer in layers:

@@ -9,14 +9,6 @@ from cim.convert import UnsupportedLayerError, analyse, convert
 from cim.run import run
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 class Residual(nn.Module):
     """A tiny ResNet-style block: conv-BN-ReLU, conv-BN, shortcut add, ReLU, pool, fc."""
 

@@ -15,14 +15,6 @@ from cim.run import _ordered_layers, calibrate_activations, evaluate, program, r
 from cim.trace import read_trace, write_trace
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _record(network, shape, cfg, images=2):
     torch.manual_seed(0)
     model = models.build(network, seed=0)

@@ -19,14 +19,6 @@ from cim.staging import FolderNotOursError
 from cim.trace import read_trace
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 class Pools(nn.Module):
     """Functional pools and a signed-input layer (no ReLU before fc)."""
 

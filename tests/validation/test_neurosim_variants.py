@@ -7,11 +7,11 @@ float-summation order). Skips when ../shared is absent.
 """
 from __future__ import annotations
 
-import importlib.util
 
 import pytest
 
-from tests.conftest import REPO_ROOT, shared_path
+from tests.conftest import shared_path
+from tests.validation import compare_module as _compare_module
 
 pytestmark = pytest.mark.shared
 TOL = 0.01
@@ -32,14 +32,6 @@ PINNED = {
     "Table VII: RRAM 22 nm, ADC 4, 32 rows": {"area_mm2": 345.19, "clock_period_ns": 1.7974, "latency_per_image_ns": 160320.0, "dynamic_energy_per_image_pJ": 55091000.0, "leakage_energy_per_image_pJ": 332960.0, "tops_per_w": 18.218, "tops": 7.6836},
     "Table VII: RRAM 22 nm, ADC 4, 64 rows": {"area_mm2": 341.35, "clock_period_ns": 1.5861, "latency_per_image_ns": 131430.0, "dynamic_energy_per_image_pJ": 35338000.0, "leakage_energy_per_image_pJ": 276720.0, "tops_per_w": 28.351, "tops": 9.3723},
 }
-
-
-def _compare_module():
-    spec = importlib.util.spec_from_file_location(
-        "compare_neurosim", REPO_ROOT / "benchmarks" / "compare_neurosim.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")

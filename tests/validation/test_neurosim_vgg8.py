@@ -7,11 +7,11 @@ any model shows up here. NeuroSim's numbers are parsed from its printed output. 
 """
 from __future__ import annotations
 
-import importlib.util
 
 import pytest
 
-from tests.conftest import REPO_ROOT, shared_path
+from tests.conftest import shared_path
+from tests.validation import compare_module as _compare_module
 
 pytestmark = pytest.mark.shared
 
@@ -38,14 +38,6 @@ TOLERANCE = {
     "buffer_energy_pJ": 0.07,         # -5.8 %
     "ic_energy_pJ": 0.005,            # +0.2 %
 }
-
-
-def _compare_module():
-    spec = importlib.util.spec_from_file_location(
-        "compare_neurosim", REPO_ROOT / "benchmarks" / "compare_neurosim.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
