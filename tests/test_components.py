@@ -121,6 +121,17 @@ def test_mux_and_decoder(sram):
     assert mux.dynamic_energy_J(num_reads=8) == pytest.approx(8 * mux.select_energy_J)
 
 
+@pytest.mark.parametrize("mux_decoder", [True, False])
+def test_decoder_latency_never_falls_with_more_outputs(sram, mux_decoder):
+    # same load per decoded line: a decoder with fewer outputs (2 or 4: no NOR stage) is never
+    # slower than a bigger one (its predecoder used to drive the decoded line's load itself)
+    ctx, c = sram
+    load_F = Mux(ctx, c, 16, 8, 1349.0).select_cap_F
+    delays = [RowDecoder(ctx, c, outputs, load_F, mux_decoder=mux_decoder).decode_latency_s
+              for outputs in (2, 4, 8, 16, 64)]
+    assert delays == sorted(delays), delays
+
+
 def test_chip_level_components(sram):
     ctx, c = sram
     blocks = [

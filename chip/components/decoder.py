@@ -67,16 +67,19 @@ class RowDecoder(Component):
         # RowDecoder.cpp delay chain (tables §5.6): address INV -> NAND2 (2 R_on,N) ->
         # NOR (2 R_on,P; loads one in four NORs per NAND) -> output stage
         n_nor = outs if nor is not None else 0
-        first_load = 2 * nand2.cap_in_F if n // 2 else load_cap_F
+        # without a NOR stage the predecoder (or the address INV) drives the output stage, not
+        # the decoded line's load, which only the sized output driver sees
+        stage_in = nand2.cap_in_F if mux_decoder else drv.cap_in_F
+        first_load = 2 * nand2.cap_in_F if n // 2 else stage_in
         t, ramp = ctx.horowitz(ctx.r_on(inv.width_n_m, "n") * (inv.cap_out_F + first_load))
         d = t
         if n // 2:
-            nand_load = nor.cap_in_F * n_nor / 4 if nor is not None else load_cap_F
+            nand_load = nor.cap_in_F * n_nor / 4 if nor is not None else stage_in
             t, ramp = ctx.horowitz(2 * ctx.r_on(nand2.width_n_m, "n")
                                    * (nand2.cap_out_F + nand_load), ramp)
             d += t
         if nor is not None:
-            nor_load = nand2.cap_in_F if mux_decoder else drv.cap_in_F
+            nor_load = stage_in
             t, ramp = ctx.horowitz(2 * ctx.r_on(nor.width_p_m, "p")
                                    * (nor.cap_out_F + nor_load), ramp)
             d += t
