@@ -9,7 +9,7 @@ back by step 2; the others (cost only) step 2 takes from this file each time it 
 `--preset NAME` and `--set key=value` on either command line override this file.
 Units are SI (ohm, V, s, Hz, K) unless the name says otherwise.
 """
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 
 # --- what step 1 runs -------------------------------------------------------------------
 NETWORK = "lenet5"            # models.names(): mlp, lenet5, vgg8, resnet18-cifar, resnet18-imagenet

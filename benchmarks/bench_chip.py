@@ -28,12 +28,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from chip.config import HardwareConfig  # noqa: E402
+from contracts.config import HardwareConfig  # noqa: E402
 from chip.estimator import estimate  # noqa: E402
-from chip.presets import preset  # noqa: E402
+from contracts.presets import preset  # noqa: E402
 from chip.synthetic import (resnet18_imagenet_geometries, synthetic_layers,  # noqa: E402
                             vgg8_cifar_geometries)
-from cim.trace import Trace  # noqa: E402
+from contracts.trace import Trace  # noqa: E402
 
 TARGETS = {"vgg8": (1.5, 400.0), "resnet18-224": (15.0, None)}
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 import models  # noqa: E402
-from chip.config import HardwareConfig  # noqa: E402
+from contracts.config import HardwareConfig  # noqa: E402
 from cim.convert import convert, set_mode  # noqa: E402
 from cim.run import (SOFTWARE_BATCH, _ordered_layers, calibrate_activations, evaluate,  # noqa: E402
                      hardware_batch, program)

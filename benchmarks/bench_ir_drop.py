@@ -37,7 +37,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chip.config import HardwareConfig  # noqa: E402
+from contracts.config import HardwareConfig  # noqa: E402
 from cim.crossbar_solver import solve_crossbar  # noqa: E402
 from cim.devices import ir_drop  # noqa: E402
 from cim.read_groups import GroupConductances, row_groups  # noqa: E402

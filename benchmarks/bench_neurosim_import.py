@@ -25,7 +25,7 @@ _CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {repo!r})
 import numpy as np
-from cim.neurosim_format import read_neurosim
+from contracts.neurosim_reader import read_neurosim
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 start = time.perf_counter()
 trace = read_neurosim({source!r}, network_csv={network!r})

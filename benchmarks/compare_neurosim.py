@@ -237,7 +237,7 @@ VARIANT_KEYS = (("area mm²", "area_mm2"), ("clock ns", "clock_period_ns"),
 def variant_figures(trace) -> dict:
     """{variant: summary} on ``trace`` in compat mode."""
     from chip import estimate
-    from chip.presets import preset
+    from contracts.presets import preset
     base = preset("neurosim-1.4-default").replace(compat="neurosim-1.4")
     return {name: estimate(trace, base.replace(**changes)).summary
             for name, changes in VARIANTS.items()}
@@ -270,8 +270,8 @@ def main(argv=None) -> int:
                     help="also print the variants table (one change at a time, compat mode)")
     args = ap.parse_args(argv)
     from chip import estimate
-    from chip.presets import preset
-    from cim.neurosim_format import read_neurosim
+    from contracts.presets import preset
+    from contracts.neurosim_reader import read_neurosim
 
     ref = parse_neurosim((args.shared / OUTPUT).read_text())
     t0 = time.perf_counter()

@@ -39,8 +39,8 @@ def run(shared: Path, names=None):
     """[(name, summary)] for the base model, each quirk alone and full compat."""
     from chip import estimate
     from chip.compat import QUIRKS
-    from chip.presets import preset
-    from cim.neurosim_format import read_neurosim
+    from contracts.presets import preset
+    from contracts.neurosim_reader import read_neurosim
 
     trace = read_neurosim(str(shared / TRACE))
     base_cfg = preset("neurosim-1.4-default")

@@ -2,7 +2,7 @@
 
     python benchmarks/table7.py            # default (corrected) model and compat mode
 
-Each preset (chip.presets, `table7-*`) is estimated on a synthetic VGG-8 trace (seed 0,
+Each preset (contracts.presets, `table7-*`) is estimated on a synthetic VGG-8 trace (seed 0,
 input sparsity 0.5): Table VII used a trained VGG-8 on CIFAR-10, so activity differs and
 this is a coarse check (tests/test_table7.py asserts a factor 1.5 and the orderings).
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 
 from chip.estimator import estimate
-from chip.presets import TABLE7_PUBLISHED, preset
+from contracts.presets import TABLE7_PUBLISHED, preset
 from chip.synthetic import synthetic_layers, vgg8_cifar_geometries
-from cim.trace import Trace
+from contracts.trace import Trace
 
 
 def main() -> None:

@@ -3,8 +3,8 @@
 Importing this package never imports torch. `chip.estimate(trace, config)` is the Python
 API of `Chip.py`; it is loaded on first use so that `import chip` stays light.
 """
-from chip.config import ConfigError, HardwareConfig, apply_overrides
-from chip.presets import preset, preset_names
+from contracts.config import ConfigError, HardwareConfig, apply_overrides
+from contracts.presets import preset, preset_names
 
 __all__ = ["ConfigError", "HardwareConfig", "apply_overrides", "estimate", "preset",
            "preset_names"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 
 __all__ = ["SubArrayActivity", "layer_activity", "unrolled_weights", "input_bit_vectors",
            "cell_levels", "effective_conductance", "NEUROSIM_DIFFERENCES"]

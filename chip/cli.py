@@ -11,7 +11,6 @@ Never imports torch.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -35,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--network-csv", metavar="CSV", dest="network_csv",
                    help="NetWork_<model>.csv of a DNN+NeuroSim layer_record folder/archive "
                         "given as --trace (default: found inside or next to it)")
-    p.add_argument("--preset", metavar="NAME", help="named hardware config (chip.presets)")
+    p.add_argument("--preset", metavar="NAME", help="named hardware config (contracts.presets)")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
                    help="override one config field (repeatable)")
     p.add_argument("--updated-trace", metavar="DIR",
@@ -56,8 +55,8 @@ def build_config(manifest_config: dict, preset_name: str | None, overrides: Sequ
     """(config, warning or None) following the precedence in the module docstring."""
     import dataclasses
 
-    from chip.config import HardwareConfig, parse_override
-    from chip.presets import PRESETS, preset
+    from contracts.config import HardwareConfig, parse_override
+    from contracts.presets import PRESETS, preset
 
     if preset_name is not None:
         base = preset(preset_name)
@@ -83,7 +82,7 @@ def build_config(manifest_config: dict, preset_name: str | None, overrides: Sequ
 
 def _check_manifest_agreement(trace, config) -> None:
     """Shapes of the trace vs the config: precisions must be representable."""
-    from cim.trace import TraceError
+    from contracts.trace import TraceError
     for layer in trace.layers:
         g = layer.geometry
         if g.weight_bits > config.weight_bits or g.input_bits > config.activation_bits:
@@ -102,10 +101,10 @@ def _out_folder(args, trace, suffix: str = "") -> Path:
 
 def _run_sweep(args, trace, base_config) -> int:
     """--sweep: validate every point first, estimate them, write results/<NET>-sweep/."""
-    from chip.config import ConfigError, HardwareConfig
+    from contracts.config import ConfigError, HardwareConfig
     from chip.sweep import (parse_axis, run_sweep, sweep_folder_is_ours, sweep_points,
                             write_sweep)
-    from cim.staging import check_replaceable
+    from contracts.staging import check_replaceable
 
     if args.updated_trace:
         raise ConfigError("--updated-trace cannot be combined with --sweep")
@@ -136,8 +135,8 @@ def _run_sweep(args, trace, base_config) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from chip.config import ConfigError
-    from cim.trace import TraceError
+    from contracts.config import ConfigError
+    from contracts.trace import TraceError
 
     try:
         args = _parser().parse_args(argv)
@@ -150,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from chip.estimator import estimate, load_trace
         from chip.report import format_summary, summary_json, write_results
-        from cim.staging import check_replaceable, results_folder_is_ours
+        from contracts.staging import check_replaceable, results_folder_is_ours
 
         if args.trace is None:
             import inferenceConfig

@@ -8,13 +8,15 @@ alone (benchmarks/neurosim_differences.py, docs/neurosim-differences.md).
 
 Code asks ``quirk_on(config, name)`` (or ``ctx.quirk(name)`` on a `chip.technology`
 TechContext); an unknown name is a programming error (KeyError), an unknown name in
-``config.compat_quirks`` is a ConfigError.
+``config.compat_quirks`` is a ConfigError (raised when step 2 first asks).
 
 This module must not import torch (Chip.py starts without it).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from contracts.config import ConfigError
 
 __all__ = ["Quirk", "QUIRKS", "active_quirks", "quirk_on", "parse_quirks"]
 
@@ -277,11 +279,11 @@ _ALL = frozenset(QUIRKS)
 
 
 def parse_quirks(text: str) -> tuple[str, ...]:
-    """Names in a comma-separated ``compat_quirks`` value; ValueError naming an unknown one."""
+    """Names in a comma-separated ``compat_quirks`` value; ConfigError (a ValueError) naming an unknown one."""
     names = tuple(n.strip() for n in (text or "").split(",") if n.strip())
     unknown = [n for n in names if n not in QUIRKS]
     if unknown:
-        raise ValueError(f"compat_quirks: unknown quirk {unknown[0]!r}; known: "
+        raise ConfigError(f"compat_quirks: unknown quirk {unknown[0]!r}; known: "
                          f"{', '.join(QUIRKS)}")
     return names
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from chip.cost import Cost
 from chip.hierarchy import (UNUSED_AREA_NODES, ChipResult, compose_chip, default_physics,
                             rewrite_cost, write_cost)
 from chip.mapping import NetworkMapping, map_network
-from cim.trace import Trace, TraceError, read_trace
+from contracts.trace import Trace, TraceError, read_trace
 
 __all__ = ["ChipReport", "SUMMARY_KEYS", "estimate", "estimate_updated", "load_trace"]
 
@@ -74,19 +74,19 @@ def load_trace(trace: Trace | str | os.PathLike,
     """A Trace as is, or read from a folder (TraceError on any problem).
 
     A DNN+NeuroSim V1.4 ``layer_record_<model>/`` folder or its shipped archive is read with
-    `cim.neurosim_format.read_neurosim` (``network_csv``: its NetWork_<model>.csv, else the
+    `contracts.neurosim_reader.read_neurosim` (``network_csv``: its NetWork_<model>.csv, else the
     one found inside or next to it)."""
     if isinstance(trace, Trace):
         return trace
     if isinstance(trace, (str, os.PathLike)):
         if is_neurosim_source(trace):
-            from cim.neurosim_format import read_neurosim
+            from contracts.neurosim_reader import read_neurosim
             return read_neurosim(str(trace), network_csv=network_csv)
         if network_csv is not None:
             raise TraceError(f"{trace}: --network-csv applies only to a DNN+NeuroSim "
                              f"layer_record folder or archive (this one has a manifest.json)")
         return read_trace(Path(trace))
-    raise TypeError(f"trace must be a cim.trace.Trace or a folder path, not {type(trace).__name__}")
+    raise TypeError(f"trace must be a contracts.trace.Trace or a folder path, not {type(trace).__name__}")
 
 
 def _level(parts: list[str]) -> str:

@@ -30,10 +30,10 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from chip.cost import Cost
 from chip.mapping import LayerMapping, NetworkMapping
-from cim.trace import LayerTrace
+from contracts.trace import LayerTrace
 
 __all__ = ["Block", "Physics", "LayerResult", "ChipResult", "compose_chip", "default_physics",
            "write_cost", "rewrite_cost", "PhysicsUnavailable", "UNUSED_AREA_NODES"]

@@ -30,8 +30,8 @@ from typing import Sequence
 
 import numpy as np
 
-from chip.config import ConfigError, HardwareConfig
-from cim.trace import LayerGeometry
+from contracts.config import ConfigError, HardwareConfig
+from contracts.trace import LayerGeometry
 
 __all__ = ["LayerMapping", "NetworkMapping", "map_network", "row_groups", "pipeline_speedups"]
 

@@ -13,7 +13,7 @@ import json
 import math
 from pathlib import Path
 from typing import Any
-from cim.staging import ACCURACY_FILE, results_folder_is_ours, staged_folder
+from contracts.staging import ACCURACY_FILE, results_folder_is_ours, staged_folder
 
 __all__ = ["format_summary", "summary_json", "write_results"]
 

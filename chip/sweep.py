@@ -22,14 +22,14 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from chip.config import ConfigError, HardwareConfig, parse_override
+from contracts.config import ConfigError, HardwareConfig, parse_override
 from chip.estimator import SUMMARY_KEYS
-from cim.staging import json_marker, staged_folder
+from contracts.staging import json_marker, staged_folder
 
 __all__ = ["SweepAxis", "SweepPoint", "parse_axis", "sweep_points", "run_sweep",
            "pareto_mask", "write_sweep", "SWEEP_METRICS", "sweep_folder_is_ours"]
 
-#: sweep.json marks a sweep folder as ours, so a re-run may replace it (cim.staging)
+#: sweep.json marks a sweep folder as ours, so a re-run may replace it (contracts.staging)
 SWEEP_FORMAT = "neuropysim-sweep"
 sweep_folder_is_ours = json_marker("sweep.json", "format", SWEEP_FORMAT)
 

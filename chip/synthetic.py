@@ -4,7 +4,7 @@ Step 2 is tested and benchmarked without step 1: this module builds the per-laye
 of a network (VGG-8 on CIFAR-10, ResNet-18 on 224x224 ImageNet, or any DNN+NeuroSim
 ``NetWork.csv`` table), draws random integer weight codes and input-activation codes with a
 chosen input sparsity from one explicit seeded generator, and writes the folder through
-`cim.trace.write_trace` (so a synthetic folder is read back exactly like a real one).
+`contracts.trace.write_trace` (so a synthetic folder is read back exactly like a real one).
 
 numpy only (no torch): `Chip.py` and its tests must start fast.
 """
@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from cim.trace import LayerGeometry, LayerTrace, TraceError, write_trace
+from contracts.trace import LayerGeometry, LayerTrace, TraceError, write_trace
 
 __all__ = [
     "NETWORKS",
@@ -159,7 +159,7 @@ def write_synthetic_trace(directory: str | os.PathLike, network: str = "vgg8",
                           images: int = 1, input_sparsity: float = 0.5, seed: int = 0) -> Path:
     """Write a synthetic trace folder; ``config`` (HardwareConfig, default ours) is stamped
     into the manifest as step 1 would. Returns the folder path."""
-    from chip.config import HardwareConfig
+    from contracts.config import HardwareConfig
 
     config = config if config is not None else HardwareConfig()
     if geoms is None:

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 
 __all__ = ["Gate", "TechContext", "bindings", "CALIBRATION_FACTORS"]
 

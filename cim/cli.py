@@ -109,8 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args):
-    from chip.config import apply_overrides
-    from chip.presets import preset
+    from contracts.config import apply_overrides
+    from contracts.presets import preset
 
     from .run import defaults
     base = preset(args.preset) if args.preset else defaults()["hardware"]
@@ -263,9 +263,9 @@ def _main(args, warn) -> int:
         neurosim = Path(args.neurosim_export) if args.neurosim_export else \
             trace_dir.with_name(trace_dir.name + "_neurosim")
         try:  # fail before any work if the exporter is missing
-            import cim.neurosim_format  # noqa: F401
+            import contracts.neurosim_writer  # noqa: F401
         except ImportError as err:
-            raise ValueError(f"--neurosim-export needs cim/neurosim_format.py, which is not "
+            raise ValueError(f"--neurosim-export needs contracts/neurosim_writer.py, which is not "
                              f"available ({err})") from None
     from .run import results_folder
     results_dir = Path(args.results_dir) if args.results_dir else results_folder(network)

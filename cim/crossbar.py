@@ -59,7 +59,7 @@ class Crossbar:
 
     Args:
         weight_codes: signed integer weights, R x N (R = unrolled input rows).
-        config: a chip.config.HardwareConfig (its accuracy fields are used).
+        config: a contracts.config.HardwareConfig (its accuracy fields are used).
         generator: seeded generator handed to cim.cells (device effects).
     """
 

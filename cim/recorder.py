@@ -1,5 +1,5 @@
 """Trace recording: per compute layer, its geometry, integer weight codes and the integer input
-codes of the traced images, as cim.trace.LayerTrace (DESIGN.md §3).
+codes of the traced images, as contracts.trace.LayerTrace (DESIGN.md §3).
 
 The input codes are those the hardware-in-the-loop pass applied to the array (so step 2 prices
 the activity the hardware actually saw), stored as feature maps (N x C x H x W, unpadded) or
@@ -15,7 +15,7 @@ from torch import fx, nn
 
 from .convert import COMPUTE, NetworkAnalysis, _follow, pool_step
 from .layers import CIMLayer
-from .trace import LayerGeometry, LayerTrace
+from contracts.trace import LayerGeometry, LayerTrace
 
 __all__ = ["start_recording", "stop_recording", "layer_geometry", "collect", "followed_by",
            "pool_step"]

@@ -2,7 +2,7 @@
 
 Runs a network over real data three ways - float software, quantized software (integer codes,
 exact products) and hardware in the loop (cim.crossbar) - and records the trace of the first
-``images`` images for step 2 (cim.trace, DESIGN.md §3).
+``images`` images for step 2 (contracts.trace, DESIGN.md §3).
 
 Order of work, so that bad input fails before anything is computed or written:
 config -> network -> data -> checkpoint -> layer check -> evaluation -> trace (atomic).
@@ -37,11 +37,11 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 
 from . import recorder
 from .adc import ADC_CALIBRATION_IMAGES, CALIBRATION_IMAGES
-from .staging import (ACCURACY_FILE, ACCURACY_FORMAT, check_replaceable,
+from contracts.staging import (ACCURACY_FILE, ACCURACY_FORMAT, check_replaceable,
                       results_folder_is_ours, write_text_atomic)
 from .convert import NetworkAnalysis, analyse, convert, set_mode
 from .layers import CIMLayer
@@ -246,13 +246,13 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
             skips writing it.
         input_shape: (C, H, W) for a user network on synthetic data.
         progress: tqdm bars on stderr.
-        neurosim_export: also write NeuroSim-format files there (cim.neurosim_format).
+        neurosim_export: also write NeuroSim-format files there (contracts.neurosim_writer).
         warn: called with each warning line (default: ignored; they are in the result).
         results_dir: also write the accuracy report ``accuracy.json`` into this folder
             (the command line passes results/<net>; default: not written).
 
     Existing output folders (trace_dir, neurosim_export, results_dir) are replaced only when
-    empty or written by this tool; otherwise cim.staging.FolderNotOursError (a ValueError)
+    empty or written by this tool; otherwise contracts.staging.FolderNotOursError (a ValueError)
     before any work.
 
     Raises:
@@ -301,10 +301,10 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
     # outputs first: a folder we may not replace fails before any work
     target = Path(trace_dir) if trace_dir is not None else Path(d["trace_dir"](name))
     if write_trace:
-        from .trace import trace_folder_is_ours
+        from contracts.trace import trace_folder_is_ours
         check_replaceable(target, trace_folder_is_ours, "trace_dir")
         if neurosim_export is not None:
-            from .neurosim_format import SIDECAR, SIDECAR_FORMAT
+            from contracts.neurosim_reader import SIDECAR, SIDECAR_FORMAT
             check_replaceable(Path(neurosim_export), (SIDECAR, "format", SIDECAR_FORMAT),
                               "neurosim_export")
     if results_dir is not None:
@@ -433,7 +433,7 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
                 for tr in traces], statistics=stats, seed=seed, calibration=calibration)
 
     if write_trace:
-        from .trace import write_trace as _write
+        from contracts.trace import write_trace as _write
         t = time.perf_counter()
         manifest_accuracy = dict(accuracy, eval_images=n_eval, cost_only=data.is_synthetic,
                                  split=data.split)
@@ -580,13 +580,13 @@ def sweep(config: HardwareConfig, field_name: str, values: list, *, runs: int = 
 
 
 def export_neurosim(trace_dir: Path, out_dir) -> Path:
-    """Write NeuroSim-format files for a trace (cim.neurosim_format, imported on demand)."""
+    """Write NeuroSim-format files for a trace (contracts.neurosim_writer, imported on demand)."""
     try:
-        from .neurosim_format import export_neurosim as _export
+        from contracts.neurosim_writer import export_neurosim as _export
     except ImportError as err:
-        raise ValueError(f"--neurosim-export needs cim/neurosim_format.py, which is not "
+        raise ValueError(f"--neurosim-export needs contracts/neurosim_writer.py, which is not "
                          f"available ({err})") from None
-    from .trace import read_trace
+    from contracts.trace import read_trace
     return Path(_export(read_trace(trace_dir), Path(out_dir)))
 
 

@@ -23,7 +23,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 
 from .convert import convert, set_mode
 from .run import _ordered_layers, calibrate_activations, evaluate

@@ -8,8 +8,8 @@ import pytest
 
 from chip.activity import (_conductance_table, cell_levels, effective_conductance,
                            input_bit_vectors, layer_activity, unrolled_weights, _tech)
-from chip.config import HardwareConfig
-from cim.trace import LayerGeometry, LayerTrace
+from contracts.config import HardwareConfig
+from contracts.trace import LayerGeometry, LayerTrace
 
 
 def _layer(cin=3, cout=4, k=3, hw=5, pad=1, seed=0, density=0.5, kind="conv2d"):

@@ -16,7 +16,7 @@ import pytest
 
 import chip.cli
 import chip.estimator
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from chip.estimator import SUMMARY_KEYS
 from chip.synthetic import _conv, _linear, write_synthetic_trace
 

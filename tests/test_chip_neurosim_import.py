@@ -16,8 +16,8 @@ import pytest
 import chip.cli
 from chip.estimator import SUMMARY_KEYS, is_neurosim_source
 from chip.synthetic import _conv, _linear, write_synthetic_trace
-from cim.neurosim_format import export_neurosim
-from cim.trace import read_trace
+from contracts.neurosim_writer import export_neurosim
+from contracts.trace import read_trace
 
 SMALL = [_conv("c1", 3, 16, 3, 8), _conv("c2", 16, 32, 3, 8, after=("relu", "maxpool2x2")),
          _linear("fc", 512, 10)]

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 import models
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from cim.convert import UnsupportedLayerError, analyse, convert
 from cim.run import run
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from cim import cells
 from cim.adc import ADC, adc_step
 from cim.crossbar import Crossbar, row_groups

@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from cim import cells
 from cim.cli import main, parse_duration, parse_durations
 from cim.crossbar import Crossbar

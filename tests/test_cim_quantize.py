@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from cim import bitslice, cells
 from cim.quantize import QuantSpec, fake_quant, quantize, quantize_activation, quantize_weight
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import models
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from cim import cells, devices
 from cim.bitslice import plane_terms
 from cim.convert import convert, set_mode

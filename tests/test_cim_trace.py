@@ -1,4 +1,4 @@
-"""Traces written by step 1 read back identically (cim.recorder + cim.trace)."""
+"""Traces written by step 1 read back identically (cim.recorder + contracts.trace)."""
 import dataclasses
 import json
 
@@ -7,12 +7,12 @@ import pytest
 import torch
 
 import models
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from cim import recorder
 from cim.convert import convert, set_mode
 from cim.quantize import quantize_weight
 from cim.run import _ordered_layers, calibrate_activations, evaluate, program, run
-from cim.trace import read_trace, write_trace
+from contracts.trace import read_trace, write_trace
 
 
 def _record(network, shape, cfg, images=2):

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from chip.compat import QUIRKS, active_quirks, parse_quirks, quirk_on
-from chip.config import ConfigError, HardwareConfig, parse_override
-from chip.presets import preset
+from contracts.config import ConfigError, HardwareConfig, parse_override
+from contracts.presets import preset
 from chip.synthetic import _conv, _linear, synthetic_layers
-from cim.trace import Trace
+from contracts.trace import Trace
 
 SMALL = [_conv("c1", 3, 16, 3, 8), _conv("c2", 16, 32, 3, 8, after=("relu", "maxpool2x2")),
          _linear("fc", 512, 10)]
@@ -25,8 +25,11 @@ def test_config_field_validated_against_registry():
     cfg = HardwareConfig(compat_quirks="ops_from_input_size, buffer_traffic_halved")
     assert active_quirks(cfg) == {"ops_from_input_size", "buffer_traffic_halved"}
     assert quirk_on(cfg, "ops_from_input_size") and not quirk_on(cfg, "pe_bus_untimed")
+    # the torch-free config checks the form; step 2's registry checks the names
+    with pytest.raises(ConfigError, match="not a quirk name"):
+        HardwareConfig(compat_quirks="ops from input")
     with pytest.raises(ConfigError, match="unknown quirk 'nope'"):
-        HardwareConfig(compat_quirks="nope")
+        active_quirks(HardwareConfig(compat_quirks="nope"))
     assert parse_override("compat_quirks=pe_bus_untimed") == ("compat_quirks", "pe_bus_untimed")
     assert active_quirks(HardwareConfig()) == frozenset()
     assert active_quirks(HardwareConfig(compat="neurosim-1.4")) == frozenset(QUIRKS)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chip.config import HardwareConfig
-from chip.presets import preset
+from contracts.config import HardwareConfig
+from contracts.presets import preset
 from chip.technology import TechContext
 from chip.components import neurosim_differences
 from chip.components.activation import Activation

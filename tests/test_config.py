@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from chip.config import ConfigError, HardwareConfig, apply_overrides, parse_override
-from chip.presets import PRESETS, preset, preset_names
+from contracts.config import ConfigError, HardwareConfig, apply_overrides, parse_override
+from contracts.presets import PRESETS, preset, preset_names
 
 
 def test_defaults_are_valid_and_documented():

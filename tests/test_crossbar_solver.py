@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy.optimize import brentq
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from cim.devices import ir_drop
 from cim.crossbar_solver import (estimate_solver_memory_bytes, ideal_column_currents,
                                  solve_crossbar)

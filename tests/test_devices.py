@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from cim import devices as dv
 from cim.bitslice import slice_weights
 from cim.devices import adc_nonideal, drift, faults, programming, variation

@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 
 import chip.estimator
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from chip.estimator import SUMMARY_KEYS, estimate, estimate_updated
 from chip.hierarchy import PhysicsUnavailable, default_physics
-from chip.presets import preset
+from contracts.presets import preset
 from chip.synthetic import synthetic_layers, vgg8_cifar_geometries, write_synthetic_trace
-from cim.trace import Trace, TraceError
+from contracts.trace import Trace, TraceError
 
 from test_hierarchy import FakePhysics
 

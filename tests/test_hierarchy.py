@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from chip.cost import Cost
 from chip.hierarchy import compose_chip, rewrite_cost, write_cost
 from chip.mapping import map_network

@@ -1,9 +1,9 @@
 """chip.mapping: floorplan search, duplication, pipeline speed-up, counting conventions."""
 import pytest
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from chip.mapping import map_network, pipeline_speedups, row_groups
-from chip.presets import preset
+from contracts.presets import preset
 from chip.synthetic import geometries_from_network_csv, resnet18_imagenet_geometries, vgg8_cifar_geometries
 
 from conftest import shared_path

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cim.neurosim_format import SIDECAR, TRACE_COMMAND, export_neurosim, read_neurosim
-from cim.trace import LayerGeometry, LayerTrace, Trace, TraceError, read_trace, write_trace
+from contracts.neurosim_reader import SIDECAR, TRACE_COMMAND, read_neurosim
+from contracts.neurosim_writer import export_neurosim
+from contracts.trace import LayerGeometry, LayerTrace, Trace, TraceError, read_trace, write_trace
 from conftest import shared_path
 
 

@@ -11,12 +11,12 @@ import torch.nn.functional as F
 from torch import nn
 
 import cim.run as cim_run
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from cim.adc import ADC_CALIBRATION_IMAGES, CALIBRATION_IMAGES
 from cim.recorder import followed_by
 from cim.run import run, unmodelled_effects
-from cim.staging import FolderNotOursError
-from cim.trace import read_trace
+from contracts.staging import FolderNotOursError
+from contracts.trace import read_trace
 
 
 class Pools(nn.Module):

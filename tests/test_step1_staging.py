@@ -1,4 +1,4 @@
-"""Output folders are replaced only when empty or ours (cim.staging), atomically."""
+"""Output folders are replaced only when empty or ours (contracts.staging), atomically."""
 from __future__ import annotations
 
 import json
@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cim.neurosim_format import export_neurosim
-from cim.staging import (ACCURACY_FILE, FolderNotOursError, check_replaceable,
+from contracts.neurosim_writer import export_neurosim
+from contracts.staging import (ACCURACY_FILE, FolderNotOursError, check_replaceable,
                          results_folder_is_ours, staged_folder, write_text_atomic)
-from cim.trace import LayerGeometry, LayerTrace, read_trace, write_trace
+from contracts.trace import LayerGeometry, LayerTrace, read_trace, write_trace
 
 
 def _layers(seed=0, images=1):

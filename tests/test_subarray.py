@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from chip.activity import SubArrayActivity, layer_activity
-from chip.config import HardwareConfig
-from chip.presets import preset
+from contracts.config import HardwareConfig
+from contracts.presets import preset
 from chip.technology import TechContext
 from chip.components.subarray import SubArray
-from cim.trace import LayerGeometry, LayerTrace
+from contracts.trace import LayerGeometry, LayerTrace
 
 
 def _sa(cfg=None, **kw):

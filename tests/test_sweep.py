@@ -8,9 +8,9 @@ import pytest
 import chip.cli
 import chip.estimator
 import chip.sweep
-from chip.config import ConfigError
+from contracts.config import ConfigError
 from chip.estimator import estimate
-from chip.presets import preset
+from contracts.presets import preset
 from chip.sweep import SWEEP_METRICS, parse_axis, pareto_mask, run_sweep, sweep_points
 from chip.synthetic import _conv, _linear, write_synthetic_trace
 

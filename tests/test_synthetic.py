@@ -2,14 +2,14 @@
 import numpy as np
 import pytest
 
-from chip.config import HardwareConfig
+from contracts.config import HardwareConfig
 from chip.synthetic import (geometries, geometries_from_network_csv, resnet18_imagenet_geometries,
                             synthetic_layers, vgg8_cifar_geometries, write_synthetic_trace)
-from cim.trace import read_trace
+from contracts.trace import read_trace
 
 
 def test_vgg8_geometry_matches_neurosim_table():
-    from cim.trace import network_csv_rows
+    from contracts.trace import network_csv_rows
     rows = network_csv_rows(vgg8_cifar_geometries())
     assert rows[0] == [32, 32, 3, 3, 3, 128, 0, 1]
     assert rows[5] == [8, 8, 512, 3, 3, 512, 1, 1]
@@ -28,7 +28,7 @@ def test_resnet18_geometry():
 
 
 def test_network_csv_roundtrip(tmp_path):
-    from cim.trace import network_csv_rows
+    from contracts.trace import network_csv_rows
     rows = network_csv_rows(vgg8_cifar_geometries())
     path = tmp_path / "NetWork.csv"
     path.write_text("".join(",".join(map(str, r)) + "\n" for r in rows))

@@ -13,9 +13,9 @@ import pytest
 
 from chip.estimator import estimate
 from chip.hierarchy import PhysicsUnavailable, default_physics
-from chip.presets import TABLE7_PUBLISHED, preset
+from contracts.presets import TABLE7_PUBLISHED, preset
 from chip.synthetic import synthetic_layers, vgg8_cifar_geometries
-from cim.trace import Trace
+from contracts.trace import Trace
 
 TABLE7 = TABLE7_PUBLISHED                # preset -> (area mm², TOPS, TOPS/W)
 METRICS = ("area_mm2", "tops", "tops_per_w")

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from cim.trace import (LayerGeometry, LayerTrace, TraceError, read_trace, write_trace,
+from contracts.trace import (LayerGeometry, LayerTrace, TraceError, read_trace, write_trace,
                        network_csv_rows)
 
 

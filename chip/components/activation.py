@@ -1,7 +1,6 @@
 """Activation units: ReLU as a bit shifter, sigmoid as an SRAM look-up table (tables §5.3/§5.8)."""
 from __future__ import annotations
 
-import math
 
 from chip.components.base import Component, cycles, require_int
 from chip.components.decoder import RowDecoder

@@ -1,7 +1,6 @@
 """Adder tree summing partial sums of subarrays, PEs or tiles (NeuroSim V1.4 tables §5.3)."""
 from __future__ import annotations
 
-import math
 
 from chip.components.adder import Adder
 from chip.components.base import Component, cycles, require_int

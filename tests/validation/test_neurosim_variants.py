@@ -37,7 +37,7 @@ PINNED = {
 @pytest.fixture(scope="module")
 def figures():
     trace_path = shared_path("neurosim-vgg8", "layer_record_VGG8.tar.xz")
-    from cim.neurosim_format import read_neurosim
+    from contracts.neurosim_reader import read_neurosim
     return _compare_module().variant_figures(read_neurosim(str(trace_path)))
 
 

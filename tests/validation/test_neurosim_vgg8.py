@@ -45,8 +45,8 @@ def figures():
     trace_path = shared_path("neurosim-vgg8", "layer_record_VGG8.tar.xz")
     out_path = shared_path("neurosim-vgg8", "neurosim-1.4-default-output.txt")
     from chip import estimate
-    from chip.presets import preset
-    from cim.neurosim_format import read_neurosim
+    from contracts.presets import preset
+    from contracts.neurosim_reader import read_neurosim
     cmp = _compare_module()
     ref = cmp.parse_neurosim(out_path.read_text())
     report = estimate(read_neurosim(str(trace_path)),

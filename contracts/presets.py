@@ -5,7 +5,7 @@ so a preset can never drift out of validation.
 """
 from __future__ import annotations
 
-from chip.config import ConfigError, HardwareConfig
+from contracts.config import ConfigError, HardwareConfig
 
 __all__ = ["PRESETS", "preset", "preset_names"]
 

@@ -1,4 +1,4 @@
-"""DNN+NeuroSim V1.4 trace folders: read them into our trace contract, and write them.
+"""DNN+NeuroSim V1.4 trace folders: read them into our trace contract.
 
 NeuroSim's Python side writes ``layer_record_<model>/`` (reference/neurosim-v1.4.md §6):
 
@@ -14,10 +14,11 @@ NeuroSim's Python side writes ``layer_record_<model>/`` (reference/neurosim-v1.4
   followed-by-max-pool, stride.
 
 `read_neurosim` turns such a folder (or a ``.tar.xz``/``.tar.gz`` of it, streamed; files may
-be ``.csv.gz``) into a `cim.trace.Trace`: signed integer weight codes w*2^(wl-1) and the
+be ``.csv.gz``) into a `contracts.trace.Trace`: signed integer weight codes w*2^(wl-1) and the
 input feature map [1, Cin, H, W] recovered from the im2col bits (every overlapping patch is
-checked to agree; the padding is inferred from the number of positions). `export_neurosim`
-writes the same format from a `Trace`, so NeuroSim can run on our traces.
+checked to agree; the padding is inferred from the number of positions).
+`contracts.neurosim_writer.export_neurosim` writes the same format from a `Trace`, so NeuroSim
+can run on our traces.
 
 NeuroSim's format cannot carry everything our contract holds (scales, per-layer precision,
 signedness of a layer whose values happen to be non-negative, layer names with odd
@@ -38,17 +39,15 @@ import os
 import re
 import shlex
 import tarfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterator, Sequence
 
 import numpy as np
 
-from cim.trace import LayerGeometry, LayerTrace, Trace, TraceError, network_csv_rows
-from cim.staging import staged_folder
+from contracts.trace import LayerGeometry, LayerTrace, Trace, TraceError
 
-__all__ = ["FORMAT_NAME", "SIDECAR", "TRACE_COMMAND", "export_neurosim", "read_neurosim",
+__all__ = ["FORMAT_NAME", "SIDECAR", "SIDECAR_FORMAT", "TRACE_COMMAND", "read_neurosim",
            "read_network_csv"]
 
 FORMAT_NAME = "dnn-neurosim-1.4-layer-record"
@@ -352,16 +351,6 @@ def _fold(codes: np.ndarray, cin: int, kh: int, kw: int, h: int, w: int, stride:
         raise TraceError(f"{where}: non-zero bits in the zero padding (padding {ph},{pw}): not "
                          f"the im2col of a zero-padded feature map")
     return np.ascontiguousarray(inner)
-
-
-def _unfold(fmap: np.ndarray, kh: int, kw: int, stride: int, pad: tuple[int, int]) -> np.ndarray:
-    """Feature map [Cin, H, W] -> im2col [Cin*Kh*Kw, Ho*Wo] of the zero-padded map (row
-    c*Kh*Kw + i*Kw + j, column = output position, row-major)."""
-    cin = fmap.shape[0]
-    padded = np.pad(fmap, ((0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
-    win = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(1, 2))
-    win = win[:, ::stride, ::stride]                       # [Cin, Ho, Wo, Kh, Kw]
-    return win.transpose(0, 3, 4, 1, 2).reshape(cin * kh * kw, -1)
 
 
 # ----------------------------------------------------------------------------------------
@@ -777,151 +766,3 @@ def _check_ranges(g: LayerGeometry, weights: np.ndarray, inputs: np.ndarray, w_w
         raise TraceError(f"{x_where}: input codes [{inputs.min()}, {inputs.max()}] outside the "
                          f"{g.input_bits}-bit range [{lo}, {hi}]")
 
-
-# ----------------------------------------------------------------------------------------
-# export
-# ----------------------------------------------------------------------------------------
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "layer"
-
-
-def _needed_input_bits(layer: LayerTrace) -> int:
-    """NeuroSim's wl_activate that holds this layer's codes: its bits if signed; an unsigned
-    layer needs one more when its codes use the top bit, since column 0 is always the sign."""
-    g = layer.geometry
-    if g.input_signed:
-        return g.input_bits
-    top = int(layer.input_codes.max(initial=0))
-    return g.input_bits if top < 2 ** (g.input_bits - 1) else g.input_bits + 1
-
-
-def _write_rows(path: Path, rows: int, make_block) -> None:
-    """Write a text table block by block; ``make_block(r0, r1)`` returns uint8 characters."""
-    with open(path, "wb") as fh:
-        r0 = 0
-        while r0 < rows:
-            block, r1 = make_block(r0)
-            fh.write(block.tobytes())
-            r0 = r1
-
-
-def _write_weights(path: Path, codes: np.ndarray, wl: int) -> None:
-    """[rows, Cout] codes -> ``%10.5f`` values code/2^(wl-1), comma separated (one table row of
-    11 characters per possible code, formatted by Python exactly as numpy.savetxt does)."""
-    step = 2 ** (wl - 1)
-    lut = np.frombuffer("".join("%10.5f," % (c / step) for c in range(-step, step)).encode(),
-                        dtype=np.uint8).reshape(2 * step, -1)
-    width = lut.shape[1]
-    rows, cols = codes.shape
-    per_block = max(1, _CHUNK_BYTES // max(1, cols * width))
-
-    def block(r0):
-        r1 = min(rows, r0 + per_block)
-        chars = lut[codes[r0:r1].astype(np.int64) + step].reshape(r1 - r0, cols * width)
-        chars[:, -1] = _NL
-        return chars, r1
-
-    _write_rows(path, rows, block)
-
-
-def _write_bits(path: Path, columns: np.ndarray, b: int) -> None:
-    """[rows, P] signed codes -> characters of their B-bit two's complement, sign first,
-    column p*B + bit."""
-    table = np.zeros((2 ** b, 2 * b), dtype=np.uint8)
-    values = np.arange(2 ** b)
-    for k in range(b):                     # one column per bit position of the table
-        table[:, 2 * k] = _ZERO + ((values >> (b - 1 - k)) & 1)
-    table[:, 1::2] = _COMMA
-    rows, positions = columns.shape
-    per_block = max(1, _CHUNK_BYTES // max(1, positions * 2 * b))
-    mask = 2 ** b - 1
-
-    def block(r0):
-        r1 = min(rows, r0 + per_block)
-        chars = table[columns[r0:r1].astype(np.int64) & mask].reshape(r1 - r0, positions * 2 * b)
-        chars[:, -1] = _NL
-        return chars, r1
-
-    _write_rows(path, rows, block)
-
-
-def export_neurosim(trace: Trace, out_dir: str | os.PathLike, model_name: str | None = None,
-                    image: int = 0) -> Path:
-    """Write ``trace`` (image ``image``) as a DNN+NeuroSim V1.4 ``layer_record`` folder:
-    weight<name>.csv, input<name>.csv, trace_command.sh, NetWork_<model>.csv (and the
-    sidecar that makes the round trip exact). Written beside ``out_dir`` and renamed into
-    place. Returns ``out_dir``.
-
-    NeuroSim takes one wl_weight and one wl_activate for the whole network: the largest
-    layer precision is used (an unsigned layer whose codes use their top bit needs one more
-    bit for NeuroSim's sign column; a warning says so)."""
-    if not trace.layers:
-        raise TraceError("export_neurosim: the trace has no layers")
-    target = Path(out_dir)
-    model = model_name or str(trace.manifest.get("network") or "NET")
-    wl_weight = max(layer.geometry.weight_bits for layer in trace.layers)
-    needed = [_needed_input_bits(layer) for layer in trace.layers]
-    wl_act = max(needed)
-    widened = [layer.geometry.name for layer, n in zip(trace.layers, needed)
-               if n > layer.geometry.input_bits]
-    if widened:
-        warnings.warn(f"export_neurosim: unsigned activations of {', '.join(widened)} use their "
-                      f"top bit; NeuroSim's format spends bit 0 on the sign, so wl_activate = "
-                      f"{wl_act}", stacklevel=2)
-    config = trace.manifest.get("config", {}) if isinstance(trace.manifest, dict) else {}
-    sub_array = int(config.get("subarray_rows", 128))
-    parallel = int(config.get("rows_in_parallel", sub_array))
-
-    with staged_folder(target, (SIDECAR, "format", SIDECAR_FORMAT),
-                       what="neurosim_export") as staging:
-        used: set[str] = set()
-        files, notes = [], []
-        for index, layer in enumerate(trace.layers):
-            g = layer.geometry
-            stem = _safe(g.name)
-            if stem in used:
-                stem = f"{stem}_{index}"
-            used.add(stem)
-            w_file, x_file = f"weight{stem}.csv", f"input{stem}.csv"
-            where = f"layer {g.name!r}"
-            if not 0 <= image < layer.images:
-                raise TraceError(f"{where}: image {image} not in the trace ({layer.images})")
-            weights = np.asarray(layer.weight_codes)
-            if tuple(weights.shape) != g.weight_shape:
-                raise TraceError(f"{where}: weight_codes shape {weights.shape} is not "
-                                 f"{g.weight_shape}")
-            if g.groups != 1 or g.dilation != (1, 1):
-                raise TraceError(f"{where}: NeuroSim's format has no groups or dilation")
-            x = np.asarray(layer.input_codes[image]).astype(np.int64)
-            if g.kind == "linear":
-                w_table = weights.reshape(g.out_channels, -1).T
-                columns = x.reshape(-1, 1)
-            else:
-                w_table = weights.reshape(g.out_channels, -1).T
-                columns = _unfold(x, *g.kernel_size, g.stride[0], g.padding)
-                if g.stride[0] != g.stride[1]:
-                    raise TraceError(f"{where}: NeuroSim's NetWork csv has one stride per "
-                                     f"layer, not {g.stride}")
-            lim = 2 ** (wl_act - 1)
-            if columns.size and (columns.min() < -lim or columns.max() > lim - 1):
-                raise TraceError(f"{where}: input codes do not fit {wl_act} bits")
-            _write_weights(staging / w_file, np.ascontiguousarray(w_table), wl_weight)
-            _write_bits(staging / x_file, columns, wl_act)
-            files.append((w_file, x_file))
-            notes.append({"weight_file": w_file, "input_file": x_file,
-                          "geometry": g.to_json(), "weight_scale": float(layer.weight_scale),
-                          "input_scale": float(layer.input_scale)})
-        net_name = f"NetWork_{_safe(model)}.csv"
-        rows = network_csv_rows([layer.geometry for layer in trace.layers])
-        (staging / net_name).write_text("".join(",".join(map(str, r)) + "\n" for r in rows))
-        # NeuroSim's own layout: every token followed by one space, no final line break
-        tokens = ["./NeuroSIM/main", f"./NeuroSIM/{net_name}", wl_weight, wl_act, sub_array,
-                  parallel] + [f"./{target.name}/{f}" for pair in files for f in pair]
-        (staging / TRACE_COMMAND).write_text("".join(f"{t} " for t in tokens))
-        manifest = {k: v for k, v in trace.manifest.items()
-                    if k not in ("layers", "neurosim", "source", "format")}
-        (staging / SIDECAR).write_text(json.dumps(
-            {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION, "manifest": manifest,
-             "image": image, "layers": notes}, indent=1, default=str) + "\n")
-    return target

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from cim.staging import json_marker, staged_folder
+from contracts.staging import json_marker, staged_folder
 
 __all__ = [
     "FORMAT_NAME",
@@ -171,7 +171,7 @@ def write_trace(directory: str | os.PathLike, network: str, layers: Sequence[Lay
     """Write a trace folder atomically: build it beside the target, then rename into place.
 
     An existing ``directory`` is replaced only if it is empty or a trace of ours
-    (:func:`trace_folder_is_ours`); otherwise cim.staging.FolderNotOursError, nothing written.
+    (:func:`trace_folder_is_ours`); otherwise contracts.staging.FolderNotOursError, nothing written.
     """
     target = Path(directory)
     with staged_folder(target, trace_folder_is_ours, what="trace_dir") as staging:
