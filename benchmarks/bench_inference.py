@@ -29,8 +29,8 @@ import torch  # noqa: E402
 import models  # noqa: E402
 from contracts.config import HardwareConfig  # noqa: E402
 from cim.convert import convert, set_mode  # noqa: E402
-from cim.run import (SOFTWARE_BATCH, _ordered_layers, calibrate_activations, evaluate,  # noqa: E402
-                     hardware_batch, program)
+from cim.passes import (SOFTWARE_BATCH, calibrate_activations, evaluate,  # noqa: E402
+                       hardware_batch, ordered_layers, program)
 
 SETTINGS = {
     "sequential": dict(operation_mode="sequential"),
@@ -56,7 +56,7 @@ def bench(network: str, images: torch.Tensor, labels, checkpoint: Path | None, r
     if checkpoint is not None and checkpoint.is_file():
         meta = models.checkpoints.load_checkpoint(model, checkpoint)
     cim_model, analysis = convert(model)
-    layers = _ordered_layers(cim_model, analysis)
+    layers = ordered_layers(cim_model, analysis)
     macs = None
 
     def timed(mode: str, batch: int) -> tuple[float, float | None]:

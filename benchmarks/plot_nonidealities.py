@@ -6,7 +6,7 @@
 Network and data: inferenceConfig's default network (lenet5) with its shipped checkpoint on
 the mnist5k test split (the first ``--images`` images); hardware: inferenceConfig.HARDWARE
 with the changes each panel names. Stochastic points are the mean over ``--seeds`` seeds
-(cim.run.monte_carlo: seeds 0, 1, ...), error bars one sample standard deviation.
+(cim.repeat.monte_carlo: seeds 0, 1, ...), error bars one sample standard deviation.
 
 Panels:
 (a) device-to-device variation sigma (relative, fixed per cell), parallel read with the
@@ -54,9 +54,10 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from cim.run import defaults, monte_carlo
+    from cim.repeat import monte_carlo
+    from contracts.config import HardwareConfig
 
-    base = defaults()["hardware"]
+    base = HardwareConfig()
     t_start = time.perf_counter()
 
     def acc(cfg, runs):
@@ -119,7 +120,7 @@ def main(argv=None) -> int:
         ax.set_ylim(0, 100)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"{defaults()['network']} on mnist5k test ({args.images} images), "
+    fig.suptitle(f"lenet5 on mnist5k test ({args.images} images), "
                  f"{args.seeds} seed(s) per stochastic point")
     fig.tight_layout()
     out = Path(args.out)

@@ -1,12 +1,13 @@
 """`python Chip.py`: estimate a chip for a trace folder and write results/<NET>/.
 
-Config precedence: inferenceConfig.HARDWARE (or --preset NAME) for every field, then the trace
-manifest's accuracy fields (what step 1 ran with), then the fields named by --preset and
---set (explicit choices win; when one of them changes an accuracy field away from the
-manifest, one warning line says the recorded accuracy no longer matches).
+The config follows one rule with step 1 and the Python API (contracts.provenance): the trace's
+recorded config, then fields edited in inferenceConfig.py since step 1, then --preset NAME,
+then --set key=value. Every accuracy field that then differs from the trace is named in one
+warning line. The first line of the report says what was priced: config hash, preset, trace
+and the trace's accuracy.
 
-Every bad input prints one line on stderr and exits with 2, writing no result files.
-Never imports torch.
+Every bad input prints one line on stderr and exits with 2, writing no result files; Ctrl-C
+exits with 130 (SIGTERM 143) after one line, leaving no partial output. Never imports torch.
 """
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["main", "build_config"]
+from contracts.staging import Terminated, exit_cleanly_on_sigterm
+from contracts.user_defaults import CONFIG_FILE
+
+__all__ = ["main"]
 
 
 class _UsageError(Exception):
@@ -34,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--network-csv", metavar="CSV", dest="network_csv",
                    help="NetWork_<model>.csv of a DNN+NeuroSim layer_record folder/archive "
                         "given as --trace (default: found inside or next to it)")
-    p.add_argument("--preset", metavar="NAME", help="named hardware config (contracts.presets)")
+    p.add_argument("--preset", metavar="NAME", help="named hardware config (contracts.presets); "
+                   "default: the preset the trace was made with, if any")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[], dest="overrides",
                    help="override one config field (repeatable)")
     p.add_argument("--updated-trace", metavar="DIR",
@@ -51,35 +56,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def build_config(manifest_config: dict, preset_name: str | None, overrides: Sequence[str]):
-    """(config, warning or None) following the precedence in the module docstring."""
-    import dataclasses
-
-    from contracts.config import HardwareConfig, parse_override
-    from contracts.presets import PRESETS, preset
-
-    if preset_name is not None:
-        base = preset(preset_name)
-        explicit = dict(PRESETS[preset_name])
-    else:
-        import inferenceConfig
-        base = inferenceConfig.HARDWARE
-        explicit = {}
-    explicit.update(dict(parse_override(text) for text in overrides))
-    known = {f.name for f in dataclasses.fields(HardwareConfig)}
-    accuracy = set(HardwareConfig.accuracy_fields())
-    recorded = {k: v for k, v in (manifest_config or {}).items() if k in accuracy and k in known}
-    merged = {**base.to_dict(), **recorded, **explicit}
-    config = HardwareConfig.from_dict(merged)
-    differ = sorted(k for k in explicit if k in recorded and recorded[k] != getattr(config, k))
-    warning = None
-    if differ:
-        warning = ("warning: " + ", ".join(f"{k}={getattr(config, k)!r} (trace: {recorded[k]!r})"
-                                           for k in differ)
-                   + " differ from the trace manifest; the recorded accuracy no longer matches")
-    return config, warning
-
-
 def _check_manifest_agreement(trace, config) -> None:
     """Shapes of the trace vs the config: precisions must be representable."""
     from contracts.trace import TraceError
@@ -91,19 +67,25 @@ def _check_manifest_agreement(trace, config) -> None:
                              f"{config.weight_bits} / activation_bits={config.activation_bits}")
 
 
-def _out_folder(args, trace, suffix: str = "") -> Path:
+def _out_folder(args, trace, defaults, suffix: str = "") -> Path:
     """--out, else results/<net><suffix> (inferenceConfig.RESULTS_DIR)."""
     if args.out is not None:
         return Path(args.out)
-    import inferenceConfig
-    return Path(inferenceConfig.RESULTS_DIR) / f"{trace.network}{suffix}"
+    return defaults.results_folder(f"{trace.network}{suffix}")
 
 
-def _run_sweep(args, trace, base_config) -> int:
+def _say(args, *lines: str | None) -> None:
+    if args.quiet:
+        return
+    for line in lines:
+        if line:
+            print(line, file=sys.stderr)
+
+
+def _run_sweep(args, trace, base_config, defaults) -> int:
     """--sweep: validate every point first, estimate them, write results/<NET>-sweep/."""
+    from chip.sweep import SWEEP_KIND, parse_axis, run_sweep, sweep_points, write_sweep
     from contracts.config import ConfigError, HardwareConfig
-    from chip.sweep import (parse_axis, run_sweep, sweep_folder_is_ours, sweep_points,
-                            write_sweep)
     from contracts.staging import check_replaceable
 
     if args.updated_trace:
@@ -111,12 +93,11 @@ def _run_sweep(args, trace, base_config) -> int:
     axes = [parse_axis(text) for text in args.sweep]
     points = sweep_points(base_config, axes)
     swept_accuracy = [a.key for a in axes if a.key in HardwareConfig.accuracy_fields()]
-    if swept_accuracy and not args.quiet:
-        print(f"warning: sweeping {', '.join(swept_accuracy)}: the trace's recorded accuracy "
-              f"holds only at its own values; run step 1 per point for accuracy",
-              file=sys.stderr)
-    out = _out_folder(args, trace, suffix="-sweep")
-    check_replaceable(out, sweep_folder_is_ours, what="out")      # refuse before the work
+    if swept_accuracy:
+        _say(args, f"warning: sweeping {', '.join(swept_accuracy)}: the trace's recorded "
+                   f"accuracy holds only at its own values; run step 1 per point for accuracy")
+    out = _out_folder(args, trace, defaults, suffix="-sweep")
+    check_replaceable(out, SWEEP_KIND, what="out")      # refuse before the work
     source = trace if args.jobs == 1 else args.trace
     table = run_sweep(source, points, jobs=args.jobs, network_csv=args.network_csv,
                       progress=not args.quiet)
@@ -128,16 +109,48 @@ def _run_sweep(args, trace, base_config) -> int:
                                          "dynamic_energy_per_image_pJ", "tops_per_w", "tops"]
         print(table[shown].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         print(f"{len(table)} points written to {folder}/sweep.csv")
-    if not args.quiet:
-        for note in notes:
-            print(f"note: {note}", file=sys.stderr)
+    _say(args, *(f"note: {note}" for note in notes))
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from contracts.config import ConfigError
-    from contracts.trace import TraceError
+def _estimate(args, defaults) -> int:
+    from chip.estimator import estimate, load_trace, resolve_config
+    from chip.report import format_summary, summary_json, write_results
+    from contracts.results import RESULTS_KIND
+    from contracts.staging import check_replaceable
 
+    trace_path = args.trace if args.trace is not None else defaults.default_trace()
+    trace, config, provenance = resolve_config(
+        trace_path, preset=args.preset, overrides=args.overrides,
+        file_config=defaults.hardware, network_csv=args.network_csv)
+    _check_manifest_agreement(trace, config)
+    _say(args, provenance.warning(), *(f"note: {n}" for n in provenance.notes))
+    if args.sweep:
+        return _run_sweep(args, trace, config, defaults)
+    out = _out_folder(args, trace, defaults)
+    check_replaceable(out, RESULTS_KIND, what="out")  # refuse before the work
+    updated = load_trace(args.updated_trace) if args.updated_trace else None
+    report = estimate(trace, config, provenance=provenance, updated_trace=updated)
+    folder, notes = write_results(report, out, plot=not args.no_plot)
+    if args.json:
+        sys.stdout.write(summary_json(report))
+    elif not args.quiet:
+        sys.stdout.write(format_summary(report))
+        print(f"results written to {folder}/")
+    _say(args, *(f"note: {note}" for note in notes))
+    return 0
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text
+
+
+def main(argv: Sequence[str] | None = None,
+         user_config: str | Path | None = CONFIG_FILE) -> int:
+    """Run step 2. ``user_config``: the inferenceConfig.py to read (Chip.py passes the one
+    beside it; the console script reads ./inferenceConfig.py if there is one)."""
+    exit_cleanly_on_sigterm()
     try:
         args = _parser().parse_args(argv)
     except _UsageError as err:
@@ -147,44 +160,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: --jobs {args.jobs} applies only to --sweep", file=sys.stderr)
         return 2
     try:
-        from chip.estimator import estimate, load_trace
-        from chip.report import format_summary, summary_json, write_results
-        from contracts.staging import check_replaceable, results_folder_is_ours
-
-        if args.trace is None:
-            import inferenceConfig
-            args.trace = inferenceConfig.TRACE_DIR
-        trace = load_trace(args.trace, network_csv=args.network_csv)
-        config, warning = build_config(trace.config, args.preset, args.overrides)
-        _check_manifest_agreement(trace, config)
-        if warning and not args.quiet:
-            print(warning, file=sys.stderr)
-        if args.sweep:
-            return _run_sweep(args, trace, config)
-        out = _out_folder(args, trace)
-        check_replaceable(out, results_folder_is_ours, what="out")  # refuse before the work
-        updated = load_trace(args.updated_trace) if args.updated_trace else None
-        report = estimate(trace, config, updated_trace=updated)
-        folder, notes = write_results(report, out, plot=not args.no_plot)
-    except (ConfigError, TraceError, ValueError) as err:
-        print(f"error: {str(err).splitlines()[0] if str(err) else type(err).__name__}",
-              file=sys.stderr)
-        return 2
-    except (OSError, ImportError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        from contracts.user_defaults import load_user_defaults
+        return _estimate(args, load_user_defaults(user_config))
+    except Terminated:
+        print("error: terminated (SIGTERM); no results written", file=sys.stderr)
+        return 143
+    except KeyboardInterrupt:
+        print("error: interrupted (Ctrl-C); no results written", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, ImportError, MemoryError) as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 2
     except RuntimeError as err:          # PhysicsUnavailable: an installation problem
-        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 1
-    if args.json:
-        sys.stdout.write(summary_json(report))
-    elif not args.quiet:
-        sys.stdout.write(format_summary(report))
-        print(f"results written to {folder}/")
-    if not args.quiet:
-        for note in notes:
-            print(f"note: {note}", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":   # pragma: no cover

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from contracts.config import ConfigError
 
-__all__ = ["Quirk", "QUIRKS", "active_quirks", "quirk_on", "parse_quirks"]
+__all__ = ["Quirk", "QUIRKS", "active_quirks", "check_quirks", "quirk_on", "parse_quirks"]
 
 
 @dataclass(frozen=True)
@@ -286,6 +286,11 @@ def parse_quirks(text: str) -> tuple[str, ...]:
         raise ConfigError(f"compat_quirks: unknown quirk {unknown[0]!r}; known: "
                          f"{', '.join(QUIRKS)}")
     return names
+
+
+def check_quirks(config) -> None:
+    """ConfigError when ``config.compat_quirks`` names a quirk this registry does not know."""
+    parse_quirks(getattr(config, "compat_quirks", ""))
 
 
 def active_quirks(config) -> frozenset[str]:

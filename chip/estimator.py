@@ -1,32 +1,44 @@
 """`estimate(trace, config) -> ChipReport`: the step-2 Python API (no files written).
 
     from chip.estimator import estimate
-    report = estimate("layer_record_VGG8", preset("neurosim-1.4-default"))
+    report = estimate("layer_record_VGG8")                       # the trace's own hardware
+    report = estimate("layer_record_VGG8", preset="neurosim-1.4-default",
+                      overrides={"adc_bits": 4})
     report.summary["tops_per_w"]; report.layers; report.breakdown; report.tree
 
-The config is used as given; the command line (chip.cli) is what merges the trace
-manifest's accuracy fields into it. Never imports torch.
+The config follows one rule with the command line (contracts.provenance): the trace's recorded
+config, then ``file_config`` edits since step 1 (the command line passes inferenceConfig.py's
+HARDWARE; from Python there is none), then ``preset``, then ``overrides``. A ``config`` passed
+in is used as it is. Accuracy fields that differ from the trace are reported in
+``report.provenance`` and, from Python, as a ProvenanceWarning. Never imports torch.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from contracts.config import HardwareConfig
+from chip.compat import check_quirks
 from chip.cost import Cost
+from chip.technology import applied_calibration_factors
+from contracts.config import HardwareConfig
+from contracts.provenance import Provenance, step2_config
+from contracts.results import SUMMARY_FORMAT
 from chip.hierarchy import (UNUSED_AREA_NODES, ChipResult, compose_chip, default_physics,
                             rewrite_cost, write_cost)
 from chip.mapping import NetworkMapping, map_network
 from contracts.trace import Trace, TraceError, read_trace
 
-__all__ = ["ChipReport", "SUMMARY_KEYS", "estimate", "estimate_updated", "load_trace"]
+__all__ = ["ChipReport", "ProvenanceWarning", "SUMMARY_KEYS", "estimate", "estimate_updated",
+           "load_trace", "resolve_config"]
 
-# NeuroSim's post-layout energy factor zeta (validated mode) divides TOPS/W (reference §3)
-ZETA = 1.22
+
+class ProvenanceWarning(UserWarning):
+    """The priced config differs from the trace's in a field that changes accuracy."""
 
 SUMMARY_KEYS = (
     "area_mm2", "array_area_mm2", "adc_area_mm2", "accumulation_area_mm2",
@@ -56,6 +68,7 @@ class ChipReport:
     tree: Cost
     mapping: NetworkMapping
     result: ChipResult = field(repr=False, default=None)
+    provenance: Provenance | None = None
 
 
 def is_neurosim_source(path: str | os.PathLike) -> bool:
@@ -149,46 +162,84 @@ def _layers_frame(result: ChipResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def resolve_config(trace: Trace | str | os.PathLike, config: HardwareConfig | None = None, *,
+                   preset: str | None = None, overrides=None,
+                   file_config: HardwareConfig | None = None,
+                   network_csv: str | os.PathLike | None = None
+                   ) -> tuple[Trace, HardwareConfig, Provenance]:
+    """(trace, config, provenance) by the rule of contracts.provenance; the quirk names of the
+    config are checked here (chip.compat), so a bad name fails before any work."""
+    label = None if isinstance(trace, Trace) else str(trace)
+    trace = load_trace(trace, network_csv=network_csv)
+    config, provenance = step2_config(trace.manifest, file_config=file_config, preset=preset,
+                                      overrides=overrides, config=config, trace=label)
+    check_quirks(config)
+    return trace, config, provenance
+
+
 def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = None, *,
+             preset: str | None = None, overrides=None,
+             file_config: HardwareConfig | None = None, provenance: Provenance | None = None,
              updated_trace: Trace | str | os.PathLike | None = None, physics=None,
              progress=None) -> ChipReport:
     """Estimate area, latency, energy of the chip for ``trace`` (a Trace or a folder).
 
-    ``updated_trace`` (same network, new weights) adds the cost of rewriting only the cells
-    whose value changes (summary keys ``rewrite_energy_pJ``, ``rewrite_latency_ns``,
-    ``rewrite_cells``). ``physics`` replaces the circuit models (tests)."""
-    trace = load_trace(trace)
-    config = config if config is not None else HardwareConfig()
+    The config: see the module docstring (``provenance`` given: ``config`` was resolved by
+    :func:`resolve_config` already, as the command line does). ``updated_trace`` (same
+    network, new weights) adds the cost of rewriting only the cells whose value changes
+    (summary keys ``rewrite_energy_pJ``, ``rewrite_latency_ns``, ``rewrite_cells``).
+    ``physics`` replaces the circuit models (tests)."""
+    if provenance is None:
+        trace, config, provenance = resolve_config(trace, config, preset=preset,
+                                                   overrides=overrides, file_config=file_config)
+        if provenance.warning():
+            warnings.warn(provenance.warning(), ProvenanceWarning, stacklevel=2)
+    else:
+        trace = load_trace(trace)
     geoms = [layer.geometry for layer in trace.layers]
     mapping = map_network(geoms, config)
     physics = physics if physics is not None else default_physics(config)
     result = compose_chip(mapping, trace.layers, config, physics, progress=progress)
-    w_energy, w_latency = write_cost(mapping, physics)
+    summary = _summary(trace, config, mapping, result, physics, provenance)
+    if updated_trace is not None:
+        summary.update(_rewrite_figures(trace, load_trace(updated_trace), mapping, config,
+                                        physics))
+    return ChipReport(network=trace.network, config=config, summary=summary,
+                      layers=_layers_frame(result), breakdown=_breakdown(result.tree),
+                      tree=result.tree, mapping=mapping, result=result, provenance=provenance)
+
+
+def _area_split(result: ChipResult) -> dict[str, float]:
+    """Area per category; layout left empty inside the sub-arrays' bounding boxes (booked
+    under "other" in the tree) is its own figure, so "other" holds circuits only."""
     area = result.tree.by_category("area_m2")
-    # unused layout inside the sub-arrays' bounding boxes (booked under "other" in the tree):
-    # its own figure, so "other" holds circuits only and the rows still add up to the area
     unused = sum(node.area_m2 for _, node in result.tree.walk()
                  if node.name in UNUSED_AREA_NODES)
     area["other"] -= unused
     area["unused"] = unused
+    return area
+
+
+def _summary(trace: Trace, config: HardwareConfig, mapping: NetworkMapping, result: ChipResult,
+             physics, provenance: Provenance) -> dict[str, Any]:
+    w_energy, w_latency = write_cost(mapping, physics)
+    area = _area_split(result)
     ops = mapping.ops_per_image
     energy = result.dynamic_energy_J + result.leakage_energy_J
-    tops_per_w = ops / energy / 1e12 if energy > 0 else 0.0
-    if config.calibration_factors:
-        tops_per_w /= ZETA
+    factors = applied_calibration_factors(config)
+    # NeuroSim's post-layout factor zeta divides TOPS/W (tables §3, main.cpp); the energies
+    # are reported without it, as NeuroSim prints them, so the report names it
+    zeta = factors.get("zeta", {}).get("value", 1.0)
+    tops_per_w = ops / energy / 1e12 / zeta if energy > 0 else 0.0
     lat = result.latency_s
     tops = ops / lat / 1e12 if lat > 0 else 0.0
     total_area = result.area_m2
-    summary: dict[str, Any] = {
-        "network": trace.network,
+    summary: dict[str, Any] = {"format": SUMMARY_FORMAT, "network": trace.network}
+    summary.update(provenance.to_dict())
+    summary.update({
         "area_mm2": total_area * 1e6,
-        "array_area_mm2": area["array"] * 1e6,
-        "adc_area_mm2": area["adc"] * 1e6,
-        "accumulation_area_mm2": area["accumulation"] * 1e6,
-        "interconnect_area_mm2": area["interconnect"] * 1e6,
-        "buffer_area_mm2": area["buffer"] * 1e6,
-        "other_area_mm2": area["other"] * 1e6,
-        "unused_area_mm2": area["unused"] * 1e6,
+        **{f"{cat}_area_mm2": area[cat] * 1e6 for cat in (
+            "array", "adc", "accumulation", "interconnect", "buffer", "other", "unused")},
         "area_breakdown_mm2": {k: v * 1e6 for k, v in area.items()},
         "clock_period_ns": result.clock_period_s * 1e9,
         "latency_per_image_ns": lat * 1e9,
@@ -198,6 +249,7 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
         "write_energy_pJ": w_energy * 1e12,
         "write_latency_ns": w_latency * 1e9,
         "tops_per_w": tops_per_w,
+        "tops_per_w_without_zeta": tops_per_w * zeta,
         "tops": tops,
         "fps": 1.0 / lat if lat > 0 else 0.0,
         "tops_per_mm2": tops / (total_area * 1e6) if total_area > 0 else 0.0,
@@ -206,28 +258,27 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
         "num_tiles": mapping.num_tiles,
         "pipeline": config.pipeline,
         "compat": config.compat,
+        "calibration_factors": factors,
         "images_traced": trace.layers[0].images,
         "energy_breakdown_pJ": {k: v * 1e12 for k, v in
                                 result.tree.by_category("dynamic_energy_J").items()},
         "floorplan": mapping.summary_lines(),
-    }
-    if updated_trace is not None:
-        new = load_trace(updated_trace)
-        if len(new.layers) != len(trace.layers):
-            raise TraceError(f"updated trace has {len(new.layers)} layers, the trace "
-                             f"{len(trace.layers)}: not the same network")
-        for a, b in zip(trace.layers, new.layers):
-            if a.geometry.weight_shape != b.geometry.weight_shape:
-                raise TraceError(f"updated trace layer {b.geometry.name!r}: weight shape "
-                                 f"{b.geometry.weight_shape} differs from "
-                                 f"{a.geometry.weight_shape}")
-        e, t, n = rewrite_cost(mapping, trace.layers, new.layers, config, physics)
-        summary.update(rewrite_energy_pJ=e * 1e12, rewrite_latency_ns=t * 1e9, rewrite_cells=n)
-    summary["config"] = config.to_dict()
-    summary["config_hash"] = config.config_hash()
-    return ChipReport(network=trace.network, config=config, summary=summary,
-                      layers=_layers_frame(result), breakdown=_breakdown(result.tree),
-                      tree=result.tree, mapping=mapping, result=result)
+        "config": config.to_dict(),
+    })
+    return summary
+
+
+def _rewrite_figures(trace: Trace, new: Trace, mapping: NetworkMapping, config: HardwareConfig,
+                     physics) -> dict[str, Any]:
+    if len(new.layers) != len(trace.layers):
+        raise TraceError(f"updated trace has {len(new.layers)} layers, the trace "
+                         f"{len(trace.layers)}: not the same network")
+    for a, b in zip(trace.layers, new.layers):
+        if a.geometry.weight_shape != b.geometry.weight_shape:
+            raise TraceError(f"updated trace layer {b.geometry.name!r}: weight shape "
+                             f"{b.geometry.weight_shape} differs from {a.geometry.weight_shape}")
+    e, t, n = rewrite_cost(mapping, trace.layers, new.layers, config, physics)
+    return {"rewrite_energy_pJ": e * 1e12, "rewrite_latency_ns": t * 1e9, "rewrite_cells": n}
 
 
 def estimate_updated(trace, updated_trace, config: HardwareConfig | None = None,

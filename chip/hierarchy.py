@@ -744,7 +744,7 @@ class ContractPhysics:
         c = self.config
         # tables §5.10: sub-array output bits (parallel / sequential read)
         if c.operation_mode == "parallel":
-            return c.adc_bits + math.ceil(math.log2(math.ceil(c.subarray_rows / c.rows_in_parallel)
+            return c.adc_bits + math.ceil(math.log2(math.ceil(c.subarray_rows / c.parallel_rows)
                                                     or 1)) + c.activation_bits + \
                 (c.cells_per_weight - 1) * c.cell_bits + 1
         return math.ceil(math.log2(c.subarray_rows)) + c.cell_bits + c.activation_bits + \

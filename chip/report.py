@@ -13,7 +13,9 @@ import json
 import math
 from pathlib import Path
 from typing import Any
-from contracts.staging import ACCURACY_FILE, results_folder_is_ours, staged_folder
+
+from contracts.results import RESULTS_KIND, results_to_keep
+from contracts.staging import check_replaceable, staged_folder
 
 __all__ = ["format_summary", "summary_json", "write_results"]
 
@@ -83,11 +85,15 @@ def _plot(report, path: Path) -> str | None:
 
 def write_results(report, out_dir: str | Path, plot: bool = True) -> tuple[Path, list[str]]:
     """Write every result file of ``report`` into ``out_dir`` atomically; returns the folder
-    and notes (e.g. a skipped plot)."""
+    and notes (e.g. a skipped plot, step 1's accuracy.json of another trace config dropped).
+    The user's own files in the folder are kept (contracts.staging)."""
     target = Path(out_dir)
     notes: list[str] = []
-    with staged_folder(target, results_folder_is_ours, what="out",
-                       keep=(ACCURACY_FILE,)) as staging:
+    check_replaceable(target, RESULTS_KIND, what="out")      # before reading the report
+    keep, dropped = results_to_keep(target, 2, report.summary.get("trace_config_hash"))
+    if dropped:
+        notes.append(dropped)
+    with staged_folder(target, RESULTS_KIND, what="out", keep=keep) as staging:
         (staging / "summary.json").write_text(summary_json(report))
         row = _summary_row(_jsonable(report.summary))
         with open(staging / "summary.csv", "w", newline="") as fh:
@@ -109,6 +115,8 @@ def format_summary(report) -> str:
     out = io.StringIO()
     p = lambda text="": print(text, file=out)  # noqa: E731
     mode = "pipelined" if report.config.pipeline else "layer-by-layer"
+    if report.provenance is not None:
+        p(report.provenance.head_line())
     p(f"------------------------------ FloorPlan ({report.network}) ------------------------------")
     for line in s.get("floorplan", []):
         p(f"  {line}")
@@ -146,8 +154,23 @@ def format_summary(report) -> str:
         p(f"  rewrite (changed cells):   {s['rewrite_energy_pJ']:.5g} pJ, "
           f"{s['rewrite_latency_ns']:.5g} ns, {s['rewrite_cells']} cells")
     p("------------------------------ Performance ------------------------------")
-    p(f"  energy efficiency:         {s['tops_per_w']:.4g} TOPS/W")
+    zeta = s.get("calibration_factors", {}).get("zeta")
+    if zeta:
+        p(f"  energy efficiency:         {s['tops_per_w']:.4g} TOPS/W (= ops / (dynamic + "
+          f"leakage energy) / {zeta['value']:g}, NeuroSim's post-layout factor zeta; "
+          f"{s['tops_per_w_without_zeta']:.4g} without it)")
+    else:
+        p(f"  energy efficiency:         {s['tops_per_w']:.4g} TOPS/W (= ops / (dynamic + "
+          f"leakage energy))")
     p(f"  throughput:                {s['tops']:.4g} TOPS, {s['fps']:.5g} FPS")
     p(f"  compute efficiency:        {s['tops_per_mm2']:.4g} TOPS/mm²")
     p(f"  operations per image:      {s['ops_per_image']:.4g}")
+    factors = s.get("calibration_factors") or {}
+    if factors:
+        p("  calibration factors (NeuroSim V1.4 'validated' mode; calibration_factors=False "
+          "turns them off):")
+        for name, f in factors.items():
+            p(f"    {name} = {f['value']:g}: {f['scales']}")
+    else:
+        p("  calibration factors: none applied (calibration_factors=False)")
     return out.getvalue()

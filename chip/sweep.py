@@ -16,6 +16,7 @@ import json
 import itertools
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,14 +25,16 @@ import pandas as pd
 
 from contracts.config import ConfigError, HardwareConfig, parse_override
 from chip.estimator import SUMMARY_KEYS
-from contracts.staging import json_marker, staged_folder
+from contracts.staging import json_kind, staged_folder
 
 __all__ = ["SweepAxis", "SweepPoint", "parse_axis", "sweep_points", "run_sweep",
-           "pareto_mask", "write_sweep", "SWEEP_METRICS", "sweep_folder_is_ours"]
+           "pareto_mask", "write_sweep", "SWEEP_METRICS", "SWEEP_KIND"]
 
 #: sweep.json marks a sweep folder as ours, so a re-run may replace it (contracts.staging)
 SWEEP_FORMAT = "neuropysim-sweep"
-sweep_folder_is_ours = json_marker("sweep.json", "format", SWEEP_FORMAT)
+_SWEEP_FILES = ("sweep.json", "sweep.csv", "sweep.png")
+SWEEP_KIND = json_kind("sweep", "sweep.json", "format", SWEEP_FORMAT,
+                       files=lambda meta: _SWEEP_FILES)
 
 #: summary figures kept per point (units in the names, as in summary.json)
 SWEEP_METRICS = (*SUMMARY_KEYS, "unused_area_mm2", "num_tiles", "config_hash")
@@ -96,10 +99,12 @@ def _cached_trace(trace_path: str, network_csv: str | None):
 
 def _estimate_point(trace, network_csv: str | None, values: dict,
                     config: HardwareConfig) -> dict[str, Any]:
-    from chip.estimator import estimate
+    from chip.estimator import ProvenanceWarning, estimate
     if isinstance(trace, (str, os.PathLike)):
         trace = _cached_trace(str(trace), None if network_csv is None else str(network_csv))
-    summary = estimate(trace, config).summary
+    with warnings.catch_warnings():      # the sweep names its accuracy axes once, up front
+        warnings.simplefilter("ignore", ProvenanceWarning)
+        summary = estimate(trace, config).summary
     return {**values, **{key: summary[key] for key in SWEEP_METRICS}}
 
 
@@ -180,7 +185,7 @@ def write_sweep(table: pd.DataFrame, axes_keys: Sequence[str], out_dir: str | Pa
     table = table.assign(pareto=pareto_mask(table))
     notes: list[str] = []
     target = Path(out_dir)
-    with staged_folder(target, sweep_folder_is_ours, what="out") as staging:
+    with staged_folder(target, SWEEP_KIND, what="out") as staging:
         table.to_csv(staging / "sweep.csv", index=False)
         meta = {"format": SWEEP_FORMAT, "axes": list(axes_keys), "points": len(table)}
         (staging / "sweep.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -16,11 +16,31 @@ from typing import Any
 
 from contracts.config import HardwareConfig
 
-__all__ = ["Gate", "TechContext", "bindings", "CALIBRATION_FACTORS"]
+__all__ = ["Gate", "TechContext", "bindings", "CALIBRATION_FACTORS",
+           "applied_calibration_factors"]
 
 # NeuroSim V1.4 tables §2.1: post-layout calibration factors of its "validated" mode.
 CALIBRATION_FACTORS = {"alpha": 1.44, "beta": 1.4, "gamma": 0.5, "delta": 0.15,
                        "epsilon": 0.05, "zeta": 1.22}
+#: what each factor scales here (the report lists them, so a reader can recompute)
+CALIBRATION_ROLES = {
+    "alpha": "level-shifter area (post-layout wiring), with I/O devices 2x wide and cells "
+             "2.5 standard-cell heights tall",
+    "beta": "sub-array sensing cycle (read_cycle = beta x sensing latency): the clock",
+    "gamma": "switching activity of DFFs in accumulators, shift-adders and register buffers",
+    "delta": "switching activity of adders",
+    "epsilon": "switching activity of control logic (decoders, ADC encoders)",
+    "zeta": "post-layout energy: TOPS/W = ops / (dynamic + leakage energy) / zeta; the "
+            "energies are reported without it (as NeuroSim prints them)",
+}
+
+
+def applied_calibration_factors(config: HardwareConfig) -> dict[str, dict[str, object]]:
+    """{name: {value, scales}} of the calibration factors the estimate applies (none when
+    ``config.calibration_factors`` is off)."""
+    if not config.calibration_factors:
+        return {}
+    return {k: {"value": v, "scales": CALIBRATION_ROLES[k]} for k, v in CALIBRATION_FACTORS.items()}
 
 # NeuroSim V1.4 tables §3.3 constants.
 IR_DROP_TOLERANCE = 0.25        # 1T1R access R = 0.25 R_on; mux/decoder TG target ratio

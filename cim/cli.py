@@ -18,6 +18,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from contracts.user_defaults import CONFIG_FILE
+
 __all__ = ["main", "build_parser", "parse_duration", "parse_durations"]
 
 EXIT_BAD_INPUT = 2
@@ -108,13 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _config(args):
-    from contracts.config import apply_overrides
-    from contracts.presets import preset
-
-    from .run import defaults
-    base = preset(args.preset) if args.preset else defaults()["hardware"]
-    return apply_overrides(base, args.set)
+def _config(args, defaults):
+    from contracts.provenance import step1_config
+    return step1_config(defaults.hardware, args.preset, args.set)
 
 
 def _pct(v) -> str:
@@ -122,7 +120,7 @@ def _pct(v) -> str:
 
 
 def _describe(cfg) -> str:
-    mode = (f"parallel ({cfg.rows_in_parallel} rows/read, {cfg.adc_bits}-bit ADC, "
+    mode = (f"parallel ({cfg.parallel_rows} rows/read, {cfg.adc_bits}-bit ADC, "
             f"{cfg.adc_range} range)" if cfg.operation_mode == "parallel" else "sequential")
     cell = "SRAM" if cfg.memory_cell == "sram" else \
         f"{cfg.memory_cell.upper()} on/off {cfg.on_off_ratio:.3g}"
@@ -187,7 +185,11 @@ def _warner(quiet: bool):
     return warn
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, user_config: str | Path | None = CONFIG_FILE) -> int:
+    """Run step 1. ``user_config``: the inferenceConfig.py to read (inference_sim.py passes the
+    one beside it; the console script reads ./inferenceConfig.py if there is one)."""
+    from contracts.staging import Terminated, exit_cleanly_on_sigterm
+    exit_cleanly_on_sigterm()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -195,11 +197,18 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():
             # Python warnings (torch, cim) as one line each, not file:line + source
             warnings.showwarning = lambda message, *rest, **kw: warn(f"warning: {message}")
-            return _main(args, warn)
+            from contracts.user_defaults import load_user_defaults
+            return _main(args, warn, load_user_defaults(user_config))
     except _UsageError as err:
         print(f"inference_sim.py: error: {err} (see --help)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ValueError, FileNotFoundError) as err:
+    except Terminated:
+        print("inference_sim.py: terminated (SIGTERM); nothing written", file=sys.stderr)
+        return 143
+    except KeyboardInterrupt:
+        print("inference_sim.py: interrupted (Ctrl-C); nothing written", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, MemoryError) as err:
         message = str(err).splitlines()[0] if str(err) else type(err).__name__
         print(f"inference_sim.py: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -209,15 +218,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"inference_sim.py: error: {str(err).splitlines()[0]}", file=sys.stderr)
             return EXIT_BAD_INPUT
         raise
-    except KeyboardInterrupt:
-        print("inference_sim.py: interrupted", file=sys.stderr)
-        return 130
 
 
-def _main(args, warn) -> int:
-    import torch
-
-    from .run import defaults, run
+def _check_args(args) -> None:
     for name in ("images", "eval_images", "epochs"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -228,51 +231,65 @@ def _main(args, warn) -> int:
         raise ValueError("--epochs applies only with --train")
     if args.monte_carlo is not None and args.monte_carlo < 1:
         raise ValueError(f"--monte-carlo={args.monte_carlo} must be a positive integer")
-    drift_times = parse_durations(args.sweep_drift) if args.sweep_drift is not None else None
-    if (args.monte_carlo is not None or drift_times) and args.neurosim_export is not None:
+    if args.network is not None and not args.network.strip():
+        raise ValueError("--network '' is empty; give a registered name (see models.names())")
+    repeats = args.monte_carlo is not None or args.sweep_drift is not None
+    if repeats and args.neurosim_export is not None:
         raise ValueError("--neurosim-export does not apply with --monte-carlo or --sweep-drift "
                          "(they write no trace)")
-    if (args.monte_carlo is not None or drift_times) and args.results_dir is not None:
+    if repeats and args.results_dir is not None:
         raise ValueError("--results-dir does not apply with --monte-carlo or --sweep-drift "
                          "(they write no accuracy report; use --json)")
-    cfg = _config(args)
-    progress = not (args.quiet or args.json)
+
+
+def _train(args, cfg, network, defaults, progress) -> Path:
+    import models
+
+    from .train import DEFAULT_EPOCHS, train
+    spec = models.get_spec(network)
+    dataset = args.dataset or (defaults.dataset if network == defaults.model else
+                               spec.default_dataset)
+    path, _ = train(network, dataset, cfg, epochs=args.epochs or DEFAULT_EPOCHS,
+                    seed=args.seed if args.seed is not None else defaults.seed,
+                    checkpoint=args.checkpoint, data_root=args.data_root or defaults.data_root,
+                    progress=progress,
+                    log=(lambda text: None) if args.quiet else
+                    (lambda text: print(text, file=sys.stderr)))
+    if not args.quiet:
+        print(f"note: trained weights in {path}; this run uses them, later runs need "
+              f"--checkpoint {path}", file=sys.stderr)
+    return path
+
+
+def _main(args, warn, defaults) -> int:
+    import torch
+
+    from .run import run
+    _check_args(args)
+    drift_times = parse_durations(args.sweep_drift) if args.sweep_drift is not None else None
+    cfg = _config(args, defaults)
+    progress = not args.quiet               # bars and notes on stderr, also with --json
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
-
-    d = defaults()
-    network = args.network or d["network"]
+    network = args.network or defaults.model
+    checkpoint = args.checkpoint
     if args.train:
-        import models
-
-        from .train import DEFAULT_EPOCHS, train
-        spec = models.get_spec(network)
-        dataset = args.dataset or (d["dataset"] if network == d["network"] else
-                                   spec.default_dataset)
-        train(network, dataset, cfg, epochs=args.epochs or DEFAULT_EPOCHS,
-              seed=args.seed if args.seed is not None else d["seed"],
-              checkpoint=args.checkpoint, data_root=args.data_root, progress=progress,
-              log=(lambda text: None) if args.quiet else
-              (lambda text: print(text, file=sys.stderr)))
-
+        checkpoint = _train(args, cfg, network, defaults, progress)
     if args.monte_carlo is not None or drift_times:
-        return _repeat(args, cfg, network, drift_times, warn)
-
+        return _repeat(args, cfg, network, drift_times, warn, defaults, checkpoint)
+    trace_dir = Path(args.trace_dir or defaults.trace_dir_of(network))
     neurosim = None
     if args.neurosim_export is not None:
-        trace_dir = Path(args.trace_dir or d["trace_dir"](network))
         neurosim = Path(args.neurosim_export) if args.neurosim_export else \
             trace_dir.with_name(trace_dir.name + "_neurosim")
-        try:  # fail before any work if the exporter is missing
-            import contracts.neurosim_writer  # noqa: F401
-        except ImportError as err:
-            raise ValueError(f"--neurosim-export needs contracts/neurosim_writer.py, which is not "
-                             f"available ({err})") from None
-    from .run import results_folder
-    results_dir = Path(args.results_dir) if args.results_dir else results_folder(network)
-    result = run(cfg, network=network, dataset=args.dataset, data_root=args.data_root,
-                 checkpoint=args.checkpoint, images=args.images, eval_images=args.eval_images,
-                 seed=args.seed, trace_dir=args.trace_dir, progress=progress,
-                 neurosim_export=neurosim, warn=warn, results_dir=results_dir)
+    results_dir = Path(args.results_dir) if args.results_dir else \
+        defaults.results_folder(network)
+    result = run(defaults.hardware, preset=args.preset, overrides=args.set, network=network,
+                 dataset=_dataset(args, network, defaults),
+                 data_root=args.data_root or defaults.data_root, checkpoint=checkpoint,
+                 images=args.images or defaults.trace_images, eval_images=args.eval_images,
+                 seed=args.seed if args.seed is not None else defaults.seed,
+                 trace_dir=trace_dir, progress=progress, neurosim_export=neurosim, warn=warn,
+                 results_dir=results_dir)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     elif not args.quiet:
@@ -280,14 +297,21 @@ def _main(args, warn) -> int:
     return 0
 
 
-def _repeat(args, cfg, network, drift_times, warn) -> int:
+def _dataset(args, network: str, defaults) -> str | None:
+    """--dataset, else the file's DATASET for the file's network, else the network's own."""
+    return args.dataset or (defaults.dataset if network == defaults.model else None)
+
+
+def _repeat(args, cfg, network, drift_times, warn, defaults, checkpoint) -> int:
     """--monte-carlo and/or --sweep-drift: hardware accuracy over seeds and drift times."""
-    from .run import monte_carlo
+    from .repeat import monte_carlo
     runs = args.monte_carlo or 1
-    common = dict(network=network, dataset=args.dataset, data_root=args.data_root,
-                  checkpoint=args.checkpoint, images=1, eval_images=args.eval_images,
-                  seed=args.seed, warn=warn)
-    out: dict = {"config": cfg.to_dict(), "config_hash": cfg.config_hash()}
+    common = dict(network=network, dataset=_dataset(args, network, defaults),
+                  data_root=args.data_root or defaults.data_root, checkpoint=checkpoint,
+                  images=1, eval_images=args.eval_images,
+                  seed=args.seed if args.seed is not None else defaults.seed, warn=warn)
+    out: dict = {"config": cfg.to_dict(), "config_hash": cfg.config_hash(),
+                 "preset": args.preset}
     if drift_times:
         model = cfg.drift_model if cfg.drift_model != "none" else "power_law"
         if model == "relative" and cfg.drift_relative_log_slope == 0:

@@ -105,7 +105,7 @@ class Crossbar:
                                              config)
 
     def _setup_parallel(self, config) -> None:
-        groups = row_groups(self.rows, config.subarray_rows, config.rows_in_parallel)
+        groups = row_groups(self.rows, config.subarray_rows, config.parallel_rows)
         # a layer with fewer rows than a read group only drives the rows it has
         used = int((groups < self.rows).sum(1).max())
         self.groups = groups[:, :used].contiguous()
@@ -186,7 +186,7 @@ class Crossbar:
         With an offset reference, its array gain is then calibrated (cim.reference)."""
         spec = plane_weights(input_bits, signed, self.config.input_encoding)
         if current_range is None:
-            current_range = full_scale_range(self.config.rows_in_parallel)
+            current_range = full_scale_range(self.config.parallel_rows)
         ranges = torch.as_tensor(current_range, dtype=torch.float64).reshape(-1).expand(
             spec.count)
         low = self.min_step(input_bits, signed)
@@ -200,7 +200,7 @@ class Crossbar:
     def observe(self, current: torch.Tensor, planes_n: int) -> None:
         """Add reads (rows ordered plane-major: P x (vectors*cols)) to per-plane histograms."""
         self.observed_max = max(self.observed_max, float(current.max()))
-        width = full_scale_range(self.config.rows_in_parallel) / HIST_BINS
+        width = full_scale_range(self.config.parallel_rows) / HIST_BINS
         bins = (current.reshape(planes_n, -1) * (1.0 / width)).long().clamp_(0, HIST_BINS - 1)
         bins += torch.arange(planes_n).view(-1, 1) * HIST_BINS
         hist = torch.bincount(bins.view(-1), minlength=planes_n * HIST_BINS).view(planes_n, -1)
@@ -215,7 +215,7 @@ class Crossbar:
         cdf = torch.cumsum(hist, 1) / hist.sum(1, keepdim=True).clamp(min=1)
         index = torch.searchsorted(cdf, torch.full((hist.shape[0], 1), CALIBRATION_QUANTILE,
                                                    dtype=torch.float64)).view(-1)
-        width = full_scale_range(self.config.rows_in_parallel) / HIST_BINS
+        width = full_scale_range(self.config.parallel_rows) / HIST_BINS
         return ((index + 1).double() * width).clamp(max=self.observed_max)
 
     # -- reads ----------------------------------------------------------------------------

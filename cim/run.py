@@ -1,5 +1,10 @@
 """Step 1 as a function: ``run(config) -> InferenceResult``.
 
+The config: ``config`` (a HardwareConfig or a dict; None: the built-in defaults - only the
+command line reads inferenceConfig.py), replaced by ``preset``, then ``overrides``
+(contracts.provenance). The trace records the config and these sources, so step 2 prices the
+same hardware.
+
 Runs a network over real data three ways - float software, quantized software (integer codes,
 exact products) and hardware in the loop (cim.crossbar) - and records the trace of the first
 ``images`` images for step 2 (contracts.trace, DESIGN.md §3).
@@ -26,59 +31,39 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import nn
 
 from contracts.config import HardwareConfig
+from contracts.provenance import step1_config, step1_record
+from contracts.results import ACCURACY_FILE, ACCURACY_FORMAT, RESULTS_KIND, results_to_keep
+from contracts.staging import check_replaceable, staged_folder
+from contracts.user_defaults import default_trace_dir
 
 from . import recorder
 from .adc import ADC_CALIBRATION_IMAGES, CALIBRATION_IMAGES
-from contracts.staging import (ACCURACY_FILE, ACCURACY_FORMAT, check_replaceable,
-                      results_folder_is_ours, write_text_atomic)
-from .convert import NetworkAnalysis, analyse, convert, set_mode
+from .convert import analyse, convert, set_mode
 from .layers import CIMLayer
+from .passes import (SOFTWARE_BATCH, calibrate_activations, count_sequential_reads, evaluate,
+                     hardware_batch, layer_statistics, ordered_layers, program)
 
-__all__ = ["InferenceResult", "run", "defaults", "evaluate", "statistics", "monte_carlo",
-           "sweep", "accuracy_summary", "unmodelled_effects", "write_accuracy_report",
-           "results_folder"]
+__all__ = ["InferenceResult", "run", "statistics", "unmodelled_effects",
+           "write_accuracy_report", "export_neurosim", "DEFAULT_NETWORK"]
 
-#: images per batch in the float and quantized passes
-SOFTWARE_BATCH = 256
-#: im2col elements per hardware batch (bounds memory; the crossbar chunks further)
-HARDWARE_BATCH_ELEMENTS = 1 << 22
+#: the network of run() when none is named (the command line's default is inferenceConfig.py's)
+DEFAULT_NETWORK = "lenet5"
 #: schema of results/<NET>/accuracy.json
 ACCURACY_SCHEMA_VERSION = 1
 #: fields that only the parallel read models (cim.crossbar): IR drop along the driven rows
 #: and the multi-row ADC's non-idealities; sequential mode reads one row through sense amps
 PARALLEL_ONLY_EFFECTS = ("wire_resistance_ohm", "adc_offset_lsb", "adc_gain_error",
                          "adc_inl_lsb", "adc_dnl_lsb", "adc_noise_lsb")
-
-
-def defaults() -> dict[str, Any]:
-    """The user defaults of inferenceConfig.py (network, data set, hardware, ...)."""
-    try:
-        import inferenceConfig as ic
-    except ImportError:  # running from a wheel without the file: built-in defaults
-        return dict(network="lenet5", dataset="mnist5k", data_root=None, images=1, seed=0,
-                    hardware=HardwareConfig(), trace_dir=lambda n: f"layer_record_{n.upper()}",
-                    results_root="results")
-    return dict(network=ic.NETWORK, dataset=ic.DATASET, data_root=ic.DATA_ROOT,
-                images=ic.TRACE_IMAGES, seed=ic.SEED, hardware=ic.HARDWARE,
-                trace_dir=ic.trace_dir, results_root=getattr(ic, "RESULTS_DIR", "results"))
-
-
-def results_folder(network: str, root: str | Path | None = None) -> Path:
-    """results/<net>/: where step 1's accuracy.json and step 2's reports go (Chip.py names
-    the folder after the trace manifest's network, the same name)."""
-    return Path(defaults()["results_root"] if root is None else root) / network
 
 
 def unmodelled_effects(cfg: HardwareConfig) -> list[str]:
@@ -109,12 +94,18 @@ class InferenceResult:
     warnings: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     neurosim_dir: Path | None = None
-    #: hardware counts of the run (see :func:`statistics`)
+    #: hardware counts of the run (see :func:`cim.passes.layer_statistics`)
     statistics: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     #: where the ADC / activation ranges were calibrated: split and image count
     calibration: dict[str, Any] = field(default_factory=dict)
     accuracy_file: Path | None = None
+    #: where the config came from (contracts.provenance.step1_record)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def preset(self) -> str | None:
+        return self.provenance.get("preset")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,6 +116,7 @@ class InferenceResult:
             "trace_dir": str(self.trace_dir) if self.trace_dir else None,
             "trace_bytes": self.trace_bytes, "checkpoint": self.checkpoint,
             "config": self.config.to_dict(), "config_hash": self.config_hash,
+            "preset": self.preset, "provenance": dict(self.provenance),
             "layers": self.layers, "warnings": list(self.warnings),
             "timings_s": {k: round(v, 4) for k, v in self.timings_s.items()},
             "neurosim_dir": str(self.neurosim_dir) if self.neurosim_dir else None,
@@ -132,6 +124,12 @@ class InferenceResult:
             "calibration": dict(self.calibration),
             "accuracy_file": str(self.accuracy_file) if self.accuracy_file else None,
         }
+
+
+def statistics(result: InferenceResult) -> dict[str, Any]:
+    """The statistics call after a run: reads and writes, cells used and their utilization,
+    faults injected (totals, plus ``layers`` per layer)."""
+    return result.statistics
 
 
 def _positive_int(name: str, value, allow_none: bool = False) -> int | None:
@@ -142,35 +140,13 @@ def _positive_int(name: str, value, allow_none: bool = False) -> int | None:
     return value
 
 
-def _progress(iterable, total: int, desc: str, enabled: bool):
-    if not enabled:
-        return iterable
-    from tqdm import tqdm
-    return tqdm(iterable, total=total, desc=desc, unit="batch", file=sys.stderr, leave=False)
-
-
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor | None,
-             batch: int, desc: str = "", progress: bool = False) -> float | None:
-    """Top-1 accuracy (fraction) of ``model`` over ``images`` in batches (None without labels)."""
-    correct = 0
-    steps = math.ceil(len(images) / batch)
-    with torch.no_grad():
-        for i in _progress(range(steps), steps, desc, progress):
-            out = model(images[i * batch:(i + 1) * batch])
-            if labels is not None:
-                correct += int((out.argmax(1) == labels[i * batch:(i + 1) * batch]).sum())
-    return None if labels is None else correct / len(images)
-
-
-def _resolve_config(config) -> HardwareConfig:
-    if config is None:
-        return defaults()["hardware"]
-    if isinstance(config, HardwareConfig):
-        return config
+def _resolve_config(config, preset: str | None, overrides) -> HardwareConfig:
     if isinstance(config, dict):
-        return HardwareConfig.from_dict(config)
-    raise ValueError(f"config={type(config).__name__} is invalid; pass a HardwareConfig, a dict "
-                     f"of its fields, or None for inferenceConfig.HARDWARE")
+        config = HardwareConfig.from_dict(config)
+    if config is not None and not isinstance(config, HardwareConfig):
+        raise ValueError(f"config={type(config).__name__} is invalid; pass a HardwareConfig, a "
+                         f"dict of its fields, or None for the built-in defaults")
+    return step1_config(config, preset, overrides)
 
 
 def _load_data(dataset: str, data_root, spec_shape, count: int | None, seed: int):
@@ -219,73 +195,42 @@ def _network_name(network) -> str:
     return network if isinstance(network, str) else type(network).__name__.lower()
 
 
-def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module | None = None,
-        dataset: str | None = None, data_root: str | Path | None = None,
-        checkpoint: str | Path | None = None, images: int | None = None,
-        eval_images: int | None = None, seed: int | None = None,
-        trace_dir: str | Path | None = None, write_trace: bool = True,
-        input_shape: tuple[int, int, int] | None = None, progress: bool = False,
-        neurosim_export: str | Path | None = None,
-        warn: Callable[[str], None] | None = None,
-        results_dir: str | Path | None = None) -> InferenceResult:
-    """Step 1: accuracy three ways and the trace (see module docstring).
+@dataclass
+class _Request:
+    """run()'s arguments, checked and completed, before any work."""
 
-    Args:
-        config: hardware (None: inferenceConfig.HARDWARE).
-        network: a registered name (models.names()) or any nn.Module built from supported
-            layers (None: inferenceConfig.NETWORK).
-        dataset: data set name (None: inferenceConfig.DATASET for the default network, else
-            the network's default data set); ``synthetic`` gives a cost-only run.
-        data_root: folder of MNIST IDX / CIFAR-10 files.
-        checkpoint: weights to load (None: the shipped checkpoint if there is one, else a
-            seeded init with a warning).
-        images: images traced (default inferenceConfig.TRACE_IMAGES).
-        eval_images: images scored (default: the whole test split; synthetic: ``images``).
-        seed: seed of initialisation, synthetic data and device randomness.
-        trace_dir: where the trace goes (default layer_record_<NET>); ``write_trace=False``
-            skips writing it.
-        input_shape: (C, H, W) for a user network on synthetic data.
-        progress: tqdm bars on stderr.
-        neurosim_export: also write NeuroSim-format files there (contracts.neurosim_writer).
-        warn: called with each warning line (default: ignored; they are in the result).
-        results_dir: also write the accuracy report ``accuracy.json`` into this folder
-            (the command line passes results/<net>; default: not written).
+    cfg: HardwareConfig
+    provenance: dict[str, Any]
+    network: str | nn.Module
+    name: str
+    spec: Any
+    dataset: str
+    data_root: Any
+    shape: tuple | None
+    seed: int
+    images: int
+    eval_images: int | None
+    trace_dir: Path | None              # None: no trace written
+    neurosim_export: Path | None
+    results_dir: Path | None
 
-    Existing output folders (trace_dir, neurosim_export, results_dir) are replaced only when
-    empty or written by this tool; otherwise contracts.staging.FolderNotOursError (a ValueError)
-    before any work.
 
-    Raises:
-        ValueError (and subclasses: ConfigError, UnsupportedLayerError, TraceError): bad input.
-        FileNotFoundError: a checkpoint path that does not exist.
-    """
+def _request(config, preset, overrides, network, dataset, data_root, images, eval_images, seed,
+             trace_dir, write_trace, input_shape, neurosim_export, results_dir) -> _Request:
+    """Check every argument and every output folder (a folder we may not replace fails here,
+    before any work)."""
     import models
-    from models import checkpoints
-
-    t_start = time.perf_counter()
-    timings: dict[str, float] = {}
-    warnings_out: list[str] = []
-
-    def _warn(text: str) -> None:
-        warnings_out.append(text)
-        if warn:
-            warn(text)
-
-    d = defaults()
-    cfg = _resolve_config(config)
-    network = d["network"] if network is None else network
-    seed = d["seed"] if seed is None else seed
+    cfg = _resolve_config(config, preset, overrides)
+    network = DEFAULT_NETWORK if network is None else network
+    seed = 0 if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed={seed!r} is invalid; use a non-negative integer")
-    images = _positive_int("images", d["images"] if images is None else images)
+    images = _positive_int("images", 1 if images is None else images)
     eval_images = _positive_int("eval_images", eval_images, allow_none=True)
-
-    # -- network --------------------------------------------------------------------------------
     spec = None
     if isinstance(network, str):
         spec = models.get_spec(network)                      # ValueError lists known names
-        if dataset is None:
-            dataset = d["dataset"] if network == d["network"] else spec.default_dataset
+        dataset = dataset or spec.default_dataset
         shape = spec.input_shape
     elif isinstance(network, nn.Module):
         if dataset is None:
@@ -296,174 +241,252 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
         raise ValueError(f"network={network!r} is invalid; pass a name from models.names() or "
                          f"an nn.Module")
     name = _network_name(network)
-    if data_root is None and dataset in ("mnist", "cifar10"):
-        data_root = d["data_root"]
-    # outputs first: a folder we may not replace fails before any work
-    target = Path(trace_dir) if trace_dir is not None else Path(d["trace_dir"](name))
+    target = None
     if write_trace:
-        from contracts.trace import trace_folder_is_ours
-        check_replaceable(target, trace_folder_is_ours, "trace_dir")
+        from contracts.neurosim_writer import NEUROSIM_EXPORT_KIND
+        from contracts.trace import TRACE_KIND
+        target = Path(trace_dir) if trace_dir is not None else Path(default_trace_dir(name))
+        check_replaceable(target, TRACE_KIND, "trace_dir")
         if neurosim_export is not None:
-            from contracts.neurosim_reader import SIDECAR, SIDECAR_FORMAT
-            check_replaceable(Path(neurosim_export), (SIDECAR, "format", SIDECAR_FORMAT),
-                              "neurosim_export")
+            check_replaceable(Path(neurosim_export), NEUROSIM_EXPORT_KIND, "neurosim_export")
     if results_dir is not None:
-        check_replaceable(Path(results_dir), results_folder_is_ours, "results_dir")
-    skipped = unmodelled_effects(cfg)
-    if skipped:
-        _warn(f"warning: operation_mode='sequential' does not model {', '.join(skipped)} (IR "
-              f"drop and ADC non-idealities act on the multi-row reads of "
-              f"operation_mode='parallel' only); they do not change this run")
+        check_replaceable(Path(results_dir), RESULTS_KIND, "results_dir")
+    return _Request(cfg, step1_record(config if not isinstance(config, dict) else
+                                      HardwareConfig.from_dict(config), preset, overrides),
+                    network, name, spec, dataset, data_root, shape, seed, images, eval_images,
+                    target, Path(neurosim_export) if neurosim_export is not None else None,
+                    Path(results_dir) if results_dir is not None else None)
 
-    # -- data -------------------------------------------------------------------------------------
-    synthetic_count = max(images, eval_images or images)
-    data = _load_data(dataset, data_root, shape, synthetic_count, seed)
-    if shape is not None and tuple(data.images.shape[1:]) != tuple(shape):
-        raise ValueError(f"dataset={dataset!r} has images {'x'.join(map(str, data.images.shape[1:]))}"
-                         f" but network={name!r} expects {'x'.join(map(str, shape))}")
+
+def _data(req: _Request):
+    """(data, scored images, their labels, calibration images, calibration record)."""
+    synthetic_count = max(req.images, req.eval_images or req.images)
+    data = _load_data(req.dataset, req.data_root, req.shape, synthetic_count, req.seed)
+    if req.shape is not None and tuple(data.images.shape[1:]) != tuple(req.shape):
+        raise ValueError(f"dataset={req.dataset!r} has images "
+                         f"{'x'.join(map(str, data.images.shape[1:]))} but network={req.name!r} "
+                         f"expects {'x'.join(map(str, req.shape))}")
     total = len(data)
-    n_eval = total if eval_images is None else eval_images
+    n_eval = total if req.eval_images is None else req.eval_images
     if n_eval > total:
         raise ValueError(f"eval_images={n_eval} exceeds the {total} images of dataset="
-                         f"{dataset!r} ({data.split} split)")
-    if images > total:
-        raise ValueError(f"images={images} exceeds the {total} images of dataset={dataset!r}")
-    x_eval = data.images[:n_eval]
+                         f"{req.dataset!r} ({data.split} split)")
+    if req.images > total:
+        raise ValueError(f"images={req.images} exceeds the {total} images of dataset="
+                         f"{req.dataset!r}")
     y_eval = None if data.labels is None else data.labels[:n_eval]
-    calib, calibration = _calibration_images(dataset, data_root, data)
+    calib, calibration = _calibration_images(req.dataset, req.data_root, data)
+    return data, data.images[:n_eval], y_eval, calib, calibration
 
-    # -- model and weights --------------------------------------------------------------------
-    meta: dict = {}
-    ckpt_used: str | None = None
-    if spec is not None:
-        num_classes = data.num_classes or spec.num_classes
-        model = models.build(network, num_classes=num_classes, seed=seed)
-        path = Path(checkpoint) if checkpoint is not None else None
-        if path is None and not data.is_synthetic:
-            default_path = checkpoints.default_checkpoint_path(network, dataset)
-            path = default_path if default_path.is_file() else None
-        elif path is None and data.is_synthetic:
-            default_path = checkpoints.default_checkpoint_path(network, spec.default_dataset)
-            path = default_path if default_path.is_file() else None
-        if path is not None:
-            if not path.is_file():
-                raise ValueError(f"checkpoint {str(path)!r} does not exist")
-            meta = checkpoints.load_checkpoint(model, path)
-            ckpt_used = str(path)
-        elif data.is_synthetic:
-            # cost only: random weights give realistic bit statistics, training cannot help
-            _warn(f"note: no trained checkpoint for {network}; the cost-only run uses a seeded "
-                  f"random init (seed {seed}) - pass --checkpoint for trained weights")
-        else:
-            _warn(f"warning: no trained checkpoint for {network} on {dataset}; using a seeded "
-                  f"random init (seed {seed}) - accuracy is meaningless (train with --train or "
-                  f"pass --checkpoint)")
+
+def _load_weights(model: nn.Module, path: Path) -> dict:
+    from models import checkpoints
+    if not path.is_file():
+        raise ValueError(f"checkpoint {str(path)!r} does not exist")
+    return checkpoints.load_checkpoint(model, path)
+
+
+def _model(req: _Request, data, checkpoint, warn) -> tuple[nn.Module, dict, str | None]:
+    """(model in eval mode, checkpoint meta, checkpoint used): the given checkpoint, else the
+    shipped one of the network on this data set, else a seeded init with a warning."""
+    import models
+    from models import checkpoints
+    path = Path(checkpoint) if checkpoint is not None else None
+    if req.spec is None:
+        model = req.network
     else:
-        model = network
-        if checkpoint is not None:
-            if not Path(checkpoint).is_file():
-                raise ValueError(f"checkpoint {str(checkpoint)!r} does not exist")
-            meta = checkpoints.load_checkpoint(model, checkpoint)
-            ckpt_used = str(checkpoint)
-    model = model.eval()
-    if y_eval is not None:
-        with torch.no_grad():
-            outputs = model(data.images[:1]).shape[-1]
-        if int(y_eval.max()) >= outputs:
-            raise ValueError(f"network={name!r} has {outputs} outputs but dataset={dataset!r} "
-                             f"has labels up to {int(y_eval.max())}")
+        model = models.build(req.network, num_classes=data.num_classes or req.spec.num_classes,
+                             seed=req.seed)
+        if path is None:
+            shipped = checkpoints.default_checkpoint_path(
+                req.network, req.spec.default_dataset if data.is_synthetic else req.dataset)
+            path = shipped if shipped.is_file() else None
+        if path is None and data.is_synthetic:
+            # cost only: random weights give realistic bit statistics, training cannot help
+            warn(f"note: no trained checkpoint for {req.network}; the cost-only run uses a "
+                 f"seeded random init (seed {req.seed}) - pass --checkpoint for trained weights")
+        elif path is None:
+            warn(f"warning: no trained checkpoint for {req.network} on {req.dataset}; using a "
+                 f"seeded random init (seed {req.seed}) - accuracy is meaningless (train with "
+                 f"--train or pass --checkpoint)")
+    meta = _load_weights(model, path) if path is not None else {}
+    return model.eval(), meta, str(path) if path is not None else None
 
-    # -- CIM model --------------------------------------------------------------------------------
+
+def _check_outputs(model: nn.Module, req: _Request, data, y_eval) -> None:
+    if y_eval is None:
+        return
+    with torch.no_grad():
+        outputs = model(data.images[:1]).shape[-1]
+    if int(y_eval.max()) >= outputs:
+        raise ValueError(f"network={req.name!r} has {outputs} outputs but dataset="
+                         f"{req.dataset!r} has labels up to {int(y_eval.max())}")
+
+
+def _cim_layers(model: nn.Module, warn):
+    """(CIM model, its compute layers in order, analysis); unsupported layers raise."""
     with warnings.catch_warnings(record=True) as caught:     # one line each, not a traceback
         warnings.simplefilter("always")
         analysis = analyse(model)                            # UnsupportedLayerError
     for item in caught:
-        _warn(f"warning: {item.message}")
+        warn(f"warning: {item.message}")
     cim_model, analysis = convert(model, analysis)
-    layers = _ordered_layers(cim_model, analysis)
-    timings["setup"] = time.perf_counter() - t_start
+    return cim_model, ordered_layers(cim_model, analysis), analysis
 
-    # clip values first: a precision that cannot hold a layer's inputs fails before the passes
+
+def _passes(req: _Request, cim_model, layers, data, x_eval, y_eval, calib, meta, progress,
+            announce, timings) -> tuple[dict[str, float | None], dict[str, Any]]:
+    """Float, quantized and hardware accuracy; the hardware pass records the trace images."""
     t = time.perf_counter()
-    calibrate_activations(cim_model, layers, calib, cfg, meta.get("activation_clip"))
-    _check_signed_inputs(layers, cfg)
+    calibrate_activations(cim_model, layers, calib, req.cfg, meta.get("activation_clip"))
+    _check_signed_inputs(layers, req.cfg)     # a precision that cannot hold the inputs fails now
     timings["calibrate"] = time.perf_counter() - t
-
     t = time.perf_counter()
     set_mode(cim_model, "float")
     acc_float = evaluate(cim_model, x_eval, y_eval, SOFTWARE_BATCH, "float", progress)
     timings["float"] = time.perf_counter() - t
-
     t = time.perf_counter()
     hw_batch = hardware_batch(layers)
-    program(cim_model, layers, cfg, seed, calib, hw_batch)
+    program(cim_model, layers, req.cfg, req.seed, calib, hw_batch)
     timings["calibrate"] += time.perf_counter() - t
-
     t = time.perf_counter()
     set_mode(cim_model, "quant")
     acc_quant = evaluate(cim_model, x_eval, y_eval, SOFTWARE_BATCH, "quantized", progress)
     timings["quantized"] = time.perf_counter() - t
-
     t = time.perf_counter()
     set_mode(cim_model, "hw")
-    counters = [layer.register_forward_hook(_count_sequential_reads) for layer in layers]
-    record_now = images <= n_eval
+    counters = [layer.register_forward_hook(count_sequential_reads) for layer in layers]
+    record_now = req.images <= len(x_eval)
     if record_now:
-        recorder.start_recording(layers, images)
-    acc_hw = evaluate(cim_model, x_eval, y_eval, hw_batch, "hardware", progress)
+        recorder.start_recording(layers, req.images)
+    acc_hw = evaluate(cim_model, x_eval, y_eval, hw_batch, "hardware", progress, announce)
     timings["hardware"] = time.perf_counter() - t
     if not record_now:
-        recorder.start_recording(layers, images)
-        evaluate(cim_model, data.images[:images], None, hw_batch)
+        recorder.start_recording(layers, req.images)
+        evaluate(cim_model, data.images[:req.images], None, hw_batch)
     recorder.stop_recording(layers)
     for handle in counters:
         handle.remove()
-    stats = layer_statistics(layers)
-
     accuracy = {"float": acc_float, "quantized": acc_quant, "hardware": acc_hw}
     if data.is_synthetic:
         accuracy = {k: None for k in accuracy}
+    return accuracy, layer_statistics(layers)
+
+
+def _write_trace(req: _Request, result: InferenceResult, traces, data, warn) -> None:
+    from contracts.trace import write_trace
+    t = time.perf_counter()
+    cfg = req.cfg
+    manifest_accuracy = dict(result.accuracy, eval_images=result.eval_images,
+                             cost_only=data.is_synthetic, split=data.split)
+    write_trace(req.trace_dir, req.name, traces, cfg.to_dict(), cfg.config_hash(),
+                dataset={"name": req.dataset, "split": data.split,
+                         "description": data.description, "is_synthetic": data.is_synthetic,
+                         "source": data.source},
+                accuracy=manifest_accuracy,
+                extra={"checkpoint": result.checkpoint, "seed": req.seed,
+                       "calibration": result.calibration, "provenance": req.provenance,
+                       "accuracy_fields": {k: getattr(cfg, k) for k in cfg.accuracy_fields()}})
+    result.timings_s["trace"] = time.perf_counter() - t
+    result.trace_dir = req.trace_dir
+    result.trace_bytes = sum(p.stat().st_size for p in req.trace_dir.iterdir() if p.is_file())
+    if req.neurosim_export is not None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result.neurosim_dir = export_neurosim(req.trace_dir, req.neurosim_export)
+        for item in caught:
+            warn(f"warning: {item.message}")
+
+
+def run(config: HardwareConfig | dict | None = None, *, preset: str | None = None,
+        overrides: Sequence[str] | Mapping[str, Any] | None = None,
+        network: str | nn.Module | None = None, dataset: str | None = None,
+        data_root: str | Path | None = None, checkpoint: str | Path | None = None,
+        images: int | None = None, eval_images: int | None = None, seed: int | None = None,
+        trace_dir: str | Path | None = None, write_trace: bool = True,
+        input_shape: tuple[int, int, int] | None = None, progress: bool = False,
+        neurosim_export: str | Path | None = None,
+        warn: Callable[[str], None] | None = None,
+        results_dir: str | Path | None = None) -> InferenceResult:
+    """Step 1: accuracy three ways and the trace (see module docstring).
+
+    Args:
+        config: hardware (a HardwareConfig or a dict of its fields; None: built-in defaults).
+        preset: a named config (contracts.presets) that replaces ``config``.
+        overrides: field changes on top (``["adc_bits=4"]`` or ``{"adc_bits": 4}``).
+        network: a registered name (models.names()) or any nn.Module built from supported
+            layers (None: DEFAULT_NETWORK).
+        dataset: data set name (None: the network's default data set); ``synthetic`` gives a
+            cost-only run.
+        data_root: folder of MNIST IDX / CIFAR-10 files.
+        checkpoint: weights to load (None: the shipped checkpoint if there is one, else a
+            seeded init with a warning).
+        images: images traced (default 1).
+        eval_images: images scored (default: the whole test split; synthetic: ``images``).
+        seed: seed of initialisation, synthetic data and device randomness (default 0).
+        trace_dir: where the trace goes (default layer_record_<NET>); ``write_trace=False``
+            skips writing it.
+        input_shape: (C, H, W) for a user network on synthetic data.
+        progress: tqdm bars on stderr, and a note on the duration of a long hardware pass.
+        neurosim_export: also write NeuroSim-format files there (contracts.neurosim_writer).
+        warn: called with each warning or note line (default: ignored; they are in the result).
+        results_dir: also write the accuracy report ``accuracy.json`` into this folder
+            (the command line passes results/<net>; default: not written).
+
+    Existing output folders (trace_dir, neurosim_export, results_dir) are rewritten only when
+    empty or written by this tool (the user's own files in them are kept); otherwise
+    contracts.staging.FolderNotOursError (a ValueError) before any work.
+
+    Raises:
+        ValueError (and subclasses: ConfigError, UnsupportedLayerError, TraceError): bad input.
+    """
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    warnings_out: list[str] = []
+
+    def _warn(text: str) -> None:
+        warnings_out.append(text)
+        if warn:
+            warn(text)
+
+    req = _request(config, preset, overrides, network, dataset, data_root, images, eval_images,
+                   seed, trace_dir, write_trace, input_shape, neurosim_export, results_dir)
+    skipped = unmodelled_effects(req.cfg)
+    if skipped:
+        _warn(f"warning: operation_mode='sequential' does not model {', '.join(skipped)} (IR "
+              f"drop and ADC non-idealities act on the multi-row reads of "
+              f"operation_mode='parallel' only); they do not change this run")
+    data, x_eval, y_eval, calib, calibration = _data(req)
+    model, meta, ckpt_used = _model(req, data, checkpoint, _warn)
+    _check_outputs(model, req, data, y_eval)
+    cim_model, layers, analysis = _cim_layers(model, _warn)
+    timings["setup"] = time.perf_counter() - t_start
+    accuracy, stats = _passes(req, cim_model, layers, data, x_eval, y_eval, calib, meta,
+                              progress, _warn if progress else None, timings)
     traces = recorder.collect(layers, analysis)
     result = InferenceResult(
-        network=name, dataset=dataset, dataset_description=data.description,
-        is_synthetic=data.is_synthetic, config=cfg, config_hash=cfg.config_hash(),
-        accuracy=accuracy, eval_images=n_eval, traced_images=images, trace_dir=None,
+        network=req.name, dataset=req.dataset, dataset_description=data.description,
+        is_synthetic=data.is_synthetic, config=req.cfg, config_hash=req.cfg.config_hash(),
+        accuracy=accuracy, eval_images=len(x_eval), traced_images=req.images, trace_dir=None,
         trace_bytes=0, checkpoint=ckpt_used, warnings=warnings_out, timings_s=timings,
         layers=[dict(tr.geometry.to_json(), rows=tr.geometry.rows, macs=tr.geometry.macs)
-                for tr in traces], statistics=stats, seed=seed, calibration=calibration)
-
-    if write_trace:
-        from contracts.trace import write_trace as _write
-        t = time.perf_counter()
-        manifest_accuracy = dict(accuracy, eval_images=n_eval, cost_only=data.is_synthetic,
-                                 split=data.split)
-        _write(target, name, traces, cfg.to_dict(), cfg.config_hash(),
-               dataset={"name": dataset, "split": data.split, "description": data.description,
-                        "is_synthetic": data.is_synthetic, "source": data.source},
-               accuracy=manifest_accuracy,
-               extra={"checkpoint": ckpt_used, "seed": seed, "calibration": calibration,
-                      "accuracy_fields": {k: cfg.to_dict()[k] for k in cfg.accuracy_fields()}})
-        timings["trace"] = time.perf_counter() - t
-        result.trace_dir = target
-        result.trace_bytes = sum(p.stat().st_size for p in target.iterdir() if p.is_file())
-        if neurosim_export is not None:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result.neurosim_dir = export_neurosim(target, neurosim_export)
-            for item in caught:
-                _warn(f"warning: {item.message}")
+                for tr in traces], statistics=stats, seed=req.seed, calibration=calibration,
+        provenance=req.provenance)
+    if req.trace_dir is not None:
+        _write_trace(req, result, traces, data, _warn)
     timings["total"] = time.perf_counter() - t_start
-    if results_dir is not None:
-        result.accuracy_file = write_accuracy_report(result, results_dir)
+    if req.results_dir is not None:
+        result.accuracy_file = write_accuracy_report(result, req.results_dir, _warn)
     return result
 
 
-def write_accuracy_report(result: InferenceResult, folder: str | Path) -> Path:
-    """Write ``folder/accuracy.json`` atomically (DESIGN.md §1): network, data set, images,
-    float / quantized / hardware accuracy (fractions; null for a cost-only run), config hash,
-    timings. The folder must be missing, empty or a results folder of ours."""
+def write_accuracy_report(result: InferenceResult, folder: str | Path,
+                          warn: Callable[[str], None] | None = None) -> Path:
+    """Write ``folder/accuracy.json`` (DESIGN.md §1): network, data set, images, float /
+    quantized / hardware accuracy (fractions; null for a cost-only run), config hash, preset,
+    trace, timings. The folder is rewritten as a whole (contracts.results): step 2's results
+    are kept only when they priced this same trace config; the user's own files are kept."""
     folder = Path(folder)
-    check_replaceable(folder, results_folder_is_ours, "results_dir")
     report = {
         "format": ACCURACY_FORMAT,
         "schema_version": ACCURACY_SCHEMA_VERSION,
@@ -478,168 +501,23 @@ def write_accuracy_report(result: InferenceResult, folder: str | Path) -> Path:
         "checkpoint": result.checkpoint,
         "seed": result.seed,
         "config_hash": result.config_hash,
+        "preset": result.preset,
         "accuracy_fields": {k: getattr(result.config, k)
                             for k in result.config.accuracy_fields()},
         "trace_dir": str(result.trace_dir) if result.trace_dir else None,
         "timings_s": {k: round(v, 4) for k, v in result.timings_s.items()},
         "warnings": list(result.warnings),
     }
-    return write_text_atomic(folder / ACCURACY_FILE, json.dumps(report, indent=2) + "\n")
-
-
-def _count_sequential_reads(layer: CIMLayer, inputs, output) -> None:
-    """Forward hook: sequential-mode layers read the sense amplifiers' codes without calling
-    Crossbar.matmul, so their reads are counted here (one input vector per output position)."""
-    xb = layer.crossbar
-    if layer.mode != "hw" or xb is None or xb.parallel:
-        return
-    xb.count_reads(int(output.numel()) // max(1, xb.outputs), layer.config.activation_bits,
-                   bool(layer.input_signed()))
-
-
-_COUNTS = ("cells_used", "cells_allocated", "subarrays", "writes", "reads", "adc_conversions",
-           "faults", "stuck_hrs", "stuck_lrs")
-
-
-def layer_statistics(layers: list[CIMLayer]) -> dict[str, Any]:
-    """Totals and per-layer counts of the programmed crossbars (Crossbar.statistics).
-
-    ``writes``: cell programming operations (one per cell used, weights are written once);
-    ``reads``: array read operations (one row group - or one row in sequential mode - with
-    one input plane), counted over every hardware pass of the run (ADC calibration,
-    evaluation, trace); ``column_reads``: reads x columns; ``adc_conversions``: the column
-    reads an ADC converts (parallel mode; 0 in sequential mode, where sense amplifiers read
-    one row at a time: ``sense_amp_reads``); ``utilization``: cells used / cells of the
-    subarrays allocated to the layers; ``faults``: stuck-at cells injected.
-    """
-    per_layer = []
-    for layer in layers:
-        if layer.crossbar is None:
-            continue
-        entry = dict(layer.crossbar.statistics(), layer=layer.name)
-        entry["column_reads"] = entry["adc_conversions"]
-        if not layer.crossbar.parallel:
-            entry["adc_conversions"] = 0
-        entry["sense_amp_reads"] = entry["column_reads"] - entry["adc_conversions"]
-        per_layer.append(entry)
-    total = {k: sum(entry[k] for entry in per_layer)
-             for k in _COUNTS + ("column_reads", "sense_amp_reads")}
-    total["operation_mode"] = (layers[0].config.operation_mode if layers and
-                               layers[0].crossbar is not None else None)
-    total["utilization"] = (total["cells_used"] / total["cells_allocated"]
-                            if total["cells_allocated"] else 0.0)
-    total["fault_rate"] = total["faults"] / total["cells_used"] if total["cells_used"] else 0.0
-    total["layers"] = per_layer
-    return total
-
-
-def statistics(result: InferenceResult) -> dict[str, Any]:
-    """The statistics call after a run: reads and writes, cells used and their utilization,
-    faults injected (totals, plus ``layers`` per layer)."""
-    return result.statistics
-
-
-def accuracy_summary(values: list[float]) -> dict[str, Any]:
-    """mean, std (sample standard deviation, n - 1; 0 for one value), min, max of accuracies."""
-    n = len(values)
-    if n == 0:
-        raise ValueError("accuracy_summary needs at least one value")
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
-    return {"n": n, "mean": mean, "std": std, "min": min(values), "max": max(values),
-            "values": list(values)}
-
-
-def monte_carlo(config: HardwareConfig | dict | None, runs: int, *, seed: int | None = None,
-                **run_kwargs) -> dict[str, Any]:
-    """Repeat the hardware evaluation with ``runs`` seeds (seed, seed+1, ...): each seed draws
-    new device effects (faults, variation, noise). Returns accuracy_summary of the hardware
-    accuracy plus ``seeds`` and the shared float / quantized accuracies. No trace is written."""
-    runs = _positive_int("monte_carlo", runs)
-    seed = defaults()["seed"] if seed is None else seed
-    run_kwargs = dict(run_kwargs, write_trace=False)
-    seeds, hw, first = list(range(seed, seed + runs)), [], None
-    for s in seeds:
-        result = run(config, seed=s, **run_kwargs)
-        first = first or result
-        if result.accuracy["hardware"] is None:
-            raise ValueError("--monte-carlo needs labelled data (not a synthetic, cost-only run)")
-        hw.append(result.accuracy["hardware"])
-    return dict(accuracy_summary(hw), seeds=seeds, float=first.accuracy["float"],
-                quantized=first.accuracy["quantized"], eval_images=first.eval_images,
-                network=first.network, dataset=first.dataset)
-
-
-def sweep(config: HardwareConfig, field_name: str, values: list, *, runs: int = 1,
-          seed: int | None = None, **run_kwargs) -> list[dict[str, Any]]:
-    """Hardware accuracy with ``config.<field_name>`` set to each value (monte_carlo with
-    ``runs`` seeds at each point)."""
-    cfg = _resolve_config(config)
-    return [dict(monte_carlo(cfg.replace(**{field_name: v}), runs, seed=seed, **run_kwargs),
-                 value=v) for v in values]
+    keep, dropped = results_to_keep(folder, 1, result.config_hash)
+    if dropped and warn:
+        warn(f"note: {dropped}")
+    with staged_folder(folder, RESULTS_KIND, what="results_dir", keep=keep) as staging:
+        (staging / ACCURACY_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    return folder / ACCURACY_FILE
 
 
 def export_neurosim(trace_dir: Path, out_dir) -> Path:
-    """Write NeuroSim-format files for a trace (contracts.neurosim_writer, imported on demand)."""
-    try:
-        from contracts.neurosim_writer import export_neurosim as _export
-    except ImportError as err:
-        raise ValueError(f"--neurosim-export needs contracts/neurosim_writer.py, which is not "
-                         f"available ({err})") from None
+    """Write NeuroSim-format files for a trace (contracts.neurosim_writer)."""
+    from contracts.neurosim_writer import export_neurosim as _export
     from contracts.trace import read_trace
     return Path(_export(read_trace(trace_dir), Path(out_dir)))
-
-
-def _ordered_layers(model: nn.Module, analysis: NetworkAnalysis) -> list[CIMLayer]:
-    by_name = {m.name: m for m in model.modules() if isinstance(m, CIMLayer)}
-    return [by_name[n] for n in analysis.compute]
-
-
-def calibrate_activations(model: nn.Module, layers: list[CIMLayer], calib: torch.Tensor,
-                          cfg: HardwareConfig, stored: dict | None) -> None:
-    """Set every layer's clip value: stored (trained) values first, else observed maxima."""
-    for layer in layers:
-        layer.config = cfg
-        layer.amax, layer.amin, layer.signed = 0.0, 0.0, None
-    set_mode(model, "calibrate")
-    evaluate(model, calib, None, SOFTWARE_BATCH)
-    for layer in layers:
-        if stored and layer.name in stored:
-            amax, amin = stored[layer.name]
-            layer.amax, layer.amin = float(amax), float(amin)
-        if layer.amax <= 0 and layer.amin >= 0:
-            layer.amax = 1.0                                       # dead input: any grid works
-        layer.signed = layer.input_signed()
-
-
-def hardware_batch(layers: list[CIMLayer]) -> int:
-    """Images per hardware batch so one layer's im2col stays under HARDWARE_BATCH_ELEMENTS."""
-    worst = 1
-    for layer in layers:
-        inner = layer.inner
-        if layer.kind == "conv2d":
-            rows = inner.in_channels * inner.kernel_size[0] * inner.kernel_size[1]
-            worst = max(worst, rows * layer.output_hw[0] * layer.output_hw[1])
-        else:
-            worst = max(worst, inner.in_features)
-    return int(max(1, min(SOFTWARE_BATCH, HARDWARE_BATCH_ELEMENTS // worst)))
-
-
-def program(model: nn.Module, layers: list[CIMLayer], cfg: HardwareConfig, seed: int,
-            calib: torch.Tensor, batch: int) -> None:
-    """Program the crossbars; calibrate the ADC ranges when the config asks for it."""
-    generator = torch.Generator().manual_seed(seed)
-    for layer in layers:
-        layer.program(cfg, generator)
-    if cfg.operation_mode == "parallel" and cfg.adc_range == "calibrated":
-        set_mode(model, "hw")
-        for layer in layers:
-            layer.crossbar.observed_max = 0.0
-            layer.crossbar.observed_hist = None
-            layer.calibrate_adc = True
-        evaluate(model, calib[:ADC_CALIBRATION_IMAGES], None, batch)
-        for layer in layers:
-            layer.calibrate_adc = False
-            layer.crossbar.set_adc(cfg.activation_bits, layer.input_signed(),
-                                   layer.crossbar.calibrated_range(cfg.activation_bits,
-                                                                   layer.input_signed()))

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from contracts.config import HardwareConfig
 
 from .convert import convert, set_mode
-from .run import _ordered_layers, calibrate_activations, evaluate
+from .passes import calibrate_activations, evaluate, ordered_layers
 
 __all__ = ["train", "DEFAULT_EPOCHS"]
 
@@ -43,18 +43,22 @@ def train(network: str = "lenet5", dataset: str = "mnist5k", config: HardwareCon
           epochs: int = DEFAULT_EPOCHS, seed: int = 0, checkpoint: str | Path | None = None,
           data_root=None, progress: bool = False, log: Callable[[str], None] | None = None
           ) -> tuple[Path, dict]:
-    """Train ``network`` with QAT and save it; returns (checkpoint path, meta)."""
+    """Train ``network`` with QAT and save it; returns (checkpoint path, meta).
+
+    ``checkpoint``: the file to write (default: models.checkpoints.training_checkpoint_path,
+    in the user's folder); a shipped checkpoint or a file this tool did not write is refused
+    before training."""
     import models
     from models import checkpoints, datasets
 
-    from .run import defaults
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs={epochs!r} is invalid; use a positive integer")
-    cfg = config or defaults()["hardware"]
+    cfg = config or HardwareConfig()
     spec = models.get_spec(network)
     if dataset == "synthetic":
         raise ValueError("dataset='synthetic' has no labels; training needs a real data set")
-    path = Path(checkpoint) if checkpoint else checkpoints.default_checkpoint_path(network, dataset)
+    path = checkpoints.check_training_target(
+        checkpoint if checkpoint else checkpoints.training_checkpoint_path(network, dataset))
     train_set = datasets.load_dataset(dataset, "train", root=data_root)
     test_set = datasets.load_dataset(dataset, "test", root=data_root)
     if tuple(train_set.images.shape[1:]) != tuple(spec.input_shape):
@@ -64,7 +68,7 @@ def train(network: str = "lenet5", dataset: str = "mnist5k", config: HardwareCon
 
     model = models.build(network, num_classes=train_set.num_classes, seed=seed)
     cim_model, analysis = convert(model)
-    layers = _ordered_layers(cim_model, analysis)
+    layers = ordered_layers(cim_model, analysis)
     for layer in layers:
         layer.config = cfg
     set_mode(cim_model, "qat")

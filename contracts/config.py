@@ -61,7 +61,9 @@ class HardwareConfig:
     operation_mode: str = _field("sequential", "conventional sequential (one row per read) or "
                                  "conventional parallel (rows_in_parallel rows per read)",
                                  choices=("sequential", "parallel"), accuracy=True)
-    rows_in_parallel: int = _field(128, "rows read at once in parallel mode", accuracy=True)
+    rows_in_parallel: int | None = _field(None, "rows read at once in parallel mode; None: "
+                                          "every row of the sub-array (subarray_rows)",
+                                          accuracy=True)
     cell_bits: int = _field(1, "bits stored per cell (multi-level cell)", unit="bit",
                             accuracy=True)
     weight_bits: int = _field(8, "weight precision", unit="bit", accuracy=True)
@@ -204,7 +206,10 @@ class HardwareConfig:
                 allowed = ", ".join(repr(c) if isinstance(c, str) else str(c) for c in choices)
                 raise ConfigError(f"{f.name}={getattr(self, f.name)!r} is not allowed; "
                                   f"choose from: {allowed}")
-        positive_ints = ("subarray_rows", "subarray_cols", "rows_in_parallel", "cell_bits",
+        if self.rows_in_parallel is not None and self.rows_in_parallel < 1:
+            raise ConfigError(f"rows_in_parallel={self.rows_in_parallel} must be a positive "
+                              f"integer (or None for every row of the sub-array)")
+        positive_ints = ("subarray_rows", "subarray_cols", "cell_bits",
                          "weight_bits", "activation_bits", "adc_bits", "cols_per_adc",
                          "speedup_degree", "global_buffer_core_rows", "global_buffer_core_cols",
                          "tile_buffer_core_rows", "tile_buffer_core_cols", "max_global_bus_width")
@@ -281,9 +286,10 @@ class HardwareConfig:
             raise ConfigError(f"cell_bits={self.cell_bits} must be <= 4 (2-16 levels per cell)")
         if self.adc_bits > 16:
             raise ConfigError(f"adc_bits={self.adc_bits} must be between 1 and 16")
-        if self.rows_in_parallel > self.subarray_rows:
+        if self.operation_mode == "parallel" and self.parallel_rows > self.subarray_rows:
             raise ConfigError(f"rows_in_parallel={self.rows_in_parallel} must be <= "
-                              f"subarray_rows={self.subarray_rows}")
+                              f"subarray_rows={self.subarray_rows} in parallel mode (or None "
+                              f"for every row)")
         if self.cols_per_adc > self.subarray_cols or self.subarray_cols % self.cols_per_adc:
             raise ConfigError(f"cols_per_adc={self.cols_per_adc} must divide subarray_cols="
                               f"{self.subarray_cols}")
@@ -298,9 +304,14 @@ class HardwareConfig:
         return slices * (2 if self.weight_encoding == "differential" else 1)
 
     @property
+    def parallel_rows(self) -> int:
+        """Rows read at once in parallel mode (rows_in_parallel, None meaning every row)."""
+        return self.rows_in_parallel if self.rows_in_parallel is not None else self.subarray_rows
+
+    @property
     def rows_per_read(self) -> int:
         """Rows whose currents add on a bit line in one read."""
-        return self.rows_in_parallel if self.operation_mode == "parallel" else 1
+        return self.parallel_rows if self.operation_mode == "parallel" else 1
 
     @property
     def on_off_ratio(self) -> float:

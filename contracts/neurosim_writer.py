@@ -17,13 +17,26 @@ from pathlib import Path
 import numpy as np
 
 from contracts.neurosim_reader import SIDECAR, SIDECAR_FORMAT, SIDECAR_VERSION, TRACE_COMMAND
-from contracts.staging import staged_folder
+from contracts.staging import json_kind, staged_folder
 from contracts.trace import LayerTrace, Trace, TraceError, network_csv_rows
 
-__all__ = ["export_neurosim"]
+__all__ = ["export_neurosim", "NEUROSIM_EXPORT_KIND"]
 
 _CHUNK_BYTES = 8 << 20          # bytes of text built per step (ours)
 _NL, _COMMA, _ZERO = b"\n,0"   # ASCII codes of the table characters
+
+
+def _exported_files(sidecar: dict) -> list[str]:
+    names = [TRACE_COMMAND, sidecar["network_csv"]] if "network_csv" in sidecar else \
+        [TRACE_COMMAND]
+    for note in sidecar.get("layers", []):
+        names += [note["weight_file"], note["input_file"]]
+    return names
+
+
+#: a NeuroSim export of ours: its sidecar names our format and lists the files written
+NEUROSIM_EXPORT_KIND = json_kind("neurosim export", SIDECAR, "format", SIDECAR_FORMAT,
+                                 files=_exported_files)
 
 
 def _unfold(fmap: np.ndarray, kh: int, kw: int, stride: int, pad: tuple[int, int]) -> np.ndarray:
@@ -125,10 +138,9 @@ def export_neurosim(trace: Trace, out_dir: str | os.PathLike, model_name: str | 
                       f"{wl_act}", stacklevel=2)
     config = trace.manifest.get("config", {}) if isinstance(trace.manifest, dict) else {}
     sub_array = int(config.get("subarray_rows", 128))
-    parallel = int(config.get("rows_in_parallel", sub_array))
+    parallel = int(config.get("rows_in_parallel") or sub_array)
 
-    with staged_folder(target, (SIDECAR, "format", SIDECAR_FORMAT),
-                       what="neurosim_export") as staging:
+    with staged_folder(target, NEUROSIM_EXPORT_KIND, what="neurosim_export") as staging:
         used: set[str] = set()
         files, notes = [], []
         for index, layer in enumerate(trace.layers):
@@ -177,5 +189,5 @@ def export_neurosim(trace: Trace, out_dir: str | os.PathLike, model_name: str | 
                     if k not in ("layers", "neurosim", "source", "format")}
         (staging / SIDECAR).write_text(json.dumps(
             {"format": SIDECAR_FORMAT, "version": SIDECAR_VERSION, "manifest": manifest,
-             "image": image, "layers": notes}, indent=1, default=str) + "\n")
+             "image": image, "network_csv": net_name, "layers": notes}, indent=1, default=str) + "\n")
     return target

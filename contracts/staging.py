@@ -1,62 +1,118 @@
-"""Write folders and files so that readers never see them half-written, and never replace a
-folder that is not ours.
+"""Write folders and files so that readers never see them half-written, and never lose a file
+of the user's.
 
-A writer names what it may replace with an ``is_ours(folder) -> bool`` predicate (e.g. "holds
-a manifest.json of our trace format"); an existing folder that is neither empty nor ours is
-refused with :class:`FolderNotOursError` and left untouched, so ``--trace-dir ~/Documents``
-cannot wipe a user's files.
+A writer describes the folders it writes with a :class:`FolderKind`: how to recognise one it
+wrote, which files in it are its own, and which names it may create. Replacing a folder then
+follows three rules:
+
+- a folder that is neither missing, empty nor of this kind is refused with
+  :class:`FolderNotOursError` and left untouched (``--trace-dir ~/Documents`` wipes nothing);
+- in a folder of this kind, every entry the tool did not write (a user's ``notes.txt``) is
+  carried over into the new folder; should the new folder hold a file of the same name, the
+  swap is refused, naming the file, and the old folder stays as it was;
+- the new folder is built in a hidden sibling (``.<name>.staging-<pid>-<hex>``) and swapped in
+  with renames. An interrupted run removes its sibling on the way out (SIGTERM included, see
+  :func:`exit_cleanly_on_sigterm`); a sibling left by a killed process is removed by the next
+  run that writes the same target.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
-import uuid
+import signal
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Union
+from typing import Callable, Iterable, Iterator
 
-__all__ = ["FolderNotOursError", "staged_folder", "check_replaceable", "json_marker",
-           "write_text_atomic", "results_folder_is_ours", "ACCURACY_FORMAT", "ACCURACY_FILE"]
-
-#: the accuracy report step 1 writes into results/<NET>/ (cim.run.write_accuracy_report)
-ACCURACY_FILE = "accuracy.json"
-ACCURACY_FORMAT = "neuropysim-accuracy"
-#: keys every step-2 summary.json holds (chip.estimator); together they mark it as ours
-_SUMMARY_KEYS = ("network", "area_mm2", "tops_per_w", "config_hash", "latency_per_image_ns")
-
-
-#: what a writer may replace: a predicate, or (file name, JSON key, value) for json_marker
-Ownership = Union[Callable[[Path], bool], tuple, None]
+__all__ = ["FolderKind", "FolderNotOursError", "Terminated", "staged_folder",
+           "check_replaceable", "json_kind", "write_text_atomic", "exit_cleanly_on_sigterm",
+           "remove_stale_siblings"]
 
 
 class FolderNotOursError(ValueError):
-    """An existing folder would be replaced but holds files this tool did not write."""
+    """A folder would be replaced, but holds files this tool did not write and cannot keep."""
 
 
-def json_marker(file_name: str, key: str, value) -> Callable[[Path], bool]:
-    """Predicate: ``folder/file_name`` is a JSON object whose ``key`` equals ``value``."""
-    def is_ours(folder: Path) -> bool:
-        data = _read_json(folder / file_name)
-        return isinstance(data, dict) and data.get(key) == value
-    return is_ours
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every cleanup on the way out runs."""
 
 
-def results_folder_is_ours(folder: Path) -> bool:
-    """A results folder of ours: step 2's summary.json or step 1's accuracy.json."""
-    summary = _read_json(folder / "summary.json")
-    if isinstance(summary, dict) and all(k in summary for k in _SUMMARY_KEYS):
-        return True
-    return json_marker(ACCURACY_FILE, "format", ACCURACY_FORMAT)(folder)
+@dataclass(frozen=True)
+class FolderKind:
+    """A kind of folder a writer creates: ``owned(folder)`` gives the names of the files this
+    tool wrote in ``folder``, or None when the folder is not one of this kind."""
+
+    label: str
+    owned: Callable[[Path], frozenset[str] | None]
 
 
-def _read_json(path: Path):
+def json_kind(label: str, marker: str, key: str, value,
+              files: Callable[[dict], Iterable[str]]) -> FolderKind:
+    """A kind recognised by ``folder/marker`` being a JSON object with ``key == value``;
+    ``files(marker_data)`` lists what it wrote (the marker included)."""
+    def owned(folder: Path) -> frozenset[str] | None:
+        data = read_json(folder / marker)
+        if not (isinstance(data, dict) and data.get(key) == value):
+            return None
+        try:
+            return frozenset({marker, *files(data)})
+        except (TypeError, KeyError, AttributeError):   # a damaged marker: only itself
+            return frozenset({marker})
+    return FolderKind(label, owned)
+
+
+def read_json(path: Path):
+    """The JSON value of a file, or None when it is missing or not JSON."""
     try:
-        return json.loads(path.read_text())
+        return json.loads(Path(path).read_text())
     except (OSError, ValueError, UnicodeDecodeError):
         return None
 
+
+# --- hidden siblings: names, and removal of those a dead process left behind ------------------
+
+_SIBLING = re.compile(r"^\.(?P<name>.+)\.(?:staging|old|tmp)-(?P<pid>\d+)-[0-9a-f]{12}$")
+
+
+def _sibling(target: Path, role: str) -> Path:
+    return target.with_name(f".{target.name}.{role}-{os.getpid()}-{secrets.token_hex(6)}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:          # someone else's process
+        return True
+    return True
+
+
+def remove_stale_siblings(target: str | os.PathLike) -> list[Path]:
+    """Remove hidden staging / old / temporary siblings of ``target`` whose process is gone."""
+    target = Path(target)
+    removed = []
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _SIBLING.match(entry.name)
+        if not match or match["name"] != target.name or _alive(int(match["pid"])):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+# --- what may be replaced ---------------------------------------------------------------------
 
 def _resolve(target: Path) -> Path:
     # a symlinked folder is written through (the link stays, its folder is replaced)
@@ -64,64 +120,80 @@ def _resolve(target: Path) -> Path:
     return target.resolve() if target.is_symlink() else target
 
 
-def check_replaceable(target: str | os.PathLike, is_ours: Ownership,
-                      what: str = "folder") -> None:
-    """Raise FolderNotOursError unless ``target`` is missing, an empty folder or ours.
+def check_replaceable(target: str | os.PathLike, kind: FolderKind | None,
+                      what: str = "folder") -> list[str]:
+    """The names of the user's entries that a rewrite of ``target`` would keep; raises
+    FolderNotOursError when ``target`` may not be rewritten.
 
-    ``is_ours``: a predicate, a ``(file_name, key, value)`` JSON marker, or None (accept only a
-    missing or empty folder). Call it before long work so a refused target fails fast;
-    :func:`staged_folder` checks again before it replaces.
+    ``target`` may be missing, an empty folder, or a folder of ``kind`` (None: only missing or
+    empty). Call it before long work so a refused target fails fast; :func:`staged_folder`
+    checks again before it swaps.
     """
-    if isinstance(is_ours, tuple):
-        is_ours = json_marker(*is_ours)
     target = _resolve(Path(target))
     if not target.exists():
-        return
+        return []
     if not target.is_dir():
         raise FolderNotOursError(f"{what}={str(target)!r} is an existing file, not a folder; "
                                  f"choose a new or empty folder")
-    if not any(target.iterdir()):
-        return
-    if is_ours is not None and is_ours(target):
-        return
-    raise FolderNotOursError(f"{what}={str(target)!r} exists and holds files this tool did "
-                             f"not write, so it is left untouched; choose a new or empty "
-                             f"folder (or one this tool wrote)")
+    entries = sorted(p.name for p in target.iterdir())
+    if not entries:
+        return []
+    owned = kind.owned(target) if kind is not None else None
+    if owned is None:
+        raise FolderNotOursError(f"{what}={str(target)!r} exists and holds files this tool did "
+                                 f"not write, so it is left untouched; choose a new or empty "
+                                 f"folder (or one this tool wrote)")
+    return [name for name in entries if name not in owned]
+
+
+def _carry_over(old: Path, staging: Path, names: Iterable[str]) -> None:
+    """Copy entries of ``old`` into ``staging`` (copies: the old folder stays whole until the
+    swap, so an interruption loses nothing)."""
+    for name in names:
+        source, dest = old / name, staging / name
+        if source.is_dir() and not source.is_symlink():
+            shutil.copytree(source, dest, symlinks=True)
+        else:
+            shutil.copy2(source, dest, follow_symlinks=False)
 
 
 @contextmanager
-def staged_folder(target: Path, is_ours: Ownership = None, *,
+def staged_folder(target: str | os.PathLike, kind: FolderKind | None, *,
                   what: str = "folder", keep: Iterable[str] = ()) -> Iterator[Path]:
-    """Yield an empty staging folder beside ``target``; on success it replaces ``target``.
+    """Yield an empty hidden staging folder beside ``target``; on success it replaces
+    ``target``.
 
-    ``target`` must be missing, an empty folder, or a folder ``is_ours`` recognises
-    (:func:`check_replaceable`), checked on entry and again just before the swap. Files named
-    in ``keep`` that the old folder has and the new one lacks are carried over (step 1's
-    accuracy.json survives step 2 rewriting results/<NET>/). On any error the staging folder
-    is removed and ``target`` is left as it was.
+    ``target`` must be missing, empty or of ``kind`` (:func:`check_replaceable`), checked on
+    entry and again just before the swap. The user's entries of the old folder are carried
+    over; so are our files named in ``keep`` that the new folder lacks (step 1's
+    accuracy.json survives step 2 rewriting results/<NET>/). On any error or interruption
+    the staging folder is removed and ``target`` is left as it was.
     """
     target = _resolve(Path(target))
-    check_replaceable(target, is_ours, what)
+    check_replaceable(target, kind, what)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    os.chmod(staging, 0o777 & ~_umask())                  # mkdtemp's 0700 is too private
+    remove_stale_siblings(target)
+    staging = _sibling(target, "staging")
+    staging.mkdir(mode=0o777)                             # the umask applies, as for any folder
     try:
         yield staging
-        check_replaceable(target, is_ours, what)          # it may have changed meanwhile
+        users = check_replaceable(target, kind, what)      # it may have changed meanwhile
         if not target.exists():
             staging.rename(target)
             return
-        for name in keep:
-            old_file = target / name
-            if old_file.is_file() and not (staging / name).exists():
-                shutil.copy2(old_file, staging / name)
-        # unique name: never collides with (or deletes) anything already beside target
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:12]}")
+        clash = [name for name in users if (staging / name).exists()]
+        if clash:
+            raise FolderNotOursError(f"{what}={str(target)!r} holds {clash[0]!r}, which this "
+                                     f"tool did not write and would overwrite; move or rename "
+                                     f"it (nothing was changed)")
+        kept = [n for n in keep if (target / n).is_file() and not (staging / n).exists()]
+        _carry_over(target, staging, users + kept)
+        old = _sibling(target, "old")
         target.rename(old)
         try:
             staging.rename(target)
         except BaseException:
-            old.rename(target)                            # put the old folder back
+            old.rename(target)                             # put the old folder back
             raise
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
@@ -129,23 +201,29 @@ def staged_folder(target: Path, is_ours: Ownership = None, *,
         raise
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` through a hidden temporary file in the same folder and a
+    rename: a reader sees the old file or the new one, never a part."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    remove_stale_siblings(path)
+    tmp = _sibling(path, "tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
+        with open(tmp, "x") as fh:                         # mode 0666 less the umask
             fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())                   # mkstemp's 0600 is too private
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into :class:`Terminated` (a KeyboardInterrupt) in the main thread, so an
+    interrupted writer removes its staging folder as it does on Ctrl-C."""
+    def handler(signum, frame):
+        raise Terminated()
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:               # not the main thread: leave the default
+        pass

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from contracts.staging import json_marker, staged_folder
+
+from contracts.staging import json_kind, staged_folder
 
 __all__ = [
     "FORMAT_NAME",
@@ -27,7 +28,7 @@ __all__ = [
     "TraceError",
     "read_trace",
     "write_trace",
-    "trace_folder_is_ours",
+    "TRACE_KIND",
     "network_csv_rows",
 ]
 
@@ -38,9 +39,11 @@ MANIFEST = "manifest.json"
 NETWORK_CSV = "NetWork.csv"
 
 
-def trace_folder_is_ours(folder: Path) -> bool:
-    """A folder this tool may replace: its manifest.json names our trace format (any schema)."""
-    return json_marker(MANIFEST, "format", FORMAT_NAME)(Path(folder))
+#: a trace folder of ours: its manifest.json names our format (any schema); our files are the
+#: manifest, NetWork.csv and the layer files the manifest lists
+TRACE_KIND = json_kind(
+    "trace", MANIFEST, "format", FORMAT_NAME,
+    files=lambda m: [NETWORK_CSV, *(e["file"] for e in m.get("layers", []) if isinstance(e, dict))])
 
 
 class TraceError(ValueError):
@@ -171,10 +174,11 @@ def write_trace(directory: str | os.PathLike, network: str, layers: Sequence[Lay
     """Write a trace folder atomically: build it beside the target, then rename into place.
 
     An existing ``directory`` is replaced only if it is empty or a trace of ours
-    (:func:`trace_folder_is_ours`); otherwise contracts.staging.FolderNotOursError, nothing written.
+    (:data:`TRACE_KIND`; the user's own files in it are kept); otherwise
+    contracts.staging.FolderNotOursError, nothing written.
     """
     target = Path(directory)
-    with staged_folder(target, trace_folder_is_ours, what="trace_dir") as staging:
+    with staged_folder(target, TRACE_KIND, what="trace_dir") as staging:
         entries = []
         for index, layer in enumerate(layers):
             g = layer.geometry

@@ -19,7 +19,8 @@ from torch import nn
 
 from . import registry
 
-__all__ = ["CHECKPOINT_DIR", "default_checkpoint_path", "save_checkpoint", "load_checkpoint"]
+__all__ = ["CHECKPOINT_DIR", "default_checkpoint_path", "save_checkpoint", "load_checkpoint",
+           "user_checkpoint_dir", "training_checkpoint_path", "check_training_target"]
 
 FORMAT = "neuropysim-checkpoint"
 VERSION = 1
@@ -47,6 +48,47 @@ def default_checkpoint_path(name: str, dataset: str) -> Path:
     if not isinstance(dataset, str) or not _SAFE_TOKEN.match(dataset):
         raise ValueError(f"dataset={dataset!r} is invalid; use a data set name such as 'mnist5k'")
     return CHECKPOINT_DIR / f"{name}-{dataset}.pt"
+
+
+def user_checkpoint_dir() -> Path:
+    """Where training writes by default: $NEUROPYSIM_HOME/checkpoints, else
+    $XDG_DATA_HOME/neuropysim/checkpoints (~/.local/share/... when unset). Shipped
+    checkpoints (CHECKPOINT_DIR) are never written."""
+    home = os.environ.get("NEUROPYSIM_HOME")
+    if home:
+        return Path(home).expanduser() / "checkpoints"
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data).expanduser() / "neuropysim" / "checkpoints"
+
+
+def training_checkpoint_path(name: str, dataset: str) -> Path:
+    """The default file a training run of ``name`` on ``dataset`` writes (in the user folder)."""
+    return user_checkpoint_dir() / default_checkpoint_path(name, dataset).name
+
+
+def _is_ours(path: Path) -> bool:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - anything unreadable is not ours
+        return False
+    return isinstance(obj, dict) and obj.get("format") == FORMAT
+
+
+def check_training_target(path: str | os.PathLike) -> Path:
+    """Refuse a training output that is a shipped checkpoint, or an existing file that is not
+    a checkpoint this tool wrote (a user's file is never overwritten)."""
+    path = Path(path)
+    if path.resolve().parent == CHECKPOINT_DIR.resolve():
+        raise ValueError(f"checkpoint={str(path)!r} is a shipped checkpoint "
+                         f"(models/checkpoints/); training never overwrites those - give "
+                         f"another path, or none for {user_checkpoint_dir()}")
+    if path.is_dir():
+        raise ValueError(f"checkpoint={str(path)!r} is a folder; give a file path such as "
+                         f"{path / 'model.pt'}")
+    if path.exists() and not _is_ours(path):
+        raise ValueError(f"checkpoint={str(path)!r} exists and is not a checkpoint this tool "
+                         f"wrote, so it is not overwritten; give a new path")
+    return path
 
 
 def save_checkpoint(model: nn.Module, path: str | os.PathLike, meta: dict) -> Path:
@@ -96,8 +138,10 @@ def _read(path: Path) -> tuple[dict, dict]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt file, not a torch file, or disallowed pickled objects
-        raise ValueError(f"checkpoint {path} cannot be read as a torch file: {type(exc).__name__}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        # torch's own text advises weights_only=False, which would run the file's code
+        raise ValueError(f"checkpoint {path} is not a checkpoint this tool can read: expected "
+                         f"a state_dict of tensors saved with torch.save "
+                         f"({type(exc).__name__})") from None
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
         if obj.get("version") != VERSION:
             raise ValueError(f"checkpoint {path} has version {obj.get('version')!r}; this NeuroPySim reads {VERSION}")

@@ -8,7 +8,8 @@ from contracts.config import HardwareConfig
 from cim import cells
 from cim.cli import main, parse_duration, parse_durations
 from cim.crossbar import Crossbar
-from cim.run import accuracy_summary, run
+from cim.repeat import accuracy_summary
+from cim.run import run
 from conftest import read_crossbar, weights_and_inputs
 
 PARALLEL = dict(operation_mode="parallel", adc_range="full_scale")

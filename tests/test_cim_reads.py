@@ -15,7 +15,8 @@ from cim.convert import convert, set_mode
 from cim.crossbar import Crossbar, row_groups
 from cim.crossbar_solver import solve_crossbar
 from cim.read_groups import GroupConductances
-from cim.run import _ordered_layers, calibrate_activations, program, run
+from cim.passes import calibrate_activations, ordered_layers, program
+from cim.run import run
 from conftest import read_crossbar, weights_and_inputs
 
 PARALLEL = dict(operation_mode="parallel", adc_range="full_scale")
@@ -43,7 +44,7 @@ def test_network_outputs_do_not_depend_on_the_batch():
     cfg = HardwareConfig(operation_mode="parallel", adc_bits=5, **STATIC)
     x = torch.rand(14, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     cim_model, analysis = convert(models.build("lenet5", seed=0))
-    layers = _ordered_layers(cim_model, analysis)
+    layers = ordered_layers(cim_model, analysis)
     set_mode(cim_model, "float")
     calibrate_activations(cim_model, layers, x, cfg, None)
     program(cim_model, layers, cfg, 0, x, 14)                   # calibrated ADC ranges

@@ -11,7 +11,8 @@ from contracts.config import HardwareConfig
 from cim import recorder
 from cim.convert import convert, set_mode
 from cim.quantize import quantize_weight
-from cim.run import _ordered_layers, calibrate_activations, evaluate, program, run
+from cim.passes import calibrate_activations, evaluate, ordered_layers, program
+from cim.run import run
 from contracts.trace import read_trace, write_trace
 
 
@@ -20,7 +21,7 @@ def _record(network, shape, cfg, images=2):
     model = models.build(network, seed=0)
     x = torch.rand(8, *shape, generator=torch.Generator().manual_seed(0))
     cim_model, analysis = convert(model)
-    layers = _ordered_layers(cim_model, analysis)
+    layers = ordered_layers(cim_model, analysis)
     set_mode(cim_model, "float")
     evaluate(cim_model, x, None, 8)
     calibrate_activations(cim_model, layers, x, cfg, None)

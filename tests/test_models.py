@@ -198,7 +198,7 @@ def test_checkpoint_file_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="absent.pt"):
         checkpoints.load_checkpoint(model, tmp_path / "absent.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match=r"junk\.pt cannot be read"):
+    with pytest.raises(ValueError, match=r"junk\.pt is not a checkpoint this tool can read"):
         checkpoints.load_checkpoint(model, tmp_path / "junk.pt")
     torch.save({"format": "neuropysim-checkpoint", "version": 99, "state_dict": {}, "meta": {}}, tmp_path / "v.pt")
     with pytest.raises(ValueError, match=r"v\.pt has version 99"):

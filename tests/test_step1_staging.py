@@ -1,16 +1,23 @@
-"""Output folders are replaced only when empty or ours (contracts.staging), atomically."""
+"""Output folders are rewritten only when empty or ours (contracts.staging), atomically, and
+a user's own files in them are kept."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from contracts.neurosim_writer import export_neurosim
-from contracts.staging import (ACCURACY_FILE, FolderNotOursError, check_replaceable,
-                         results_folder_is_ours, staged_folder, write_text_atomic)
-from contracts.trace import LayerGeometry, LayerTrace, read_trace, write_trace
+from contracts.results import ACCURACY_FILE, RESULTS_KIND, results_to_keep
+from contracts.staging import (FolderNotOursError, Terminated, check_replaceable,
+                               exit_cleanly_on_sigterm, remove_stale_siblings, staged_folder,
+                               write_text_atomic)
+from contracts.trace import TRACE_KIND, LayerGeometry, LayerTrace, read_trace, write_trace
 
 
 def _layers(seed=0, images=1):
@@ -66,14 +73,34 @@ def test_an_existing_file_is_refused(tmp_path):
     assert (tmp_path / "f").read_text() == "x"
 
 
-def test_empty_folders_and_our_traces_are_replaced(tmp_path):
+def test_empty_folders_and_our_traces_are_replaced_keeping_the_users_files(tmp_path):
     target = tmp_path / "rec"
     target.mkdir()
     write_trace(target, "T", _layers(0), {}, "h1")                 # empty: fine
-    (target / "layer999_stale.npz").write_bytes(b"old")            # a file of an older trace
-    write_trace(target, "T", _layers(1), {}, "h2")                 # ours: replaced whole
+    (target / "notes.txt").write_text("mine")                      # the user's
+    (target / "plots").mkdir()
+    (target / "plots" / "a.csv").write_text("1")
+    write_trace(target, "T", _layers(1), {}, "h2")                 # ours: rewritten
     assert read_trace(target).manifest["config_hash"] == "h2"
-    assert not (target / "layer999_stale.npz").exists()
+    assert (target / "notes.txt").read_text() == "mine"
+    assert (target / "plots" / "a.csv").read_text() == "1"
+    assert check_replaceable(target, TRACE_KIND) == ["notes.txt", "plots"]
+    _no_leftovers(tmp_path)
+
+
+def test_a_users_file_under_a_name_we_write_stops_the_swap(tmp_path):
+    target = tmp_path / "rec"
+    write_trace(target, "T", _layers(0), {}, "h1")
+    (target / "layer001_fc.npz").write_bytes(b"user data")         # not in the manifest
+    write_trace(target, "T", _layers(1), {}, "h2")                 # writes layer000 only
+    assert (target / "layer001_fc.npz").read_bytes() == b"user data"
+    clash = [LayerTrace(g.geometry, g.weight_codes, g.weight_scale, g.input_codes, g.input_scale)
+             for g in _layers(2)] * 2                                # layer000 and layer001
+    with pytest.raises(FolderNotOursError, match="holds 'layer001_fc.npz', which this tool did "
+                                                 "not write"):
+        write_trace(target, "T", clash, {}, "h3")
+    assert read_trace(target).manifest["config_hash"] == "h2"
+    assert (target / "layer001_fc.npz").read_bytes() == b"user data"
     _no_leftovers(tmp_path)
 
 
@@ -82,7 +109,7 @@ def test_failure_mid_write_leaves_the_old_trace_intact(tmp_path):
     write_trace(target, "T", _layers(0), {}, "old")
     before = {p.name: p.read_bytes() for p in target.iterdir()}
     with pytest.raises(RuntimeError, match="disk full"):
-        with staged_folder(target, ("manifest.json", "format", "neuropysim-trace")) as st:
+        with staged_folder(target, TRACE_KIND) as st:
             (st / "manifest.json").write_text("{}")
             raise RuntimeError("disk full")
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
@@ -95,7 +122,7 @@ def test_failure_of_the_final_rename_puts_the_old_folder_back(tmp_path, monkeypa
     real_rename = Path.rename
 
     def rename(self, dest):
-        if Path(dest) == target and self.name.startswith(".rec.") and "old-" not in self.name:
+        if Path(dest) == target and self.name.startswith(".rec.staging-"):
             raise OSError("rename failed")                  # staging -> target
         return real_rename(self, dest)
 
@@ -127,21 +154,33 @@ def test_neurosim_export_replaces_its_own_export_only(tmp_path):
     assert _files(docs) == {"data/x.csv": "1,2", "thesis.tex": "years of work"}
 
 
-def test_results_folder_keeps_step_1_accuracy_report(tmp_path):
+def _summary(trace_hash: str) -> str:
+    return json.dumps({"format": "neuropysim-chip-summary", "network": "net", "area_mm2": 1.0,
+                       "tops_per_w": 2.0, "config_hash": "c", "latency_per_image_ns": 3.0,
+                       "trace_config_hash": trace_hash})
+
+
+def test_results_folder_keeps_the_other_steps_files_of_the_same_trace_only(tmp_path):
     results = tmp_path / "results" / "net"
-    write_text_atomic(results / ACCURACY_FILE,
-                      json.dumps({"format": "neuropysim-accuracy", "network": "net"}))
-    assert results_folder_is_ours(results)
-    with staged_folder(results, results_folder_is_ours, keep=(ACCURACY_FILE,)) as st:
-        (st / "summary.json").write_text(json.dumps(
-            {"network": "net", "area_mm2": 1.0, "tops_per_w": 2.0, "config_hash": "h",
-             "latency_per_image_ns": 3.0}))
-    assert sorted(p.name for p in results.iterdir()) == [ACCURACY_FILE, "summary.json"]
-    (results / ACCURACY_FILE).unlink()
-    assert results_folder_is_ours(results)                  # step 2's summary.json alone
-    with staged_folder(results, results_folder_is_ours, keep=(ACCURACY_FILE,)) as st:
-        (st / "summary.json").write_text("{}")
-    assert [p.name for p in results.iterdir()] == ["summary.json"]
+    results.mkdir(parents=True)
+    (results / ACCURACY_FILE).write_text(json.dumps({"format": "neuropysim-accuracy",
+                                                     "config_hash": "h1"}))
+    (results / "notes.txt").write_text("mine")
+    assert RESULTS_KIND.owned(results) == {ACCURACY_FILE}
+    keep, note = results_to_keep(results, 2, "h1")                  # step 2 on trace h1
+    assert keep == [ACCURACY_FILE] and note is None
+    with staged_folder(results, RESULTS_KIND, keep=keep) as st:
+        (st / "summary.json").write_text(_summary("h1"))
+    assert sorted(p.name for p in results.iterdir()) == [ACCURACY_FILE, "notes.txt",
+                                                          "summary.json"]
+    keep, note = results_to_keep(results, 1, "h2")                  # step 1 made a new trace
+    assert keep == [] and "step 2's chip results (trace config h1)" in note
+    with staged_folder(results, RESULTS_KIND, keep=keep) as st:
+        (st / ACCURACY_FILE).write_text(json.dumps({"format": "neuropysim-accuracy",
+                                                    "config_hash": "h2"}))
+    assert sorted(p.name for p in results.iterdir()) == [ACCURACY_FILE, "notes.txt"]
+    keep, note = results_to_keep(results, 2, "h1")                  # step 2 on an older trace
+    assert keep == [] and "step 1's accuracy.json (trace config h2)" in note
 
 
 def test_chip_results_into_a_user_folder_are_refused_before_any_work(tmp_path):
@@ -159,6 +198,38 @@ def test_check_replaceable_accepts_missing_and_empty(tmp_path):
     check_replaceable(tmp_path / "empty", None)
     with pytest.raises(FolderNotOursError):
         check_replaceable(_user_folder(tmp_path / "u"), None)
+
+
+def test_stale_siblings_of_dead_processes_are_removed_live_ones_kept(tmp_path):
+    target = tmp_path / "rec"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f".rec.staging-{dead}-0123456789ab"
+    stale.mkdir()
+    (stale / "manifest.json").write_text("{}")
+    old = tmp_path / f".rec.old-{dead}-0123456789ab"
+    old.mkdir()
+    live = tmp_path / f".rec.staging-{os.getpid()}-0123456789ab"   # this process: in use
+    live.mkdir()
+    other = tmp_path / f".other.staging-{dead}-0123456789ab"        # another target's
+    other.mkdir()
+    assert sorted(p.name for p in remove_stale_siblings(target)) == sorted([stale.name, old.name])
+    assert live.exists() and other.exists() and not stale.exists()
+    write_trace(target, "T", _layers(), {}, "h")                   # a writer cleans up too
+    assert live.exists()
+
+
+def test_sigterm_while_writing_leaves_no_staging_folder(tmp_path):
+    previous = signal.getsignal(signal.SIGTERM)
+    exit_cleanly_on_sigterm()
+    try:
+        with pytest.raises(Terminated):
+            with staged_folder(tmp_path / "rec", TRACE_KIND) as staging:
+                (staging / "manifest.json").write_text("{}")
+                os.kill(os.getpid(), signal.SIGTERM)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_write_text_atomic_replaces_and_leaves_no_temporary(tmp_path):
