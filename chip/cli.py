@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from contracts.effects import effect_note
 from contracts.staging import Terminated, exit_cleanly_on_sigterm
 from contracts.user_defaults import CONFIG_FILE
 
@@ -124,7 +125,9 @@ def _estimate(args, defaults) -> int:
         trace_path, preset=args.preset, overrides=args.overrides,
         file_config=defaults.hardware, network_csv=args.network_csv)
     _check_manifest_agreement(trace, config)
-    _say(args, provenance.warning(), *(f"note: {n}" for n in provenance.notes))
+    touched = set(provenance.changed) | {text.split("=", 1)[0].strip() for text in args.overrides}
+    _say(args, provenance.warning(), effect_note(config, "cost", touched),
+         *(f"note: {n}" for n in provenance.notes))
     if args.sweep:
         return _run_sweep(args, trace, config, defaults)
     out = _out_folder(args, trace, defaults)

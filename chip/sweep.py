@@ -24,11 +24,12 @@ from typing import Any, Sequence
 import pandas as pd
 
 from contracts.config import ConfigError, HardwareConfig, parse_override
+from contracts.effects import ineffective
 from chip.estimator import SUMMARY_KEYS
 from contracts.staging import json_kind, staged_folder
 
 __all__ = ["SweepAxis", "SweepPoint", "parse_axis", "sweep_points", "run_sweep",
-           "pareto_mask", "write_sweep", "SWEEP_METRICS", "SWEEP_KIND"]
+           "pareto_mask", "write_sweep", "SWEEP_METRICS", "SWEEP_KIND", "no_effect"]
 
 #: sweep.json marks a sweep folder as ours, so a re-run may replace it (contracts.staging)
 SWEEP_FORMAT = "neuropysim-sweep"
@@ -87,7 +88,18 @@ def sweep_points(base: HardwareConfig, axes: Sequence[SweepAxis]) -> list[SweepP
             where = ", ".join(f"{k}={v}" for k, v in values.items())
             raise ConfigError(f"sweep point {where}: {err}") from None
         points.append(SweepPoint(values, config))
+    for axis in axes:
+        dead = [ineffective(p.config, "cost").get(axis.key) for p in points]
+        if all(dead):
+            raise ConfigError(f"--sweep {axis.key}: no effect on the chip's cost at any point "
+                              f"({dead[0]}); drop it, or sweep what makes it matter")
     return points
+
+
+def no_effect(point: SweepPoint) -> str:
+    """The swept fields that have no effect on the cost at this point ('' for none)."""
+    dead = ineffective(point.config, "cost")
+    return ";".join(key for key in point.values if key in dead)
 
 
 @functools.lru_cache(maxsize=2)
@@ -98,14 +110,14 @@ def _cached_trace(trace_path: str, network_csv: str | None):
 
 
 def _estimate_point(trace, network_csv: str | None, values: dict,
-                    config: HardwareConfig) -> dict[str, Any]:
+                    config: HardwareConfig, dead: str) -> dict[str, Any]:
     from chip.estimator import ProvenanceWarning, estimate
     if isinstance(trace, (str, os.PathLike)):
         trace = _cached_trace(str(trace), None if network_csv is None else str(network_csv))
     with warnings.catch_warnings():      # the sweep names its accuracy axes once, up front
         warnings.simplefilter("ignore", ProvenanceWarning)
         summary = estimate(trace, config).summary
-    return {**values, **{key: summary[key] for key in SWEEP_METRICS}}
+    return {**values, "no_effect": dead, **{key: summary[key] for key in SWEEP_METRICS}}
 
 
 def _progress(iterable, total: int, enabled: bool):
@@ -118,7 +130,8 @@ def _progress(iterable, total: int, enabled: bool):
 def run_sweep(trace, points: Sequence[SweepPoint], jobs: int = 1,
               network_csv: str | os.PathLike | None = None,
               progress: bool = False) -> pd.DataFrame:
-    """One row per point: the swept values, then SWEEP_METRICS. ``trace`` is a folder path
+    """One row per point: the swept values, ``no_effect`` (swept fields without effect on the
+    cost at that point), then SWEEP_METRICS. ``trace`` is a folder path
     (needed for ``jobs > 1``: workers read it themselves) or a loaded Trace."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"jobs={jobs!r} must be a positive integer")
@@ -126,7 +139,7 @@ def run_sweep(trace, points: Sequence[SweepPoint], jobs: int = 1,
         if isinstance(trace, (str, os.PathLike)):
             from chip.estimator import load_trace
             trace = load_trace(trace, network_csv=network_csv)
-        rows = [_estimate_point(trace, None, p.values, p.config)
+        rows = [_estimate_point(trace, None, p.values, p.config, no_effect(p))
                 for p in _progress(points, len(points), progress)]
     else:
         if not isinstance(trace, (str, os.PathLike)):
@@ -137,7 +150,7 @@ def run_sweep(trace, points: Sequence[SweepPoint], jobs: int = 1,
             raise ImportError(f"jobs={jobs} needs joblib: pip install 'neuropysim[sweep]' "
                               f"(or run with jobs=1)") from None
         work = Parallel(n_jobs=jobs, return_as="generator")(
-            delayed(_estimate_point)(str(trace), network_csv, p.values, p.config)
+            delayed(_estimate_point)(str(trace), network_csv, p.values, p.config, no_effect(p))
             for p in points)
         rows = list(_progress(work, len(points), progress))
     return pd.DataFrame(rows)
@@ -146,11 +159,14 @@ def run_sweep(trace, points: Sequence[SweepPoint], jobs: int = 1,
 def pareto_mask(table: pd.DataFrame, minimize: str = "area_mm2",
                 maximize: str = "tops_per_w") -> pd.Series:
     """True for points no other point beats on both figures (smaller ``minimize`` and larger
-    ``maximize``, at least one strictly)."""
+    ``maximize``, at least one strictly); of points with equal figures only the first."""
     x = table[minimize].to_numpy()
     y = table[maximize].to_numpy()
-    dominated = [bool(((x <= xi) & (y >= yi) & ((x < xi) | (y > yi))).any())
-                 for xi, yi in zip(x, y)]
+    # a point equal to an earlier one on both figures (a swept field without effect there)
+    # adds nothing to the front: only the first of such a group is marked
+    dominated = [bool(((x <= xi) & (y >= yi) & ((x < xi) | (y > yi))).any()
+                      or ((x[:i] == xi) & (y[:i] == yi)).any())
+                 for i, (xi, yi) in enumerate(zip(x, y))]
     return pd.Series([not d for d in dominated], index=table.index, name="pareto")
 
 

@@ -23,9 +23,10 @@ the other layers use the clip values stored in the checkpoint by quantization-aw
 (``meta["activation_clip"]``) or, failing that, the largest input seen on the calibration
 images.
 
-Effects a read mode does not model (IR drop and ADC non-idealities in sequential mode, where
-sense amplifiers read one row at a time and no ADC converts a multi-row sum) are reported in
-one warning line naming the fields (:func:`unmodelled_effects`).
+Settings with no effect on the accuracy at this config (an ADC resolution, IR drop or ADC
+non-idealities in sequential mode, where sense amplifiers read one row at a time and no ADC
+converts a multi-row sum; drift parameters of another drift model) are named in one warning
+line (:func:`ineffective_settings`, contracts.effects).
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ import torch
 from torch import nn
 
 from contracts.config import HardwareConfig
+from contracts.effects import effect_note
 from contracts.provenance import step1_config, step1_record
 from contracts.results import ACCURACY_FILE, ACCURACY_FORMAT, RESULTS_KIND, results_to_keep
 from contracts.staging import check_replaceable, staged_folder
@@ -53,25 +55,19 @@ from .layers import CIMLayer
 from .passes import (SOFTWARE_BATCH, calibrate_activations, count_sequential_reads, evaluate,
                      hardware_batch, layer_statistics, ordered_layers, program)
 
-__all__ = ["InferenceResult", "run", "statistics", "unmodelled_effects",
+__all__ = ["InferenceResult", "run", "statistics", "ineffective_settings",
            "write_accuracy_report", "export_neurosim", "DEFAULT_NETWORK"]
 
 #: the network of run() when none is named (the command line's default is inferenceConfig.py's)
 DEFAULT_NETWORK = "lenet5"
 #: schema of results/<NET>/accuracy.json
 ACCURACY_SCHEMA_VERSION = 1
-#: fields that only the parallel read models (cim.crossbar): IR drop along the driven rows
-#: and the multi-row ADC's non-idealities; sequential mode reads one row through sense amps
-PARALLEL_ONLY_EFFECTS = ("wire_resistance_ohm", "adc_offset_lsb", "adc_gain_error",
-                         "adc_inl_lsb", "adc_dnl_lsb", "adc_noise_lsb")
-
-
-def unmodelled_effects(cfg: HardwareConfig) -> list[str]:
-    """``name=value`` of the enabled effects that cfg.operation_mode does not model."""
-    if cfg.operation_mode == "parallel":
-        return []
-    return [f"{name}={getattr(cfg, name):g}" for name in PARALLEL_ONLY_EFFECTS
-            if getattr(cfg, name) != 0]
+def ineffective_settings(cfg: HardwareConfig) -> str | None:
+    """One warning line for the fields set away from the defaults that have no effect on the
+    hardware accuracy at ``cfg`` (contracts.effects), or None."""
+    default = HardwareConfig()
+    changed = [name for name in cfg.to_dict() if getattr(cfg, name) != getattr(default, name)]
+    return effect_note(cfg, "accuracy", changed)
 
 
 @dataclass
@@ -451,11 +447,9 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
 
     req = _request(config, preset, overrides, network, dataset, data_root, images, eval_images,
                    seed, trace_dir, write_trace, input_shape, neurosim_export, results_dir)
-    skipped = unmodelled_effects(req.cfg)
-    if skipped:
-        _warn(f"warning: operation_mode='sequential' does not model {', '.join(skipped)} (IR "
-              f"drop and ADC non-idealities act on the multi-row reads of "
-              f"operation_mode='parallel' only); they do not change this run")
+    note = ineffective_settings(req.cfg)
+    if note:
+        _warn(note)
     data, x_eval, y_eval, calib, calibration = _data(req)
     model, meta, ckpt_used = _model(req, data, checkpoint, _warn)
     _check_outputs(model, req, data, y_eval)

@@ -1,5 +1,5 @@
 """Step 1 outputs and checks: accuracy.json, calibration on the train split, warnings for
-effects a read mode does not model, functional pools in the manifest, 1-bit precisions."""
+settings with no effect in a read mode, functional pools in the manifest, 1-bit precisions."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,7 @@ import cim.run as cim_run
 from contracts.config import HardwareConfig
 from cim.adc import ADC_CALIBRATION_IMAGES, CALIBRATION_IMAGES
 from cim.recorder import followed_by
-from cim.run import run, unmodelled_effects
+from cim.run import ineffective_settings, run
 from contracts.staging import FolderNotOursError
 from contracts.trace import read_trace
 
@@ -100,19 +100,23 @@ def test_calibration_uses_the_train_split_not_the_scored_images(monkeypatch, tmp
                                   "adc_images": ADC_CALIBRATION_IMAGES}
 
 
-def test_unmodelled_effects_name_the_fields():
-    assert unmodelled_effects(HardwareConfig()) == []
-    seq = HardwareConfig(wire_resistance_ohm=1.5, adc_gain_error=-0.1, read_noise_sigma=0.1)
-    assert unmodelled_effects(seq) == ["wire_resistance_ohm=1.5", "adc_gain_error=-0.1"]
-    assert unmodelled_effects(seq.replace(operation_mode="parallel")) == []
+def test_ineffective_settings_name_the_fields_and_why():
+    assert ineffective_settings(HardwareConfig()) is None
+    seq = HardwareConfig(wire_resistance_ohm=1.5, adc_gain_error=-0.1, read_noise_sigma=0.1,
+                         adc_bits=4)
+    note = ineffective_settings(seq)
+    assert note.startswith("warning: no effect on the hardware accuracy here: ")
+    assert "adc_bits=4, adc_gain_error=-0.1, wire_resistance_ohm=1.5 (operation_mode=" \
+           "'sequential'" in note and "read_noise_sigma" not in note
+    assert ineffective_settings(seq.replace(operation_mode="parallel")) is None
 
 
-def test_run_reports_the_unmodelled_effects_once_as_a_line():
+def test_run_reports_the_ineffective_settings_once_as_a_line():
     lines = []
     result = run(HardwareConfig(adc_inl_lsb=0.5), network="lenet5", dataset="mnist5k",
                  eval_images=10, write_trace=False, warn=lines.append)
     assert lines == [line for line in result.warnings]
-    assert [line for line in lines if "does not model adc_inl_lsb=0.5" in line]
+    assert [line for line in lines if "adc_inl_lsb=0.5 (operation_mode='sequential'" in line]
 
 
 def test_functional_pools_are_recorded_like_module_pools(tmp_path):

@@ -70,10 +70,32 @@ def test_pareto_mask_by_hand():
     assert pareto_mask(table).tolist() == [True, True, False, False, False]
 
 
+def test_pareto_marks_only_the_first_of_equal_points():
+    table = pd.DataFrame({"area_mm2": [1.0, 1.0, 2.0, 1.0], "tops_per_w": [5.0, 5.0, 9.0, 5.0]})
+    assert pareto_mask(table).tolist() == [True, False, True, False]
+
+
+def test_a_sweep_over_a_field_without_effect_is_refused_or_marked(tiny_trace):
+    from contracts.config import HardwareConfig
+    with pytest.raises(ConfigError, match="--sweep adc_bits: no effect on the chip's cost at "
+                                          "any point \\(operation_mode='sequential'"):
+        sweep_points(HardwareConfig(), [parse_axis("adc_bits=4,5")])
+    with pytest.raises(ConfigError, match="d2d_variation_sigma: no effect .* accuracy"):
+        sweep_points(BASE, [parse_axis("d2d_variation_sigma=0,0.1")])
+    points = sweep_points(HardwareConfig(), [parse_axis("operation_mode=sequential,parallel"),
+                                            parse_axis("adc_bits=4,6")])
+    table = run_sweep(tiny_trace, points)
+    assert table["no_effect"].tolist() == ["adc_bits", "adc_bits", "", ""]
+    sequential = table[table["operation_mode"] == "sequential"]
+    assert sequential["area_mm2"].nunique() == 1          # equal points ...
+    assert pareto_mask(table)[sequential.index].sum() <= 1  # ... marked at most once
+
+
 def test_each_row_equals_a_single_estimate(tiny_trace):
     points = sweep_points(BASE, [parse_axis("adc_bits=3,6")])
     table = run_sweep(tiny_trace, points)
-    assert list(table.columns) == ["adc_bits", *SWEEP_METRICS]
+    assert list(table.columns) == ["adc_bits", "no_effect", *SWEEP_METRICS]
+    assert (table["no_effect"] == "").all()
     for (_, row), point in zip(table.iterrows(), points):
         with pytest.warns(ProvenanceWarning, match="adc_bits="):   # the trace has 5 bits
             summary = estimate(str(tiny_trace), point.config).summary
@@ -127,7 +149,8 @@ def test_cli_sweep_bad_input_exit_2_no_files(tiny_trace, tmp_path, capsys, argv,
 
 def test_cli_sweep_replaces_its_own_folder_but_never_a_users(tiny_trace, tmp_path, capsys,
                                                              monkeypatch):
-    argv = ["--trace", str(tiny_trace), "--no-plot", "--quiet", "--sweep", "adc_bits=4,5"]
+    argv = ["--trace", str(tiny_trace), "--no-plot", "--quiet", "--sweep", "adc_bits=4,5",
+            "--set", "operation_mode=parallel"]
     out = tmp_path / "sweep"
     assert chip.cli.main([*argv, "--out", str(out)]) == 0
     assert chip.cli.main([*argv, "--out", str(out)]) == 0               # a sweep's: replaced
