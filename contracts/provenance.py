@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from contracts.config import ConfigError, HardwareConfig, parse_override
+from contracts.effects import ineffective
 from contracts.presets import preset as preset_config
 
 __all__ = ["Provenance", "step1_config", "step1_record", "step2_config", "typed_overrides"]
@@ -80,9 +81,13 @@ class Provenance:
     trace_accuracy: dict[str, Any] | None   # the accuracy step 1 recorded with it
     changed: dict[str, dict[str, Any]] = field(default_factory=dict)  # fields != the trace
     notes: tuple[str, ...] = ()
+    #: accuracy fields without effect at the priced config (contracts.effects)
+    inert: frozenset[str] = frozenset()
 
     def accuracy_changes(self) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.changed.items() if k in _ACCURACY}
+        """Changed fields that change what the hardware computes (so the trace's accuracy
+        no longer holds); a field without effect at this config does not count."""
+        return {k: v for k, v in self.changed.items() if k in _ACCURACY and k not in self.inert}
 
     def warning(self) -> str | None:
         """One line naming every accuracy field that differs from the trace, or None."""
@@ -201,4 +206,4 @@ def step2_config(manifest: Mapping[str, Any], *, file_config: HardwareConfig | N
         config_hash=final.config_hash(), preset=in_effect, trace=trace,
         trace_config_hash=(manifest.get("config_hash") or None) if recorded else None,
         trace_accuracy=dict(accuracy) if isinstance(accuracy, Mapping) and accuracy else None,
-        changed=changed, notes=tuple(notes))
+        changed=changed, notes=tuple(notes), inert=frozenset(ineffective(final, "accuracy")))
