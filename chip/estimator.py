@@ -31,6 +31,7 @@ from contracts.results import SUMMARY_FORMAT
 from chip.hierarchy import (UNUSED_AREA_NODES, ChipResult, compose_chip, default_physics,
                             rewrite_cost, write_cost)
 from chip.mapping import NetworkMapping, map_network
+from chip.memory import check_estimate_memory
 from contracts.trace import Trace, TraceError, read_trace
 
 __all__ = ["ChipReport", "ProvenanceWarning", "SUMMARY_KEYS", "estimate", "estimate_updated",
@@ -197,6 +198,7 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
     else:
         trace = load_trace(trace)
     geoms = [layer.geometry for layer in trace.layers]
+    check_estimate_memory(geoms, config, trace.layers[0].images)
     mapping = map_network(geoms, config)
     physics = physics if physics is not None else default_physics(config)
     result = compose_chip(mapping, trace.layers, config, physics, progress=progress)

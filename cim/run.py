@@ -52,6 +52,7 @@ from . import recorder
 from .adc import ADC_CALIBRATION_IMAGES, CALIBRATION_IMAGES
 from .convert import analyse, convert, set_mode
 from .layers import CIMLayer
+from .memory import check_run_memory
 from .passes import (SOFTWARE_BATCH, calibrate_activations, count_sequential_reads, evaluate,
                      hardware_batch, layer_statistics, ordered_layers, program)
 
@@ -342,6 +343,7 @@ def _passes(req: _Request, cim_model, layers, data, x_eval, y_eval, calib, meta,
     acc_float = evaluate(cim_model, x_eval, y_eval, SOFTWARE_BATCH, "float", progress)
     timings["float"] = time.perf_counter() - t
     t = time.perf_counter()
+    check_run_memory(layers, req.cfg)
     hw_batch = hardware_batch(layers)
     program(cim_model, layers, req.cfg, req.seed, calib, hw_batch)
     timings["calibrate"] += time.perf_counter() - t

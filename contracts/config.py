@@ -29,6 +29,8 @@ __all__ = [
 # Nodes with technology tables in from_neurosim (DNN+NeuroSim V1.4's set).
 SUPPORTED_NODES_NM = (130, 90, 65, 45, 32, 22, 14, 10, 7, 5, 3, 2, 1)
 PLANAR_NODES_NM = (130, 90, 65, 45, 32, 22)
+#: the largest sub-array side accepted (ours: far above any published CIM array)
+MAX_SUBARRAY_LINES = 65536
 
 
 class ConfigError(ValueError):
@@ -209,6 +211,11 @@ class HardwareConfig:
         if self.rows_in_parallel is not None and self.rows_in_parallel < 1:
             raise ConfigError(f"rows_in_parallel={self.rows_in_parallel} must be a positive "
                               f"integer (or None for every row of the sub-array)")
+        for name in ("subarray_rows", "subarray_cols"):
+            if getattr(self, name) > MAX_SUBARRAY_LINES:
+                raise ConfigError(f"{name}={getattr(self, name)} must be <= "
+                                  f"{MAX_SUBARRAY_LINES} (the circuit models hold per-line "
+                                  f"tables; published CIM arrays have at most a few thousand)")
         positive_ints = ("subarray_rows", "subarray_cols", "cell_bits",
                          "weight_bits", "activation_bits", "adc_bits", "cols_per_adc",
                          "speedup_degree", "global_buffer_core_rows", "global_buffer_core_cols",

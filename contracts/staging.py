@@ -130,6 +130,7 @@ def check_replaceable(target: str | os.PathLike, kind: FolderKind | None,
     checks again before it swaps.
     """
     target = _resolve(Path(target))
+    _check_writable(target, what)
     if not target.exists():
         return []
     if not target.is_dir():
@@ -144,6 +145,25 @@ def check_replaceable(target: str | os.PathLike, kind: FolderKind | None,
                                  f"not write, so it is left untouched; choose a new or empty "
                                  f"folder (or one this tool wrote)")
     return [name for name in entries if name not in owned]
+
+
+def _check_writable(target: Path, what: str) -> None:
+    """Fail now, not after the work, when the folder that will hold ``target`` cannot be
+    written: create (and remove) a hidden folder where the staging folder will go, or in the
+    nearest existing ancestor when the parents are still to be made."""
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise FolderNotOursError(f"{what}={str(target)!r} cannot be created: {str(parent)!r} is "
+                                 f"a file, not a folder")
+    probe = parent / f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(6)}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as err:
+        raise FolderNotOursError(f"{what}={str(target)!r} cannot be written ({err.strerror} in "
+                                 f"{str(parent)!r}); choose a folder you can write") from None
 
 
 def _carry_over(old: Path, staging: Path, names: Iterable[str]) -> None:

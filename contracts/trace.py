@@ -238,9 +238,10 @@ def _check_shapes(g: LayerGeometry, weights: np.ndarray, inputs: np.ndarray, whe
                              f"[{lo}, {hi}]")
 
 
-def read_trace(directory: str | os.PathLike) -> Trace:
-    """Read and check a trace folder; any problem raises TraceError naming the file."""
-    folder = Path(directory)
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    if folder.is_file():
+        raise TraceError(f"trace {str(folder)!r} is a file, not a trace folder (give the folder "
+                         f"step 1 wrote, or a DNN+NeuroSim layer_record folder or archive)")
     if not folder.is_dir():
         raise TraceError(f"trace folder {str(folder)!r} does not exist (run inference_sim.py "
                          f"first, or pass --trace PATH)")
@@ -249,37 +250,69 @@ def read_trace(directory: str | os.PathLike) -> Trace:
         raise TraceError(f"{manifest_path}: missing; {folder} is not a complete trace folder")
     try:
         manifest = json.loads(manifest_path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise TraceError(f"{manifest_path}: unreadable ({err})") from None
+    if not isinstance(manifest, dict):
+        raise TraceError(f"{manifest_path}: holds a JSON {type(manifest).__name__}, not the "
+                         f"manifest object")
     if manifest.get("format") != FORMAT_NAME:
         raise TraceError(f"{manifest_path}: format {manifest.get('format')!r} is not "
                          f"{FORMAT_NAME!r}")
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise TraceError(f"{manifest_path}: schema_version {manifest.get('schema_version')!r} "
                          f"is not supported (this tool reads {SCHEMA_VERSION})")
-    for key in ("network", "config", "layers"):
-        if key not in manifest:
-            raise TraceError(f"{manifest_path}: key {key!r} missing")
+    for key, kind in (("network", str), ("config", dict), ("layers", list)):
+        if not isinstance(manifest.get(key), kind):
+            raise TraceError(f"{manifest_path}: {key!r} must be a JSON "
+                             f"{'string' if kind is str else 'object' if kind is dict else 'list'}"
+                             f", not {type(manifest.get(key)).__name__}")
+    return manifest
+
+
+def _layer_file(folder: Path, geometry: LayerGeometry) -> Path:
+    """The layer's data file, which must lie in the trace folder itself."""
+    name = geometry.file
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise TraceError(f"{folder / MANIFEST}: layer {geometry.name!r} names file {name!r}; "
+                         f"a layer file must be a plain name inside the trace folder")
+    path = folder / name
+    if not path.is_file():
+        raise TraceError(f"{path}: missing (listed in {MANIFEST})")
+    return path
+
+
+def _read_layer(path: Path, geometry: LayerGeometry) -> LayerTrace:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            weights = data["weight_codes"]
+            inputs = data["input_codes"]
+            w_scale = float(data["weight_scale"])
+            x_scale = float(data["input_scale"])
+    except KeyError as err:
+        raise TraceError(f"{path}: no array {err} (a layer file holds weight_codes, "
+                         f"weight_scale, input_codes, input_scale)") from None
+    except Exception as err:  # zip or format errors; numpy's own text advises pickle
+        raise TraceError(f"{path}: not a layer file of ours (an .npz of integer codes; "
+                         f"{type(err).__name__})") from None
+    _check_shapes(geometry, weights, inputs, str(path))
+    return LayerTrace(geometry, weights, w_scale, inputs, x_scale)
+
+
+def read_trace(directory: str | os.PathLike) -> Trace:
+    """Read and check a trace folder; any problem raises TraceError naming the file."""
+    folder = Path(directory)
+    manifest = _read_manifest(folder)
     trace = Trace(manifest=manifest)
     for entry in manifest["layers"]:
+        if not isinstance(entry, dict):
+            raise TraceError(f"{folder / MANIFEST}: a layer entry is a JSON "
+                             f"{type(entry).__name__}, not an object")
         try:
             geometry = LayerGeometry.from_json(entry)
-        except TypeError as err:
-            raise TraceError(f"{manifest_path}: bad layer entry {entry.get('name')!r}: {err}") \
-                from None
-        path = folder / geometry.file
-        if not path.is_file():
-            raise TraceError(f"{path}: missing (listed in {MANIFEST})")
-        try:
-            with np.load(path) as data:
-                weights = data["weight_codes"]
-                inputs = data["input_codes"]
-                w_scale = float(data["weight_scale"])
-                x_scale = float(data["input_scale"])
-        except Exception as err:  # zip, key or format errors: name the file
-            raise TraceError(f"{path}: unreadable ({err})") from None
-        _check_shapes(geometry, weights, inputs, str(path))
-        trace.layers.append(LayerTrace(geometry, weights, w_scale, inputs, x_scale))
+        except (TypeError, ValueError) as err:
+            raise TraceError(f"{folder / MANIFEST}: bad layer entry {entry.get('name')!r}: "
+                             f"{str(err).splitlines()[0]}") from None
+        trace.layers.append(_read_layer(_layer_file(folder, geometry), geometry))
     if not trace.layers:
-        raise TraceError(f"{manifest_path}: lists no layers")
+        raise TraceError(f"{folder / MANIFEST}: lists no layers")
     return trace

@@ -173,17 +173,20 @@ def _to_float_images(u8: np.ndarray) -> torch.Tensor:
 
 
 def _check_root(name: str, root, download: bool) -> Path:
+    # worded for both entries: the command line's --data-root (or DATA_ROOT in
+    # inferenceConfig.py) and the Python argument root=
     if root is None:
-        raise ValueError(f"root=None: dataset={name!r} needs root= the folder holding its files "
-                         f"({_expected_text(name, 'test')})")
+        raise ValueError(f"dataset={name!r} needs its data folder (--data-root, DATA_ROOT in "
+                         f"inferenceConfig.py) holding {_expected_text(name, 'test')}; "
+                         f"dataset='mnist5k' ships with the package")
     path = Path(root).expanduser()
     if download:
         path.mkdir(parents=True, exist_ok=True)
     elif not path.exists():
-        raise ValueError(f"root={str(path)!r} does not exist (dataset={name!r}); pass the folder holding "
-                         f"{_expected_text(name, 'test')}, or download=True to fetch it")
+        raise ValueError(f"data folder {str(path)!r} does not exist (dataset={name!r}); give the "
+                         f"folder holding {_expected_text(name, 'test')}")
     if not path.is_dir():
-        raise ValueError(f"root={str(path)!r} is not a folder (dataset={name!r})")
+        raise ValueError(f"data folder {str(path)!r} is not a folder (dataset={name!r})")
     return path
 
 

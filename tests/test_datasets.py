@@ -177,9 +177,9 @@ def test_mnist_missing_files_and_root(tmp_path):
     with pytest.raises(ValueError, match=r"has no MNIST test file\(s\) t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; "
                                          r"expected .*\[\.gz\] .* in root or root/MNIST/raw"):
         load_dataset("mnist", "test", root=tmp_path)
-    with pytest.raises(ValueError, match=r"^root=None: dataset='mnist' needs root="):
+    with pytest.raises(ValueError, match=r"^dataset='mnist' needs its data folder \(--data-root"):
         load_dataset("mnist")
-    with pytest.raises(ValueError, match=r"^root='.*nowhere' does not exist \(dataset='mnist'\)"):
+    with pytest.raises(ValueError, match=r"^data folder '.*nowhere' does not exist \(dataset='mnist'\)"):
         load_dataset("mnist", root=tmp_path / "nowhere")
     with pytest.raises(ValueError, match=r"is not a folder"):
         load_dataset("mnist", root=tmp_path / "train-images-idx3-ubyte")
@@ -230,7 +230,7 @@ def test_cifar10_errors(tmp_path):
     with pytest.raises(ValueError, match=r"has no complete CIFAR-10 train split; expected data_batch_1, .*, "
                                          r"data_batch_5 in root/cifar-10-batches-py or root"):
         load_dataset("cifar10", "train", root=tmp_path)
-    with pytest.raises(ValueError, match=r"^root=None: dataset='cifar10'"):
+    with pytest.raises(ValueError, match=r"^dataset='cifar10' needs its data folder"):
         load_dataset("cifar10")
     batch = tmp_path / "test_batch"
     _dump({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}, batch)
