@@ -124,7 +124,8 @@ def _progress(iterable, total: int, enabled: bool):
     if not enabled:
         return iterable
     from tqdm import tqdm
-    return tqdm(iterable, total=total, desc="sweep", unit="point", file=sys.stderr, leave=False)
+    return tqdm(iterable, total=total, desc="sweep", unit="point", file=sys.stderr,
+                leave=False, disable=None)  # a bar on a terminal only
 
 
 def run_sweep(trace, points: Sequence[SweepPoint], jobs: int = 1,

@@ -34,7 +34,8 @@ def _progress(iterable, total: int, desc: str, enabled: bool):
     if not enabled:
         return iterable
     from tqdm import tqdm
-    return tqdm(iterable, total=total, desc=desc, unit="batch", file=sys.stderr, leave=False)
+    return tqdm(iterable, total=total, desc=desc, unit="batch", file=sys.stderr,
+                leave=False, disable=None)  # a bar on a terminal only
 
 
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor | None,

@@ -87,7 +87,7 @@ def train(network: str = "lenet5", dataset: str = "mnist5k", config: HardwareCon
         if progress:
             from tqdm import tqdm
             batches = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
-                           file=sys.stderr, leave=False)
+                           file=sys.stderr, leave=False, disable=None)  # terminal only
         for start in batches:
             idx = order[start:start + batch]
             x, y = train_set.images[idx], train_set.labels[idx]

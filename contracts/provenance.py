@@ -96,9 +96,10 @@ class Provenance:
             return None
         parts = ", ".join(f"{k}={v['now']!r} (trace: {v['trace']!r}, from {v['by']})"
                           for k, v in sorted(diff.items()))
+        verb = "differs" if len(diff) == 1 else "differ"
         if not self.trace_accuracy or self.trace_accuracy.get("hardware") is None:
-            return f"warning: {parts} differ from the config the trace was made with"
-        return (f"warning: {parts} differ from the trace; its recorded accuracy "
+            return f"warning: {parts} {verb} from the config the trace was made with"
+        return (f"warning: {parts} {verb} from the trace; its recorded accuracy "
                 f"({_accuracy_text(self.trace_accuracy)}) no longer matches the priced hardware")
 
     def head_line(self) -> str:

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -66,9 +67,17 @@ def training_checkpoint_path(name: str, dataset: str) -> Path:
     return user_checkpoint_dir() / default_checkpoint_path(name, dataset).name
 
 
+def _torch_load(path: Path):
+    """torch.load of tensors only; torch's warnings about a file's pickle protocol are noise
+    next to our one-line error when the file is not a checkpoint."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
 def _is_ours(path: Path) -> bool:
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = _torch_load(path)
     except Exception:  # noqa: BLE001 - anything unreadable is not ours
         return False
     return isinstance(obj, dict) and obj.get("format") == FORMAT
@@ -136,7 +145,7 @@ def _read(path: Path) -> tuple[dict, dict]:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        obj = _torch_load(path)
     except Exception as exc:  # corrupt file, not a torch file, or disallowed pickled objects
         # torch's own text advises weights_only=False, which would run the file's code
         raise ValueError(f"checkpoint {path} is not a checkpoint this tool can read: expected "
