@@ -18,6 +18,10 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+from benchmarks.shared_data import require  # noqa: E402
+
 DEFAULT_SHARED = REPO.parent / "shared" / "neurosim-vgg8"
 LIMIT_S, LIMIT_BYTES = 20.0, 1 << 30
 
@@ -54,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args(argv)
     archive = args.shared / "layer_record_VGG8.tar.xz"
+    require(archive, "the NeuroSim import benchmark")
     network = args.shared / "NetWork_VGG8.csv"
     if not archive.is_file():
         print(f"{archive} not present: nothing to benchmark", file=sys.stderr)

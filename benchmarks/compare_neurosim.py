@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DEFAULT_SHARED = ROOT.parent / "shared"
+from benchmarks.shared_data import DEFAULT_SHARED, require  # noqa: E402
+
 TRACE = "neurosim-vgg8/layer_record_VGG8.tar.xz"
 OUTPUT = "neurosim-vgg8/neurosim-1.4-default-output.txt"
 
@@ -278,6 +279,7 @@ def main(argv=None) -> int:
     from contracts.presets import preset
     from contracts.neurosim_reader import read_neurosim
 
+    require(args.shared / OUTPUT, "the comparison with NeuroSim")
     ref = parse_neurosim((args.shared / OUTPUT).read_text())
     t0 = time.perf_counter()
     trace = read_neurosim(str(args.shared / TRACE))

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DEFAULT_SHARED = ROOT.parent / "shared"
+from benchmarks.shared_data import DEFAULT_SHARED, require  # noqa: E402
+
 TRACE = "neurosim-vgg8/layer_record_VGG8.tar.xz"
 FIGURES = (("area", "area_mm2"), ("latency", "latency_per_image_ns"),
            ("dyn. energy", "dynamic_energy_per_image_pJ"),
@@ -91,6 +92,7 @@ def main(argv=None) -> int:
         print(registry_table())
         return 0
     t0 = time.perf_counter()
+    require(args.shared / TRACE, "the NeuroSim differences table")
     rows = run(args.shared, args.only)
     print(table(rows, md=args.markdown))
     print(f"\n(base row: absolute values, mm² / ns / pJ / pJ / TOPS/W; {len(rows)} estimates "

@@ -83,7 +83,7 @@ def _say(args, *lines: str | None) -> None:
             print(line, file=sys.stderr)
 
 
-def _run_sweep(args, trace, base_config, defaults) -> int:
+def _run_sweep(args, trace, trace_path, base_config, defaults) -> int:
     """--sweep: validate every point first, estimate them, write results/<NET>-sweep/."""
     from chip.sweep import SWEEP_KIND, parse_axis, run_sweep, sweep_points, write_sweep
     from contracts.config import ConfigError, HardwareConfig
@@ -99,7 +99,7 @@ def _run_sweep(args, trace, base_config, defaults) -> int:
                    f"accuracy holds only at its own values; run step 1 per point for accuracy")
     out = _out_folder(args, trace, defaults, suffix="-sweep")
     check_replaceable(out, SWEEP_KIND, what="out")      # refuse before the work
-    source = trace if args.jobs == 1 else args.trace
+    source = trace if args.jobs == 1 else trace_path     # workers read it themselves
     table = run_sweep(source, points, jobs=args.jobs, network_csv=args.network_csv,
                       progress=not args.quiet)
     folder, notes = write_sweep(table, [a.key for a in axes], out, plot=not args.no_plot)
@@ -129,7 +129,7 @@ def _estimate(args, defaults) -> int:
     _say(args, provenance.warning(), effect_note(config, "cost", touched),
          *(f"note: {n}" for n in provenance.notes))
     if args.sweep:
-        return _run_sweep(args, trace, config, defaults)
+        return _run_sweep(args, trace, trace_path, config, defaults)
     out = _out_folder(args, trace, defaults)
     check_replaceable(out, RESULTS_KIND, what="out")  # refuse before the work
     updated = load_trace(args.updated_trace) if args.updated_trace else None
