@@ -3,11 +3,12 @@
 The cases (tests/golden/cases.py) are every preset x compat mode on seeded synthetic
 LeNet-5, VGG-8 and ResNet-18 (ImageNet) traces and on NeuroSim's VGG-8 trace import, every
 variant of benchmarks/compare_neurosim.py, and a few non-default points. Each figure must
-equal its recording to a relative 1e-9 (breakdown.csv compared as sums per layer/category
-and per layer/level plus the sorted values per layer and metric, so renaming a node of the
-cost tree changes nothing). A failure lists every figure that moved.
+equal its recording to a relative 1e-9 (breakdown.csv compared as sums per layer/category,
+sums per layer/level and all values per layer and metric, the last two as bags without
+names, so renaming a node or level of the cost tree changes nothing). A failure lists
+every figure that moved.
 
-    python -m pytest tests/test_golden.py                         # CI subset (about 10 s)
+    python -m pytest tests/test_golden.py                         # CI subset (15-25 s)
     NEUROPYSIM_GOLDEN=all python -m pytest tests/test_golden.py   # all cases (about 2 min)
     python tests/golden/record.py --only 'vgg8/*'                 # re-record (intended change)
 
@@ -88,14 +89,15 @@ def _perturbed(recording, factor: float):
     s = new["scalars"]
     picks = ["summary.dynamic_energy_per_image_pJ", "summary.area_breakdown_mm2.adc",
              next(k for k in s if k.startswith("layers[") and k.endswith("].latency_ns")),
-             next(k for k in s if k.startswith("breakdown.by_category[")),
-             next(k for k in s if k.startswith("breakdown.by_level["))]
+             next(k for k in s if k.startswith("breakdown.by_category["))]
     for key in picks:
         s[key] *= factor
-    bag = next(k for k, v in new["multisets"].items() if len(v) > 3)
-    new["multisets"][bag][1] *= factor
-    new["multisets"][bag].sort()
-    return new, picks + [f"{bag} value"]
+    for kind in ("breakdown.level_sums[", "breakdown.values["):
+        bag = next(k for k, v in new["multisets"].items() if k.startswith(kind) and len(v) > 2)
+        new["multisets"][bag][1] *= factor
+        new["multisets"][bag].sort()
+        picks.append(f"{bag} value")
+    return new, picks
 
 
 def test_comparator_reports_every_changed_figure(recording):
@@ -131,22 +133,71 @@ def test_comparator_reports_gone_new_and_zero_figures(recording):
     assert "now missing" in found[gone].line() and "from zero" in found[zero].line()
 
 
-def test_figures_do_not_depend_on_breakdown_row_order_or_names(tmp_path, traces):
-    """Renaming components and shuffling breakdown.csv rows leaves every figure as it was."""
+@pytest.fixture(scope="module")
+def results(tmp_path_factory, traces):
+    """Result files of one LeNet-5 case (written once) and their figures."""
+    case = next(c for c in CASES if c.name == "lenet5/neurosim-1.4-default/neurosim-1.4")
+    report = api.estimate(traces.get(case.source), case.config())
+    folder, _ = api.write_results(report, tmp_path_factory.mktemp("golden") / "a", plot=False)
+    return folder, golden.figures_of_results(folder)
+
+
+def _edited_breakdown(folder, dest, edit):
+    """A copy of the result ``folder`` at ``dest`` whose breakdown.csv rows went through
+    ``edit(rows) -> rows``."""
     import csv
     import shutil
 
-    case = next(c for c in CASES if c.name == "lenet5/neurosim-1.4-default/neurosim-1.4")
-    report = api.estimate(traces.get(case.source), case.config())
-    folder, _ = api.write_results(report, tmp_path / "a", plot=False)
-    before = golden.figures_of_results(folder)
-    shutil.copytree(folder, tmp_path / "b")
+    shutil.copytree(folder, dest)
     with open(folder / "breakdown.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    for i, row in enumerate(rows):
-        row["component"] = f"renamed_{i}"
-    with open(tmp_path / "b" / "breakdown.csv", "w", newline="") as fh:
+    with open(dest / "breakdown.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
-        writer.writerows(rows[::-1])
-    assert golden.figures_of_results(tmp_path / "b") == before         # bit for bit
+        writer.writerows(edit(rows))
+    return dest
+
+
+def test_figures_do_not_depend_on_breakdown_row_order_or_names(results, tmp_path):
+    """Renaming components and levels and shuffling breakdown.csv rows leaves every figure
+    as it was, bit for bit."""
+    folder, before = results
+
+    def rename_and_reverse(rows):
+        for i, row in enumerate(rows):
+            row["component"] = f"renamed_{i}"
+            row["level"] = row["level"].upper()
+        return rows[::-1]
+
+    renamed = _edited_breakdown(folder, tmp_path / "b", rename_and_reverse)
+    assert golden.figures_of_results(renamed) == before
+
+
+@pytest.mark.parametrize("column, other", [("category", "buffer"), ("level", "tile")])
+def test_a_node_moved_to_another_category_or_level_is_reported(results, tmp_path, column,
+                                                               other):
+    folder, before = results
+
+    def move_one(rows):
+        row = next(r for r in rows if r[column] != other and r["metric"] == "dynamic_energy"
+                   and r["layer"] != "chip")
+        row[column] = other
+        return rows
+
+    found = golden.compare(before, golden.figures_of_results(
+        _edited_breakdown(folder, tmp_path / "b", move_one)))
+    kind = "by_category" if column == "category" else "level_sums"
+    assert found and all(kind in m.figure for m in found)
+
+
+def test_recorder_summary_names_each_changed_kind_of_figure(recording):
+    from tests.golden import record
+    case = next(c for c in CASES if c.name == "lenet5/default/none")
+    new, changed = _perturbed(recording, 1.01)
+    del new["scalars"]["summary.tops"]
+    text = record.summary_text([record.Outcome(case, recording, new,
+                                               golden.compare(recording, new))], [], False)
+    assert "1 changed" in text and "summary.tops: 1 cases, 1 figures, 1 gone" in text
+    assert "summary.dynamic_energy_per_image_pJ: 1 cases, 1 figures, +1.000e-02" in text
+    assert "breakdown.by_category[*/" in text and "breakdown.level_sums[*/" in text
+    assert all(f"    {name}: " in text for name in changed)         # per-case lines

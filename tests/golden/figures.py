@@ -5,14 +5,15 @@ A case's figures are two flat maps:
 - ``scalars``: every numeric field of summary.json (nested dicts flattened with ``.``,
   list items as ``[i]``; strings are not figures), every numeric column of layers.csv per
   layer (``layers[<layer>].<column>``), and breakdown.csv summed per (layer, category,
-  metric) and per (layer, level, metric) (``breakdown.by_category[<layer>/<cat>/<metric>]``,
-  ``breakdown.by_level[...]``);
-- ``multisets``: the sorted values of breakdown.csv per (layer, metric)
-  (``breakdown.values[<layer>/<metric>]``).
+  metric) (``breakdown.by_category[<layer>/<category>/<metric>]``);
+- ``multisets`` (sorted lists, compared as bags): breakdown.csv summed per (layer, level,
+  metric), one value per level without its name (``breakdown.level_sums[<layer>/<metric>]``),
+  and every value of breakdown.csv per (layer, metric) (``breakdown.values[...]``).
 
 Breakdown values are converted to the report's field units (mm2, ns, pJ, uW) and summed
-with math.fsum, so the sums do not depend on row order, and nothing depends on component
-names: renaming a node of the cost tree changes no recorded figure, changing a value does.
+with math.fsum, so the sums do not depend on row order, and nothing depends on component or
+level names: renaming a node of the cost tree or a level changes no recorded figure;
+changing a value, or moving a node to another category or level, does.
 """
 from __future__ import annotations
 
@@ -114,11 +115,15 @@ def _breakdown_figures(rows: list[dict[str, str]], scalars: dict[str, Any],
         by_category.setdefault(f"{layer}/{row['category']}/{metric}", []).append(value)
         by_level.setdefault(f"{layer}/{row['level']}/{metric}", []).append(value)
         values.setdefault(f"{layer}/{metric}", []).append(value)
-    for kind, groups in (("by_category", by_category), ("by_level", by_level)):
+    for key, vals in by_category.items():
+        scalars[f"breakdown.by_category[{key}]"] = math.fsum(vals)
+    level_sums: dict[str, list[float]] = {}
+    for key, vals in by_level.items():     # the level's name is not kept: it may be renamed
+        layer, _, metric = key.rsplit("/", 2)
+        level_sums.setdefault(f"{layer}/{metric}", []).append(math.fsum(vals))
+    for kind, groups in (("level_sums", level_sums), ("values", values)):
         for key, vals in groups.items():
-            scalars[f"breakdown.{kind}[{key}]"] = math.fsum(vals)
-    for key, vals in values.items():
-        multisets[f"breakdown.values[{key}]"] = sorted(vals)
+            multisets[f"breakdown.{kind}[{key}]"] = sorted(vals)
 
 
 def figures_of_results(folder: Path) -> dict[str, dict]:

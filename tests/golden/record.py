@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import math
+import os
 import re
 import sys
 import time
@@ -83,10 +84,10 @@ def summary_text(outcomes: list[Outcome], gone: list[Path], verbose: bool) -> st
         lines.append("changed figures (kind: cases, figures, relative change min .. max):")
     for fam, hits in sorted(families.items(), key=lambda kv: golden.ordered([kv[0]])):
         rels = sorted(m.relative for _, m in hits if math.isfinite(m.relative))
-        span = f"{rels[0]:+.3e} .. {rels[-1]:+.3e}" if rels else ""
-        other = len(hits) - len(rels)
-        if other:
-            span += f"{', ' if span else ''}{other} new/gone/from zero"
+        kinds = [_rel(m) for _, m in hits if not math.isfinite(m.relative)]
+        parts = [f"{rels[0]:+.3e} .. {rels[-1]:+.3e}"] if rels else []
+        parts += [f"{kinds.count(k)} {k}" for k in ("new", "gone", "from zero") if k in kinds]
+        span = ", ".join(parts)
         lines.append(f"  {fam}: {len({c for c, _ in hits})} cases, {len(hits)} figures, "
                      f"{span}")
     for o in changed:
@@ -98,6 +99,14 @@ def summary_text(outcomes: list[Outcome], gone: list[Path], verbose: bool) -> st
     lines += [f"new case: {o.case.name}" for o in new]
     lines += [f"gone (recording of no defined case, removed): {p.name}" for p in gone]
     return "\n".join(lines)
+
+
+def _print(text: str) -> None:
+    """Print; a reader that stops early (``| head``) does not stop the recording."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def run(cases: list[Case], quiet: bool = False) -> list[Outcome]:
@@ -131,7 +140,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     cases = select(all_cases(), args.only)
     if args.list:
-        print("\n".join(f"{'ci  ' if c.ci else 'full'} {c.name}" for c in cases))
+        _print("\n".join(f"{'ci  ' if c.ci else 'full'} {c.name}" for c in cases))
         return 0
     if not golden.NEUROSIM_TRACE.exists():
         kept = [c for c in cases if c.needs_shared]
@@ -143,7 +152,7 @@ def main(argv=None) -> int:
     defined = {golden.recording_path(c) for c in all_cases()}
     gone = [] if args.only else sorted(p for p in golden.RECORDED_DIR.glob("*.json.gz")
                                        if p not in defined)
-    print(summary_text(outcomes, gone, args.verbose))
+    _print(summary_text(outcomes, gone, args.verbose))
     if args.check:
         return 1 if gone or any(o.old is None or o.mismatches for o in outcomes) else 0
     golden.RECORDED_DIR.mkdir(parents=True, exist_ok=True)
