@@ -1,10 +1,10 @@
 """Seeded synthetic traces that follow the trace contract (DESIGN.md §3).
 
 Step 2 is tested and benchmarked without step 1: this module builds the per-layer geometry
-of a network (VGG-8 on CIFAR-10, ResNet-18 on 224x224 ImageNet, or any DNN+NeuroSim
-``NetWork.csv`` table), draws random integer weight codes and input-activation codes with a
-chosen input sparsity from one explicit seeded generator, and writes the folder through
-`contracts.trace.write_trace` (so a synthetic folder is read back exactly like a real one).
+of a network (LeNet-5 on MNIST, VGG-8 on CIFAR-10, ResNet-18 on 224x224 ImageNet, or any
+DNN+NeuroSim ``NetWork.csv`` table), draws random integer weight codes and input-activation
+codes with a chosen input sparsity from one explicit seeded generator, and writes the folder
+through `contracts.trace.write_trace` (so a synthetic folder is read back exactly like a real one).
 
 numpy only (no torch): `Chip.py` and its tests must start fast.
 """
@@ -22,6 +22,7 @@ __all__ = [
     "NETWORKS",
     "geometries",
     "geometries_from_network_csv",
+    "lenet5_mnist_geometries",
     "resnet18_imagenet_geometries",
     "synthetic_layers",
     "vgg8_cifar_geometries",
@@ -43,6 +44,21 @@ def _linear(name: str, cin: int, cout: int, after: tuple[str, ...] = (), wbits: 
             xbits: int = 8) -> LayerGeometry:
     return LayerGeometry(name=name, kind="linear", in_channels=cin, out_channels=cout,
                          followed_by=after, weight_bits=wbits, input_bits=xbits)
+
+
+def lenet5_mnist_geometries(weight_bits: int = 8, input_bits: int = 8) -> list[LayerGeometry]:
+    """LeNet-5 on 28x28x1 digits, the shapes of models/lenet.py (conv 5x5 6 with padding 2,
+    conv 5x5 16, fc 400-120-84-10, ReLU, 2x2 max pooling); kept here as data, since chip/
+    must not import the torch models."""
+    b = dict(wbits=weight_bits, xbits=input_bits)
+    pool = ("relu", "maxpool2x2")
+    return [
+        _conv("features.0", 1, 6, 5, 28, pad=2, after=pool, **b),
+        _conv("features.3", 6, 16, 5, 14, pad=0, after=pool, **b),
+        _linear("classifier.1", 400, 120, after=("relu",), **b),
+        _linear("classifier.3", 120, 84, after=("relu",), **b),
+        _linear("classifier.5", 84, 10, **b),
+    ]
 
 
 def vgg8_cifar_geometries(weight_bits: int = 8, input_bits: int = 8) -> list[LayerGeometry]:
@@ -83,11 +99,12 @@ def resnet18_imagenet_geometries(weight_bits: int = 8, input_bits: int = 8) -> l
     return layers
 
 
-NETWORKS = {"vgg8": vgg8_cifar_geometries, "resnet18-imagenet": resnet18_imagenet_geometries}
+NETWORKS = {"lenet5": lenet5_mnist_geometries, "vgg8": vgg8_cifar_geometries,
+            "resnet18-imagenet": resnet18_imagenet_geometries}
 
 
 def geometries(network: str, **kwargs) -> list[LayerGeometry]:
-    """Built-in network geometry by name (``vgg8``, ``resnet18-imagenet``)."""
+    """Built-in network geometry by name (``lenet5``, ``vgg8``, ``resnet18-imagenet``)."""
     try:
         return NETWORKS[network.lower()](**kwargs)
     except KeyError:

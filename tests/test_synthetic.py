@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from contracts.config import HardwareConfig
-from chip.synthetic import (geometries, geometries_from_network_csv, resnet18_imagenet_geometries,
-                            synthetic_layers, vgg8_cifar_geometries, write_synthetic_trace)
+from chip.synthetic import (geometries, geometries_from_network_csv, lenet5_mnist_geometries,
+                            resnet18_imagenet_geometries, synthetic_layers, vgg8_cifar_geometries,
+                            write_synthetic_trace)
 from contracts.trace import read_trace
 
 
@@ -25,6 +26,37 @@ def test_resnet18_geometry():
     assert g[-2].output_hw == (7, 7)
     # consecutive shapes agree (skip the parallel shortcut convs)
     assert sum(x.macs for x in g) == pytest.approx(1.81e9, rel=0.02)
+
+
+def test_lenet5_geometry_matches_the_model():
+    """The data in chip.synthetic agrees with models/lenet.py as step 1 would trace it."""
+    torch = pytest.importorskip("torch")
+    from cim.recorder import followed_by
+    from models.lenet import LeNet5
+
+    model = LeNet5()
+    seen = {}
+    for name, module in model.named_modules():
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+            module.register_forward_hook(
+                lambda m, inp, out, name=name: seen.__setitem__(name, (m, inp[0].shape,
+                                                                      out.shape)))
+    model(torch.zeros(1, 1, 28, 28))
+    after = followed_by(model)
+    geoms = lenet5_mnist_geometries()
+    assert [g.name for g in geoms] == list(seen)
+    for g in geoms:
+        module, x, y = seen[g.name]
+        assert g.followed_by == after[g.name]
+        if g.kind == "linear":
+            assert (g.in_channels, g.out_channels) == (module.in_features, module.out_features)
+            continue
+        assert (g.in_channels, g.out_channels) == (module.in_channels, module.out_channels)
+        assert (g.kernel_size, g.stride, g.padding) == (module.kernel_size, module.stride,
+                                                        module.padding)
+        assert (g.input_hw, g.output_hw) == (tuple(x[2:]), tuple(y[2:]))
+    assert sum(g.macs for g in geoms) == 28 * 28 * 6 * 25 + 10 * 10 * 16 * 6 * 25 + \
+        400 * 120 + 120 * 84 + 84 * 10
 
 
 def test_network_csv_roundtrip(tmp_path):
