@@ -23,7 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from chip.config import PLANAR_NODES_NM, SUPPORTED_NODES_NM, HardwareConfig
@@ -310,10 +310,17 @@ def test_stretched_clock_never_faster(config, network, factor):
 
 @examples(20)
 @given(configs(clock="synchronous"), st.sampled_from(NETWORKS))
+@example(HardwareConfig(memory_cell="sram", technology_node_nm=5, subarray_rows=32,
+                        rows_in_parallel=1, subarray_cols=32, weight_bits=2, activation_bits=2,
+                        weight_encoding="differential", adc_bits=1, cols_per_adc=1,
+                        pipeline=False, speedup_degree=1, global_interconnect="htree",
+                        clock_freq_max_Hz=5e9, calibration_factors=False), "cnn")
 def test_asynchronous_never_slower_than_synchronous(config, network):
     """Asynchronous, every block runs at its own speed; synchronous, every block's work is
     rounded up to whole cycles of the slowest sensing cycle: the asynchronous chip is never
-    slower."""
+    slower. (Found here: the sub-array rounded its partial-sum adds and shift-adds up to
+    whole read cycles also when asynchronous; at this example 948 ns against 907 ns
+    synchronous, now 691 ns.)"""
     a = summary(config.replace(clock="asynchronous"), network)
     b = summary(config, network)
     assert a["latency_per_image_ns"] <= b["latency_per_image_ns"] * (1 + 1e-9), \
