@@ -105,6 +105,17 @@ QUIRKS: dict[str, Quirk] = {
         "a tapered driver pair per decoded line (mux: behind its enable NAND2 + INV), every "
         "device leaking at its own width", (_A, _K), "RowDecoder.cpp",
         "chip/components/decoder.py"),
+    "mux_decoder_table_driver": Quirk(
+        "the mux decoder's select-line drivers are 2 W_min x sizingfactor_MUX whatever they "
+        "drive; the factor is 1 at 130-32 nm (nodes absent from Param.cpp's sizing switch), "
+        "so a minimum inverter drives every transmission gate of a select line (fan-out "
+        "~170-960 in a 128x128 parallel RRAM sub-array: at 130 nm a 2:1 mux decoder takes "
+        "39 ns, an 8:1 one 10 ns, and the read cycle falls as the mux selects among more "
+        "columns)",
+        "each select driver is sized for fan-out 4 into its half of the TG gates, the node's "
+        "factor as a floor (at NeuroSim's default point, 22 nm and 8:1, its tuned 110 is "
+        "already wider: nothing changes there)", (_C, _A, _K, _E),
+        "tables §2.2, §5.6; RowDecoder.cpp; issue 17", "chip/components/decoder.py"),
     # --- accumulation -----------------------------------------------------------------
     "adder_tree_odd_halving": Quirk(
         "adder-tree stages halve the operand count with integer division (odd counts lose "

@@ -268,6 +268,10 @@ class HardwareConfig:
         if not 300.0 <= self.temperature_K <= 400.0:
             raise ConfigError(f"temperature_K={self.temperature_K} must lie in [300, 400] K "
                               f"(the range of the technology tables)")
+        if self.temperature_K != 300.0 and self.technology_node_nm not in PLANAR_NODES_NM:
+            raise ConfigError(f"temperature_K={self.temperature_K} is not available at "
+                              f"technology_node_nm={self.technology_node_nm}; FinFET/GAA nodes "
+                              f"(<= 14 nm) have 300 K tables only (as NeuroSim V1.4)")
         if self.roadmap == "hp" and self.technology_node_nm not in PLANAR_NODES_NM:
             raise ConfigError(f"roadmap='hp' is not available at technology_node_nm="
                               f"{self.technology_node_nm}; HP exists only at "

@@ -132,6 +132,46 @@ def test_decoder_latency_never_falls_with_more_outputs(sram, mux_decoder):
     assert delays == sorted(delays), delays
 
 
+def _rram_parallel_subarrays(node_nm, quirks="", cols=128):
+    """Sub-arrays of a 128-row parallel RRAM design at every cols_per_adc dividing ``cols``."""
+    from chip.components.subarray import SubArray
+    out = {}
+    m = 1
+    while m <= cols:
+        c = HardwareConfig(technology_node_nm=node_nm, operation_mode="parallel",
+                           subarray_cols=cols, cols_per_adc=m, compat_quirks=quirks)
+        out[m] = SubArray(TechContext(c), c)
+        m *= 2
+    return out
+
+
+@pytest.mark.parametrize("node_nm", [130, 90, 65, 45, 32, 22])
+def test_more_columns_per_adc_never_shorten_the_read_cycle(node_nm):
+    # issue 17: at 130-32 nm a 2:1 mux made the cycle 8x longer than no mux and longer than an
+    # 8:1 mux (a minimum driver on 64 TGs); selecting among more columns never reads faster
+    cycles = [sa.read_cycle_s for sa in _rram_parallel_subarrays(node_nm).values()]
+    assert cycles == sorted(cycles), [f"{t * 1e9:.3f}" for t in cycles]
+    assert cycles[1] < 1.25 * cycles[0]          # 130 nm: 7.14 -> 7.85 ns (was 61 ns)
+
+
+def test_mux_select_driver_sized_for_its_load():
+    # ours: fan-out 4 into each half of the select load (NMOS / PMOS gates), the node's
+    # sizingfactor_MUX as a floor; compat (quirk mux_decoder_table_driver): the factor alone
+    subs = _rram_parallel_subarrays(130)
+    for m in (2, 8):
+        dec, mux = subs[m].components["mux_decoder"], subs[m].components["mux"]
+        assert mux.select_cap_F / 2 / dec.drv.cap_in_F == pytest.approx(4.0, rel=1e-6)
+        assert dec.sizing_factor > 10
+    table = _rram_parallel_subarrays(130, quirks="mux_decoder_table_driver")
+    assert table[2].components["mux_decoder"].sizing_factor == 1.0        # Param.cpp: no 130 nm entry
+    # NeuroSim's chain with a minimum driver on 64 TGs: tens of ns, falling with more columns
+    assert table[2].components["mux_decoder"].decode_latency_s > 30e-9
+    assert table[8].components["mux_decoder"].decode_latency_s < table[2].components["mux_decoder"].decode_latency_s
+    # 22 nm: the table's 110 is already wider than fan-out 4 needs, so it stays
+    d22 = _rram_parallel_subarrays(22)[8].components["mux_decoder"]
+    assert d22.sizing_factor == 110.0
+
+
 def test_chip_level_components(sram):
     ctx, c = sram
     blocks = [

@@ -5,6 +5,10 @@ import math
 
 from chip.components.base import Component, require_int, require_positive
 
+# ours: the fan-out a select-line driver is sized for (logical effort's delay-optimal stage
+# effort is close to 4: Sutherland, Sproull & Harris, "Logical Effort", 1999, ch. 3)
+SELECT_DRIVER_FANOUT = 4.0
+
 
 class RowDecoder(Component):
     """A decoder of ``num_outputs`` lines (ceil(log2 n) address bits) with output drivers.
@@ -12,7 +16,9 @@ class RowDecoder(Component):
     RowDecoder(ctx, config, num_outputs, load_cap_F, mux_decoder=False, height_m=None).
     n address INVs, 4 floor(n/2) NAND2 predecoders, 2^n NOR(ceil(n/2)) for n > 2, and two
     driver INVs per output (mux decoder: + NAND2 + INV); the last driver is
-    2 W_min x sizing factor wide. Activity: ``num_reads`` decodes.
+    2 W_min x sizing factor wide. A mux decoder's select drivers are sized for the
+    transmission gates they drive, the table's factor as a floor (ours; quirk
+    ``mux_decoder_table_driver``: the table's factor alone). Activity: ``num_reads`` decodes.
     """
 
     name = "decoder"
@@ -26,17 +32,43 @@ class RowDecoder(Component):
         require_positive("load_cap_F", load_cap_F, allow_zero=True)
         n = max(1, math.ceil(math.log2(self.num_outputs))) if self.num_outputs > 1 else 1
         self.address_bits = n
+        self.mux_decoder = mux_decoder
         w, pn = ctx.w_min_m, ctx.pn
-        inv = ctx.inv(enlarge=True)                                         # tables §5.6
-        nand2 = ctx.gate("nand", 2, 2 * w, pn * w, enlarge=True)
+        self.inv = ctx.inv(enlarge=True)                                    # tables §5.6
+        self.nand2 = ctx.gate("nand", 2, 2 * w, pn * w, enlarge=True)
         k = math.ceil(n / 2)
-        nor = ctx.gate("nor", k, w, k * pn * w, enlarge=True) if n > 2 else None
-        factor = ctx.node.sizing_factor_mux if mux_decoder else ctx.node.sizing_factor_wl_decoder
-        drv = ctx.gate("inv", 1, 2 * w * factor, 2 * pn * w * factor)
+        self.nor = ctx.gate("nor", k, w, k * pn * w, enlarge=True) if n > 2 else None
+        self.sizing_factor = self._sizing_factor(load_cap_F)
+        factor = self.sizing_factor
+        self.drv = ctx.gate("inv", 1, 2 * w * factor, 2 * pn * w * factor)
         # ours: the first driver stage tapers geometrically towards the final driver
         taper = max(1.0, math.sqrt(2 * factor))
-        drv_in = ctx.gate("inv", 1, taper * w, taper * pn * w)
-        outs = self.num_outputs
+        self.drv_in = ctx.gate("inv", 1, taper * w, taper * pn * w)
+        self._area_and_leakage(height_m)
+        self.decode_latency_s = self._delay(load_cap_F)
+        self.decode_energy_J = self._energy(load_cap_F)
+
+    def _sizing_factor(self, load_cap_F: float) -> float:
+        """Width of the final driver in units of 2 W_min (tables §2.2 per-node factor).
+
+        NeuroSim's factor for the mux decoder was tuned at 22 nm and below (110 at 22 nm);
+        at 130-32 nm its table has no entry and the factor stays 1, a minimum inverter
+        driving every transmission gate on a select line (fan-out up to ~900 in a 128-column
+        parallel RRAM sub-array). Ours sizes each select driver for fan-out
+        SELECT_DRIVER_FANOUT into its half of the load (the TG's NMOS or PMOS gates)."""
+        ctx, w = self.ctx, self.ctx.w_min_m
+        if not self.mux_decoder:
+            return float(ctx.node.sizing_factor_wl_decoder)
+        factor = float(ctx.node.sizing_factor_mux)
+        if ctx.quirk("mux_decoder_table_driver"):
+            return factor
+        unit_cap_F = ctx.gate("inv", 1, 2 * w, 2 * ctx.pn * w).cap_in_F
+        return max(factor, (load_cap_F / 2) / (SELECT_DRIVER_FANOUT * unit_cap_F))
+
+    def _area_and_leakage(self, height_m: float | None) -> None:
+        ctx, n, outs = self.ctx, self.address_bits, self.num_outputs
+        inv, nand2, nor, drv, drv_in = self.inv, self.nand2, self.nor, self.drv, self.drv_in
+        mux_decoder = self.mux_decoder
         area = n * inv.area_m2 + 4 * (n // 2) * nand2.area_m2
         leak = n * inv.leakage_W + 4 * (n // 2) * nand2.leakage_W
         if nor is not None:
@@ -64,8 +96,13 @@ class RowDecoder(Component):
                 nand2.width_m + inv.width_m if mux_decoder else 0.0)
         self._layout(n, inv, nand2, nor, w_out, height_m)
         self.leakage_W = leak
-        # RowDecoder.cpp delay chain (tables §5.6): address INV -> NAND2 (2 R_on,N) ->
-        # NOR (2 R_on,P; loads one in four NORs per NAND) -> output stage
+
+    def _delay(self, load_cap_F: float) -> float:
+        """RowDecoder.cpp delay chain (tables §5.6): address INV -> NAND2 (2 R_on,N) -> NOR
+        (2 R_on,P; loads one in four NORs per NAND) -> output stage."""
+        ctx, n, outs = self.ctx, self.address_bits, self.num_outputs
+        inv, nand2, nor, drv = self.inv, self.nand2, self.nor, self.drv
+        mux_decoder = self.mux_decoder
         n_nor = outs if nor is not None else 0
         # without a NOR stage the predecoder (or the address INV) drives the output stage, not
         # the decoded line's load, which only the sized output driver sees
@@ -79,40 +116,46 @@ class RowDecoder(Component):
                                    * (nand2.cap_out_F + nand_load), ramp)
             d += t
         if nor is not None:
-            nor_load = stage_in
             t, ramp = ctx.horowitz(2 * ctx.r_on(nor.width_p_m, "p")
-                                   * (nor.cap_out_F + nor_load), ramp)
+                                   * (nor.cap_out_F + stage_in), ramp)
             d += t
         if mux_decoder:
-            # RowDecoder.cpp (MUX): enable NAND2 -> INV -> driver INV; the load splits into
-            # the NMOS and PMOS transmission-gate halves (ours: half each)
-            t, ramp = ctx.horowitz(ctx.r_on(nand2.width_n_m, "n")
-                                   * (nand2.cap_out_F + inv.cap_in_F), ramp)
-            d += t
-            t, ramp = ctx.horowitz(ctx.r_on(drv.width_p_m, "p")
-                                   * (drv.cap_out_F + drv.cap_in_F + load_cap_F / 2), ramp)
-            d += t
-            t, _ = ctx.horowitz(ctx.r_on(drv.width_n_m, "n") * (drv.cap_out_F
-                                                                + load_cap_F / 2), ramp)
-        else:
-            # RowDecoder.cpp (REGULAR): two driver INVs, the second into the load
-            t, ramp = ctx.horowitz(ctx.r_on(drv.width_n_m, "n")
-                                   * (drv.cap_out_F + drv.cap_in_F), ramp)
-            d += t
-            t, _ = ctx.horowitz(ctx.r_on(drv.width_p_m, "p") * (drv.cap_out_F + load_cap_F),
-                                ramp)
-        self.decode_latency_s = d + t
-        vdd2 = ctx.vdd_V ** 2
-        # tables §5.6 energy: address INVs + NAND inputs, 1/4 of NAND outputs, one NOR
-        # output, the driver chain and its load; x epsilon.
+            return d + self._select_delay(load_cap_F, ramp)
+        # RowDecoder.cpp (REGULAR): two driver INVs, the second into the load
+        t, ramp = ctx.horowitz(ctx.r_on(drv.width_n_m, "n")
+                               * (drv.cap_out_F + drv.cap_in_F), ramp)
+        d += t
+        t, _ = ctx.horowitz(ctx.r_on(drv.width_p_m, "p") * (drv.cap_out_F + load_cap_F), ramp)
+        return d + t
+
+    def _select_delay(self, load_cap_F: float, ramp: float) -> float:
+        """RowDecoder.cpp (MUX): enable NAND2 -> INV -> driver INV; the load splits into the
+        NMOS and PMOS transmission-gate halves (ours: half each). As in NeuroSim, the stage
+        that brings the enable INV up to the driver is not timed (docs/chip-internals.md)."""
+        ctx, inv, nand2, drv = self.ctx, self.inv, self.nand2, self.drv
+        t, ramp = ctx.horowitz(ctx.r_on(nand2.width_n_m, "n")
+                               * (nand2.cap_out_F + inv.cap_in_F), ramp)
+        d = t
+        t, ramp = ctx.horowitz(ctx.r_on(drv.width_p_m, "p")
+                               * (drv.cap_out_F + drv.cap_in_F + load_cap_F / 2), ramp)
+        d += t
+        t, _ = ctx.horowitz(ctx.r_on(drv.width_n_m, "n") * (drv.cap_out_F + load_cap_F / 2),
+                            ramp)
+        return d + t
+
+    def _energy(self, load_cap_F: float) -> float:
+        """Tables §5.6: address INVs + NAND inputs, 1/4 of NAND outputs, one NOR output, the
+        driver chain and its load; x epsilon."""
+        ctx, n = self.ctx, self.address_bits
+        inv, nand2, nor, drv, drv_in = self.inv, self.nand2, self.nor, self.drv, self.drv_in
         e = n * (inv.cap_in_F + inv.cap_out_F) + 4 * (n // 2) * nand2.cap_in_F
         e += (n // 2) * nand2.cap_out_F
         if nor is not None:
             e += nor.cap_out_F + nor.cap_in_F
         e += drv_in.cap_in_F + drv_in.cap_out_F + drv.cap_in_F + drv.cap_out_F + load_cap_F
-        if mux_decoder:
+        if self.mux_decoder:
             e += nand2.cap_in_F + nand2.cap_out_F + inv.cap_in_F + inv.cap_out_F
-        self.decode_energy_J = e * vdd2 * ctx.epsilon
+        return e * ctx.vdd_V ** 2 * ctx.epsilon
 
     def _layout(self, n: int, inv, nand2, nor, w_out: float, height_m: float | None) -> None:
         """RowDecoder.cpp's floorplan (tables §5.6): the address INVs, the 2-bit predecode

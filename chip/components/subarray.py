@@ -351,9 +351,15 @@ class SubArray:
             loads = num_add - 1 if ctx.quirk("accumulator_first_load_free") else num_add
             add("accumulator_dff", dff.dynamic_energy_J(num_reads=bv * M * max(loads, 0),
                                                         num_active=active_bits))
-            # tables §5.10: M (numAdd - 1) (ceil(t_adder f) - 1) extra cycles when clocked
-            extra = max(math.ceil(adder.add_latency_s / T - 1e-9) - 1, 0) if T else 0
-            acc_latency = bv * M * max(num_add - 1, 0) * extra * T
+            if synchronous:
+                # tables §5.10: M (numAdd - 1) (ceil(t_adder f) - 1) extra cycles when clocked
+                extra = max(math.ceil(adder.add_latency_s / T - 1e-9) - 1, 0)
+                acc_latency = bv * M * max(num_add - 1, 0) * extra * T
+            else:
+                # ours, asynchronous: each add overlaps the next conversion and shows only by
+                # what it exceeds the read cycle (rounding it up to whole read cycles made the
+                # asynchronous chip slower than the synchronous one; issue 17)
+                acc_latency = bv * M * max(num_add - 1, 0) * max(adder.add_latency_s - T, 0.0)
         # combining k cell slices of a weight takes k - 1 additions (the first slice is
         # loaded); NeuroSim V1.4: (numCellPerSynapse - 1) x ceil(M / numCellPerSynapse) per lane
         for name, steps in (("shift_add_weight", self.cells_per_weight - 1),
@@ -361,7 +367,8 @@ class SubArray:
             if name in comps:
                 add(name, comps[name].dynamic_energy_J(num_reads=bv * steps) * col_frac)
                 if not ctx.quirk("shift_add_latency_hidden") and bv:
-                    acc_latency += comps[name].latency_s(num_reads=1, clock_period_s=T)
+                    acc_latency += comps[name].latency_s(
+                        num_reads=1, clock_period_s=T if synchronous else None)
         if self.whitespace_m2:
             children.append(Cost("whitespace", "other", area_m2=self.whitespace_m2 * S,
                                  count=S))
