@@ -26,12 +26,12 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from chip.config import PLANAR_NODES_NM, SUPPORTED_NODES_NM, HardwareConfig
+from contracts.config import PLANAR_NODES_NM, SUPPORTED_NODES_NM, HardwareConfig
 from chip.estimator import SUMMARY_KEYS, estimate
 from chip.synthetic import _conv, _linear, synthetic_layers
 from chip.technology import TechContext
 from chip.components.subarray import SubArray
-from cim.trace import Trace
+from contracts.trace import Trace
 
 _SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
 settings.register_profile("ci", max_examples=10, derandomize=True, database=None,
@@ -408,7 +408,7 @@ def test_neurosim_converts_all_zero_reads():
 def test_config_refuses_other_temperatures_at_finfet_nodes():
     """Found by these properties: a config at <= 14 nm with temperature_K != 300 passed
     validation and failed only inside the estimate (the FinFET/GAA tables are 300 K only)."""
-    from chip.config import ConfigError
+    from contracts.config import ConfigError
     with pytest.raises(ConfigError, match="temperature_K=350.0 is not available at "
                                           "technology_node_nm=14"):
         HardwareConfig(memory_cell="sram", technology_node_nm=14, temperature_K=350.0)
