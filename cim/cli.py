@@ -69,10 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "split (ADC: the first 16 of them), never on scored images "
                        "(mnist/cifar10: --data-root must hold the train files too). Output "
                        "folders are replaced only when empty or written by this tool.")
-    p.add_argument("--network", help="registered network (default: inferenceConfig.NETWORK)")
-    p.add_argument("--dataset", help="mnist5k, mnist, cifar10 or synthetic (cost-only) "
-                   "(default: inferenceConfig.DATASET for the default network, else the "
-                   "network's own)")
+    p.add_argument("--model", "--network", dest="network", metavar="MODEL",
+                   help="a registered network (case-insensitive), path/to/file.py:factory, "
+                        "model.onnx or model.tflite (default: inferenceConfig.MODEL; "
+                        "docs/models.md)")
+    p.add_argument("--input-shape", metavar="C,H,W", help="input shape of a file model "
+                   "without one, e.g. 3,224,224 (C,L for Conv1d, F for an MLP)")
+    p.add_argument("--dataset", help="mnist5k, mnist, cifar10, synthetic (cost-only), a "
+                   "folder of labelled images or an .npz file with x/y (default: "
+                   "inferenceConfig.DATASET for the default network, else the network's own)")
     p.add_argument("--data-root", help="folder with MNIST IDX or CIFAR-10 python files")
     p.add_argument("--checkpoint", help="weights to load (default: the shipped checkpoint)")
     p.add_argument("--images", type=int, help="images traced for step 2 (default 1)")
@@ -240,13 +245,20 @@ def _main(args, warn) -> int:
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
 
     d = defaults()
-    network = args.network or d["network"]
+    from contracts.model_spec import model_name
+
+    from .model_sources import resolve_model
+    source = resolve_model(args.network or d["network"], args.input_shape)
+    network = source.name
     if args.train:
         import models
 
         from .train import DEFAULT_EPOCHS, train
+        if source.kind != "registered":
+            raise ValueError(f"--train applies to registered networks, not {source.kind} "
+                             f"model {source.text!r}")
         spec = models.get_spec(network)
-        dataset = args.dataset or (d["dataset"] if network == d["network"] else
+        dataset = args.dataset or (d["dataset"] if network == model_name(d["network"]) else
                                    spec.default_dataset)
         train(network, dataset, cfg, epochs=args.epochs or DEFAULT_EPOCHS,
               seed=args.seed if args.seed is not None else d["seed"],
@@ -255,7 +267,7 @@ def _main(args, warn) -> int:
               (lambda text: print(text, file=sys.stderr)))
 
     if args.monte_carlo is not None or drift_times:
-        return _repeat(args, cfg, network, drift_times, warn)
+        return _repeat(args, cfg, source, drift_times, warn)
 
     neurosim = None
     if args.neurosim_export is not None:
@@ -269,7 +281,7 @@ def _main(args, warn) -> int:
                              f"available ({err})") from None
     from .run import results_folder
     results_dir = Path(args.results_dir) if args.results_dir else results_folder(network)
-    result = run(cfg, network=network, dataset=args.dataset, data_root=args.data_root,
+    result = run(cfg, network=source, dataset=args.dataset, data_root=args.data_root,
                  checkpoint=args.checkpoint, images=args.images, eval_images=args.eval_images,
                  seed=args.seed, trace_dir=args.trace_dir, progress=progress,
                  neurosim_export=neurosim, warn=warn, results_dir=results_dir)

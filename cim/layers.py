@@ -191,7 +191,7 @@ class CIMLayer(nn.Module):
             rows = flat
         else:
             n = codes.shape[0]
-            kernel, dilation, padding, stride = self._geometry_2d()
+            kernel, dilation, padding, stride = self.geometry_2d()
             planes = codes.unsqueeze(2) if self.kind == "conv1d" else codes
             cols = F.unfold(planes.to(torch.float32), kernel, dilation, padding,
                             stride)                                 # n x R x L (exact ints)
@@ -211,7 +211,7 @@ class CIMLayer(nn.Module):
         out = out.view(n, h * w, -1).transpose(1, 2).reshape(n, -1, h, w)
         return out.squeeze(2) if self.kind == "conv1d" else out
 
-    def _geometry_2d(self):
+    def geometry_2d(self):
         """(kernel, dilation, padding, stride) as 2-tuples; a Conv1d is a conv2d of height 1."""
         inner = self.inner
         if self.kind == "conv1d":
@@ -220,7 +220,7 @@ class CIMLayer(nn.Module):
         return inner.kernel_size, inner.dilation, inner.padding, inner.stride
 
     def _out_hw(self, hw) -> tuple[int, int]:
-        kernel, dilation, padding, stride = self._geometry_2d()
+        kernel, dilation, padding, stride = self.geometry_2d()
         return tuple(
             math.floor((hw[i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1)
                        / stride[i] + 1) for i in range(2))

@@ -65,7 +65,7 @@ def layer_geometry(layer: CIMLayer, followed_by: tuple[str, ...]) -> LayerGeomet
     if layer.kind == "linear":
         return LayerGeometry(kind="linear", in_channels=inner.in_features,
                              out_channels=inner.out_features, **common)
-    kernel, dilation, padding, stride = (_pair(v) for v in layer._geometry_2d())
+    kernel, dilation, padding, stride = (_pair(v) for v in layer.geometry_2d())
     return LayerGeometry(kind="conv2d", in_channels=inner.in_channels,
                          out_channels=inner.out_channels, kernel_size=kernel, stride=stride,
                          padding=padding, dilation=dilation, groups=inner.groups,

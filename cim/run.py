@@ -70,7 +70,8 @@ def defaults() -> dict[str, Any]:
         return dict(network="lenet5", dataset="mnist5k", data_root=None, images=1, seed=0,
                     hardware=HardwareConfig(), trace_dir=lambda n: f"layer_record_{n.upper()}",
                     results_root="results")
-    return dict(network=ic.NETWORK, dataset=ic.DATASET, data_root=ic.DATA_ROOT,
+    model = getattr(ic, "MODEL", None) or ic.NETWORK        # NETWORK: the older name
+    return dict(network=model, dataset=ic.DATASET, data_root=ic.DATA_ROOT,
                 images=ic.TRACE_IMAGES, seed=ic.SEED, hardware=ic.HARDWARE,
                 trace_dir=ic.trace_dir, results_root=getattr(ic, "RESULTS_DIR", "results"))
 
@@ -192,9 +193,19 @@ def _calibration_images(dataset: str, data_root, data) -> tuple[torch.Tensor, di
         return images, {"split": data.split, "images": int(len(images)),
                         "note": "synthetic: no accuracy is scored"}
     from models import datasets
+    from models.user_data import MissingSplitError
     try:
         train = datasets.load_dataset(dataset, "train", root=data_root,
                                       limit=CALIBRATION_IMAGES)
+    except MissingSplitError:
+        # a user's data set without a train split: calibrate on scored images, and say so
+        images = data.images[:CALIBRATION_IMAGES]
+        return images, {"split": data.split, "images": int(len(images)),
+                        "adc_images": int(min(ADC_CALIBRATION_IMAGES, len(images))),
+                        "warning": f"warning: dataset={dataset!r} has no train split; "
+                                   f"activation and ADC ranges are calibrated on the first "
+                                   f"{len(images)} scored test images (accuracy may be "
+                                   f"optimistic)"}
     except ValueError as err:
         raise ValueError(f"dataset={dataset!r}: ADC and activation ranges are calibrated on "
                          f"the train split (kept apart from the scored test images), but "
@@ -219,6 +230,35 @@ def _network_name(network) -> str:
     return network if isinstance(network, str) else type(network).__name__.lower()
 
 
+def _network_source(network, dataset, input_shape, d: dict):
+    """(registry spec or None, network name or module, short name, data set, input shape)
+    of a model argument (cim.model_sources) or a module."""
+    from .model_sources import ModelSource, parse_input_shape, resolve_model
+    import models
+    if isinstance(network, str):
+        network = resolve_model(network, input_shape)         # ValueError lists known names
+    name = None
+    if isinstance(network, ModelSource):
+        name, source = network.name, network
+        network = source.name if source.module is None else source.module
+        if source.module is not None:
+            input_shape = source.input_shape
+            dataset = source.default_dataset if dataset is None else dataset
+    if isinstance(network, str):
+        spec = models.get_spec(network)
+        if dataset is None:
+            default = resolve_model(d["network"]).name if isinstance(d["network"], str) else None
+            dataset = d["dataset"] if network == default else spec.default_dataset
+        return spec, network, network, dataset, tuple(spec.input_shape)
+    if not isinstance(network, nn.Module):
+        raise ValueError(f"network={network!r} is invalid; pass a name from models.names(), a "
+                         f"model file (file.py:factory, .onnx, .tflite) or an nn.Module")
+    if dataset is None:
+        raise ValueError("a user network needs dataset= (a data set name or file, or "
+                         "'synthetic' with input_shape=)")
+    return None, network, name or _network_name(network), dataset, parse_input_shape(input_shape)
+
+
 def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module | None = None,
         dataset: str | None = None, data_root: str | Path | None = None,
         checkpoint: str | Path | None = None, images: int | None = None,
@@ -232,8 +272,9 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
 
     Args:
         config: hardware (None: inferenceConfig.HARDWARE).
-        network: a registered name (models.names()) or any nn.Module built from supported
-            layers (None: inferenceConfig.NETWORK).
+        network: a model argument (cim.model_sources: a registered name, case-insensitive;
+            ``file.py:factory``; ``model.onnx``; ``model.tflite``), a resolved ModelSource,
+            or any nn.Module built from supported layers (None: inferenceConfig.MODEL).
         dataset: data set name (None: inferenceConfig.DATASET for the default network, else
             the network's default data set); ``synthetic`` gives a cost-only run.
         data_root: folder of MNIST IDX / CIFAR-10 files.
@@ -244,7 +285,7 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
         seed: seed of initialisation, synthetic data and device randomness.
         trace_dir: where the trace goes (default layer_record_<NET>); ``write_trace=False``
             skips writing it.
-        input_shape: (C, H, W) for a user network on synthetic data.
+        input_shape: (C, H, W) (or (C, L), (F,)) of a user network, for synthetic data.
         progress: tqdm bars on stderr.
         neurosim_export: also write NeuroSim-format files there (contracts.neurosim_writer).
         warn: called with each warning line (default: ignored; they are in the result).
@@ -281,21 +322,7 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
     eval_images = _positive_int("eval_images", eval_images, allow_none=True)
 
     # -- network --------------------------------------------------------------------------------
-    spec = None
-    if isinstance(network, str):
-        spec = models.get_spec(network)                      # ValueError lists known names
-        if dataset is None:
-            dataset = d["dataset"] if network == d["network"] else spec.default_dataset
-        shape = spec.input_shape
-    elif isinstance(network, nn.Module):
-        if dataset is None:
-            raise ValueError("a user network needs dataset= (a data set name, or 'synthetic' "
-                             "with input_shape=)")
-        shape = tuple(input_shape) if input_shape is not None else None
-    else:
-        raise ValueError(f"network={network!r} is invalid; pass a name from models.names() or "
-                         f"an nn.Module")
-    name = _network_name(network)
+    spec, network, name, dataset, shape = _network_source(network, dataset, input_shape, d)
     if data_root is None and dataset in ("mnist", "cifar10"):
         data_root = d["data_root"]
     # outputs first: a folder we may not replace fails before any work
@@ -331,18 +358,24 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
     x_eval = data.images[:n_eval]
     y_eval = None if data.labels is None else data.labels[:n_eval]
     calib, calibration = _calibration_images(dataset, data_root, data)
+    if "warning" in calibration:
+        _warn(calibration["warning"])
 
     # -- model and weights --------------------------------------------------------------------
     meta: dict = {}
     ckpt_used: str | None = None
     if spec is not None:
         num_classes = data.num_classes or spec.num_classes
+        if data.source and data.name not in ("mnist5k", "mnist", "cifar10") and \
+                num_classes <= spec.num_classes:
+            num_classes = spec.num_classes     # user data with fewer classes: keep the outputs
         model = models.build(network, num_classes=num_classes, seed=seed)
         path = Path(checkpoint) if checkpoint is not None else None
-        if path is None and not data.is_synthetic:
+        from models.user_data import is_user_data
+        if path is None and not data.is_synthetic and not is_user_data(dataset):
             default_path = checkpoints.default_checkpoint_path(network, dataset)
             path = default_path if default_path.is_file() else None
-        elif path is None and data.is_synthetic:
+        elif path is None:          # synthetic or the user's own data: the network's own
             default_path = checkpoints.default_checkpoint_path(network, spec.default_dataset)
             path = default_path if default_path.is_file() else None
         if path is not None:
@@ -387,6 +420,9 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
     t = time.perf_counter()
     calibrate_activations(cim_model, layers, calib, cfg, meta.get("activation_clip"))
     _check_signed_inputs(layers, cfg)
+    for layer in layers:             # imported codes fit the configured precisions as they are
+        if layer.fixed is not None:
+            layer.fixed.check(cfg, layer.name)
     timings["calibrate"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -617,8 +653,9 @@ def hardware_batch(layers: list[CIMLayer]) -> int:
     worst = 1
     for layer in layers:
         inner = layer.inner
-        if layer.kind == "conv2d":
-            rows = inner.in_channels * inner.kernel_size[0] * inner.kernel_size[1]
+        if layer.kind != "linear":
+            kernel = layer.geometry_2d()[0]
+            rows = inner.in_channels * kernel[0] * kernel[1]
             worst = max(worst, rows * layer.output_hw[0] * layer.output_hw[1])
         else:
             worst = max(worst, inner.in_features)
