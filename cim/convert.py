@@ -118,12 +118,25 @@ def _raise(bad: dict[str, list[str]]) -> None:
                                 f"computes {supported}, residual adds and flatten")
 
 
+class _Tracer(fx.Tracer):
+    """torch.fx tracer that keeps DigitalStep modules whole (their forward branches on the
+    mode and on shapes, which symbolic tracing cannot follow)."""
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return isinstance(m, DigitalStep) or super().is_leaf_module(m, qualname)
+
+
+def trace_graph(model: nn.Module) -> fx.Graph:
+    """The torch.fx graph of ``model`` (DigitalStep and torch.nn modules as leaves)."""
+    return _Tracer().trace(model)
+
+
 def analyse(model: nn.Module) -> NetworkAnalysis:
     """Check the model and describe its compute layers (see module docstring)."""
     _check_leaves(model)
     modules = dict(model.named_modules())
     try:
-        graph = fx.symbolic_trace(model).graph
+        graph = trace_graph(model)
     except Exception as err:  # data-dependent Python control flow: fall back to module order
         warnings.warn(f"torch.fx cannot trace {type(model).__name__} ({type(err).__name__}); "
                       f"what follows each layer is taken from the module order", stacklevel=2)

@@ -152,7 +152,7 @@ class CIMLayer(nn.Module):
                 self.recorded.append(codes[: self.record_limit - have].clone())
             wcodes, wscale = self.weight_codes()
             if self.mode == "quant":
-                w = wcodes.to(x.dtype) * per_output(wscale, wcodes.dim(), 0)
+                w = (wcodes.to(x.dtype) * per_output(wscale, wcodes.dim(), 0)).to(x.dtype)
                 y = self._linear_op((codes - spec.zero_point).to(x.dtype) * spec.scale, w)
             elif self.mode == "hw":
                 y = self._hardware(codes, spec) - zero_point_term(self, spec.zero_point,

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import fx, nn
 
-from .convert import COMPUTE, NetworkAnalysis, _follow, pool_step
+from .convert import COMPUTE, NetworkAnalysis, _follow, pool_step, trace_graph
 from .layers import CIMLayer
 from contracts.trace import LayerGeometry, LayerTrace
 
@@ -42,7 +42,7 @@ def followed_by(model: nn.Module) -> dict[str, tuple[str, ...]] | None:
     their kernel like module pools (``F.max_pool2d(x, 2)`` -> ``maxpool2x2``, as
     ``nn.MaxPool2d(2)``). None when the model cannot be traced symbolically."""
     try:
-        graph = fx.symbolic_trace(model).graph
+        graph = trace_graph(model)
     except Exception:                       # cim.convert already reported it (module order)
         return None
     modules = dict(model.named_modules())
