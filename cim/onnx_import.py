@@ -125,7 +125,7 @@ def _linear(w: _Walker, node, i, ins):
         raise _Skip("inputs that are not matrices")
     bias = w.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
     linear = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
-    linear.weight.data.copy_(torch.from_numpy(np.ascontiguousarray(weight)))
+    linear.weight.data.copy_(torch.from_numpy(np.array(weight, dtype=np.float32)))
     if bias is not None:
         linear.bias.data.copy_(torch.from_numpy(bias.reshape(-1).copy()))
     return w.add_module(node, i, linear, ins[0])
@@ -188,7 +188,11 @@ def _reshape(w: _Walker, node, i, ins):
     shape = [x.shape[k] if v == 0 else v for k, v in enumerate(shape)]
     if not shape or shape[0] not in (-1, x.shape[0]):
         raise _Skip(f"a reshape across the batch dimension ({shape})")
-    return w.add_function(torch.reshape, ins, (-1, *shape[1:]))
+    try:                          # the per-image shape, made concrete on the batch-1 example
+        concrete = x.reshape(x.shape[0], *shape[1:]).shape[1:]
+    except RuntimeError as err:
+        raise _Skip(f"target shape {shape} ({err})") from None
+    return w.add_function(torch.reshape, ins, (-1, *concrete))
 
 
 def _add(w: _Walker, node, i, ins):
@@ -222,6 +226,32 @@ def _softmax(w: _Walker, node, i, ins):
     return w.add_module(node, i, nn.Softmax(dim=-1), ins[0])
 
 
+def _fold(w: _Walker, node) -> np.ndarray:
+    """Shape arithmetic on constants (``x.view(x.size(0), -1)`` exports Shape, Gather,
+    Unsqueeze, Concat): evaluated once on the batch-1 example, so the reshape gets a constant
+    target whose batch entry (1) _reshape turns back into -1."""
+    if node.op_type == "Shape":
+        return np.array(w.values[node.input[0]][1].shape, dtype=np.int64)
+    if any(n and n not in w.consts for n in node.input):
+        raise _Skip("computed (not constant) inputs")
+    a = _attrs(node)
+    args = [w.consts[n] for n in node.input if n]
+    if node.op_type == "Gather":
+        return np.take(args[0], args[1], axis=a.get("axis", 0))
+    if node.op_type in ("Unsqueeze", "Squeeze"):
+        axes = a.get("axes", args[1].tolist() if len(args) > 1 else None)
+        if node.op_type == "Squeeze":
+            return np.squeeze(args[0], axis=None if axes is None else tuple(axes))
+        out = args[0]
+        for axis in sorted(axes):
+            out = np.expand_dims(out, axis)
+        return out
+    if node.op_type == "Concat":
+        return np.concatenate([np.atleast_1d(v) for v in args], axis=a["axis"])
+    return args[0].astype(np.int64 if a.get("to") == 7 else args[0].dtype)      # Cast
+
+
+_FOLDED = ("Shape", "Gather", "Unsqueeze", "Squeeze", "Cast")
 _SIMPLE = {"Relu": nn.ReLU, "GlobalAveragePool": lambda: nn.AdaptiveAvgPool2d(1)}
 _HANDLERS = {"Conv": _conv, "Gemm": _linear, "MatMul": _linear, "MaxPool": _pool,
              "AveragePool": _pool, "BatchNormalization": _batchnorm, "Clip": _clip,
@@ -229,13 +259,18 @@ _HANDLERS = {"Conv": _conv, "Gemm": _linear, "MatMul": _linear, "MaxPool": _pool
              "Softmax": _softmax}
 _ALIASES = ("Identity", "Dropout")
 #: ONNX operator types this walker converts
-SUPPORTED_OPS = tuple(sorted(set(_HANDLERS) | set(_SIMPLE) | set(_ALIASES) | {"Constant"}))
+SUPPORTED_OPS = tuple(sorted(set(_HANDLERS) | set(_SIMPLE) | set(_ALIASES) | set(_FOLDED) |
+                             {"Constant"}))
 
 
 def _walk_node(w: _Walker, node, index: int) -> None:
     from onnx import numpy_helper
     if node.op_type == "Constant":
         w.consts[node.output[0]] = numpy_helper.to_array(_attrs(node)["value"])
+        return
+    if node.op_type in _FOLDED or (node.op_type == "Concat" and
+                                   all(n in w.consts for n in node.input if n)):
+        w.consts[node.output[0]] = _fold(w, node)
         return
     ins = [w.values[n] for n in node.input if n and n not in w.consts]
     if not ins:

@@ -399,9 +399,15 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
             meta = checkpoints.load_checkpoint(model, checkpoint)
             ckpt_used = str(checkpoint)
     model = model.eval()
-    if y_eval is not None:
+    try:                                     # a user network that does not fit its inputs
         with torch.no_grad():
             outputs = model(data.images[:1]).shape[-1]
+    except (RuntimeError, ValueError, TypeError, IndexError) as err:
+        shape_text = "x".join(map(str, data.images.shape[1:]))
+        raise ValueError(f"network={name!r} cannot run on dataset={dataset!r}'s inputs "
+                         f"{shape_text}: {type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''}") from None
+    if y_eval is not None:
         if int(y_eval.max()) >= outputs:
             raise ValueError(f"network={name!r} has {outputs} outputs but dataset={dataset!r} "
                              f"has labels up to {int(y_eval.max())}")

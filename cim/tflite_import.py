@@ -314,8 +314,11 @@ def load_tflite(path: str | Path) -> tuple[fx.GraphModule, tuple[int, ...]]:
         raise ValueError("reading .tflite models needs the tflite package "
                          "(pip install 'neuropysim[tflite]' or pip install tflite)") from None
     name = Path(path).name
+    buf = Path(path).read_bytes()
+    if buf[4:8] != b"TFL3":
+        raise ValueError(f"{name} is not a readable TFLite flatbuffer (no TFL3 identifier)")
     try:
-        m = _Model(Path(path).read_bytes())
+        m = _Model(buf)
         m.sub.OperatorsLength()
     except _Skip as why:
         raise UnsupportedLayerError(f"{name}: {why} (one is supported)") from None
