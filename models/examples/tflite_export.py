@@ -13,7 +13,8 @@ following TFLite's int8 conventions (TensorFlow Lite 8-bit quantization specific
   grid ``1/255``, zero point -128 (pixels k/255 exactly);
 * pools and reshapes keep their input's grid; softmax outputs ``1/256``, zero point -128.
 
-Supported torch layers (traced with torch.fx): Conv2d (groups 1, or depthwise), Linear,
+Supported torch layers (traced with torch.fx): Conv2d (groups 1, or depthwise; a BatchNorm2d
+right after it is folded into its weights and bias), Linear,
 ReLU / ReLU6 / Hardtanh(-1, 1) fused into the layer or add before them, ZeroPad2d folded into
 the next convolution's SAME padding, MaxPool2d, AvgPool2d, Flatten, ``+``, Softmax.
 """
@@ -142,7 +143,10 @@ class TFLiteWriter:
         return mod.SubGraphEnd(b)
 
     def _opcode(self, b, kind: str) -> int:
-        code, version = _OPS[kind]
+        if kind in _OPS:
+            code, version = _OPS[kind]
+        else:                                   # any other builtin (tests of refusals)
+            code, version = getattr(_fb("BuiltinOperator").BuiltinOperator, kind), 1
         mod = _fb("OperatorCode")
         mod.OperatorCodeStart(b)
         mod.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
@@ -233,6 +237,7 @@ class _Exporter:
         self.tensor: dict[str, int] = {}           # fx node name -> tensor index
         self.grids: dict[str, tuple[float, int]] = {}
         self.pads: dict[str, tuple] = {}           # ZeroPad2d node -> (t, b, l, r)
+        self.consumed: set[str] = set()            # nodes folded or fused into an operator
         with torch.no_grad():
             shapes = self.shapes
 
@@ -260,12 +265,30 @@ class _Exporter:
             act = _activation_of(self.modules.get(user.target)) if user.op == "call_module" \
                 else None
             if act:
+                self.consumed.add(user.name)
                 return user, act
         return node, "NONE"
 
     def source(self, node: fx.Node) -> fx.Node:
         """The producing node, looking through a ZeroPad2d (folded into the convolution)."""
         return node.args[0] if node.name in self.pads else node
+
+    def fold_batchnorm(self, node: fx.Node, w: np.ndarray, bias: np.ndarray):
+        """A BatchNorm2d right after a convolution folded into its weights and bias:
+        ``w' = w g / sqrt(v + eps)``, ``b' = (b - m) g / sqrt(v + eps) + beta``."""
+        if len(node.users) != 1:
+            return node, w, bias
+        user = next(iter(node.users))
+        bn = self.modules.get(user.target) if user.op == "call_module" else None
+        if not isinstance(bn, nn.BatchNorm2d):
+            return node, w, bias
+        factor = (bn.weight.detach().double() /
+                  torch.sqrt(bn.running_var.double() + bn.eps)).numpy()
+        w = w * factor.reshape(-1, 1, 1, 1)
+        bias = (bias - bn.running_mean.double().numpy()) * factor + \
+            bn.bias.detach().double().numpy()
+        self.consumed.add(user.name)
+        return user, w, bias
 
     # -- operators ------------------------------------------------------------------------
     def conv(self, node: fx.Node, conv: nn.Conv2d) -> fx.Node:
@@ -277,6 +300,9 @@ class _Exporter:
                 (l + conv.padding[1], r + conv.padding[1]))
         padding = _padding(size, conv.kernel_size, conv.stride, pads)
         w = conv.weight.detach().double().numpy()
+        bias = conv.bias.detach().double().numpy() if conv.bias is not None else \
+            np.zeros(w.shape[0])
+        node, w, bias = self.fold_batchnorm(node, w, bias)
         depthwise = conv.groups > 1
         if depthwise and conv.groups != conv.in_channels:
             raise ValueError(f"{node.name}: groups={conv.groups} (only 1 or depthwise)")
@@ -285,8 +311,6 @@ class _Exporter:
         codes = np.clip(np.round(w / s_w[:, None, None, None]), -127, 127).astype(np.int8)
         s_in = self.grids[src.name][0]
         out, act = self.fused(node)
-        bias = conv.bias.detach().double().numpy() if conv.bias is not None else \
-            np.zeros(w.shape[0])
         if depthwise:
             filt, qdim = codes[:, 0].transpose(1, 2, 0)[None], 3      # [1, KH, KW, O]
         else:
@@ -390,17 +414,12 @@ def export_int8_tflite(model: nn.Module, images: torch.Tensor) -> bytes:
     in [0, 1]); see the module docstring for the rules."""
     gm = fx.symbolic_trace(model.eval())
     ex = _Exporter(gm, images)
-    done: set[str] = set()
     out_node = None
     for node in gm.graph.nodes:
         if node.op == "placeholder":
             ex.act_tensor(node, (1.0 / 255.0, -128))
-            continue
-        if node.op == "output":
+        elif node.op == "output":
             out_node = node.args[0]
-            continue
-        if node.name in done:
-            continue
-        last = ex.node(node)
-        done.add(last.name)
+        elif node.name not in ex.consumed:
+            ex.node(node)
     return ex.w.to_bytes([0], [ex.tensor[out_node.name]])
