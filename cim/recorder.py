@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch import fx, nn
+from torch import nn
 
 from .convert import COMPUTE, NetworkAnalysis, _follow, pool_step, trace_graph
 from .layers import CIMLayer

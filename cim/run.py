@@ -235,19 +235,22 @@ def _network_source(network, dataset, input_shape, d: dict):
     of a model argument (cim.model_sources) or a module."""
     from .model_sources import ModelSource, parse_input_shape, resolve_model
     import models
+    from contracts.model_spec import model_name
     if isinstance(network, str):
         network = resolve_model(network, input_shape)         # ValueError lists known names
     name = None
+    # the configured model (inferenceConfig.MODEL) runs on the configured data set
+    default = model_name(d["network"]) if isinstance(d["network"], str) else None
     if isinstance(network, ModelSource):
         name, source = network.name, network
         network = source.name if source.module is None else source.module
         if source.module is not None:
-            input_shape = source.input_shape
-            dataset = source.default_dataset if dataset is None else dataset
+            input_shape = source.input_shape or input_shape
+            if dataset is None:
+                dataset = source.default_dataset or (d["dataset"] if name == default else None)
     if isinstance(network, str):
         spec = models.get_spec(network)
         if dataset is None:
-            default = resolve_model(d["network"]).name if isinstance(d["network"], str) else None
             dataset = d["dataset"] if network == default else spec.default_dataset
         return spec, network, network, dataset, tuple(spec.input_shape)
     if not isinstance(network, nn.Module):

@@ -22,7 +22,6 @@ Reads the flatbuffer with the ``tflite`` package (``pip install neuropysim[tflit
 from __future__ import annotations
 
 import math
-import operator
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +30,7 @@ from torch import fx, nn
 
 from .convert import UnsupportedLayerError
 from .fixed_quant import FixedQuantization
-from .tflite_ops import Pool, Requantize, Reshape, Softmax
+from .tflite_ops import Add, Pool, Requantize, Reshape, Softmax
 
 __all__ = ["load_tflite", "SUPPORTED_OPS"]
 
@@ -130,9 +129,11 @@ class _Builder:
         with torch.no_grad():
             return node, module(*(v[1] for v in inputs))
 
-    def output_grid(self, op, value, activation: str = "NONE"):
+    def output_grid(self, op, value, activation: str = "NONE", accumulator_scale=None,
+                    rounding: str = "double"):
         scale, zero = self.m.grid(op.OutputsAsNumpy()[0])
-        return self.module("requant", Requantize(scale, zero, activation), value)
+        return self.module("requant", Requantize(scale, zero, activation, accumulator_scale,
+                                                 rounding), value)
 
     def activation(self, opts) -> str:
         code = opts.FusedActivationFunction()
@@ -141,7 +142,7 @@ class _Builder:
         return _ACT[code]
 
 
-def _weights(b: _Builder, op, kind: str):
+def _weights(b: _Builder, op):
     """(codes, per-channel scale tensor, float bias or None, input scale, input zero)."""
     m = b.m
     ins = op.InputsAsNumpy()
@@ -181,7 +182,7 @@ def _conv(b: _Builder, op, depthwise: bool):
     tfl = b.m.tfl
     opts = b.m.options(op, tfl.DepthwiseConv2DOptions if depthwise else tfl.Conv2DOptions)
     act = b.activation(opts)
-    codes, scales, bias, xs, xz = _weights(b, op, "conv")
+    codes, scales, bias, xs, xz = _weights(b, op)
     x = b.values[int(op.InputsAsNumpy()[0])]
     cin, h, w = x[1].shape[1:]
     if depthwise:
@@ -206,7 +207,7 @@ def _conv(b: _Builder, op, depthwise: bool):
     conv = nn.Conv2d(cin, oihw.shape[0], (kh, kw), stride, padding, dilation, groups,
                      bias=bias is not None)
     y = b.module("dwconv" if depthwise else "conv", _attach(conv, oihw, scales, bias, xs, xz), x)
-    return b.output_grid(op, y, act)
+    return b.output_grid(op, y, act, xs * scales)
 
 
 def _fully_connected(b: _Builder, op):
@@ -214,7 +215,7 @@ def _fully_connected(b: _Builder, op):
     act = b.activation(opts)
     if opts.WeightsFormat() != 0:
         raise _Skip("shuffled weights format")
-    codes, scales, bias, xs, xz = _weights(b, op, "fc")
+    codes, scales, bias, xs, xz = _weights(b, op)
     x = b.values[int(op.InputsAsNumpy()[0])]
     if x[1].dim() != 2 or x[1].shape[1] != codes.shape[1]:
         if x[1][0].numel() != codes.shape[1]:
@@ -222,7 +223,8 @@ def _fully_connected(b: _Builder, op):
         x = b.module("flatten", Reshape((codes.shape[1],)), x)
     fc = nn.Linear(codes.shape[1], codes.shape[0], bias=bias is not None)
     y = b.module("fc", _attach(fc, codes, scales, bias, xs, xz), x)
-    return b.output_grid(op, y, act)
+    # LiteRT's reference FULLY_CONNECTED requantizes with one rounding (tflite_fixed_point)
+    return b.output_grid(op, y, act, xs * scales, rounding="single")
 
 
 def _pool(b: _Builder, op, kind: str):
@@ -246,11 +248,14 @@ def _pool(b: _Builder, op, kind: str):
 def _add(b: _Builder, op):
     opts = b.m.options(op, b.m.tfl.AddOptions)
     act = b.activation(opts)
-    a, c = (b.values[int(i)] for i in op.InputsAsNumpy())
+    ins = [int(i) for i in op.InputsAsNumpy()]
+    if any(i not in b.values for i in ins):
+        raise _Skip("a constant operand")
+    a, c = (b.values[i] for i in ins)
     if a[1].shape != c[1].shape:
         raise _Skip(f"broadcasting {tuple(a[1].shape)} + {tuple(c[1].shape)}")
-    node = b.graph.call_function(operator.add, (a[0], c[0]))
-    return b.output_grid(op, (node, a[1] + c[1]), act)
+    scale, zero = b.m.grid(op.OutputsAsNumpy()[0])
+    return b.module("add", Add(b.m.grid(ins[0]), b.m.grid(ins[1]), scale, zero, act), a, c)
 
 
 def _reshape(b: _Builder, op):

@@ -7,18 +7,22 @@ output is put on its int8 grid ``x = (q - z) * s`` exactly as the TFLite referen
 dequantized weights, float activations). Compute layers (conv, depthwise, fully connected)
 are cim.layers.CIMLayer with the file's own codes (cim.fixed_quant); what follows them here.
 
-Rounding references: TFLite's ``MultiplyByQuantizedMultiplier`` and its average-pool kernel
-round half away from zero; the activation bounds come from
-``CalculateActivationRangeQuantized`` (TensorFlow Lite, kernels/kernel_util.cc).
+Rounding: a compute layer's output is requantized from its integer accumulator with TFLite's
+fixed-point multiplier (cim.tflite_fixed_point, bit for bit), ADD with TFLite's 20-bit
+left-shift pipeline; average pooling rounds ``(sum +- n/2) / n``; the activation bounds come
+from ``CalculateActivationRangeQuantized`` (TensorFlow Lite, kernels/kernel_util.cc).
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .convert import DigitalStep, pool_step
+from .fixed_quant import per_output
+from .tflite_fixed_point import multiply_by_quantized_multiplier, quantize_multiplier
 
-__all__ = ["ACTIVATIONS", "Requantize", "Pool", "Reshape", "Softmax", "round_half_away"]
+__all__ = ["ACTIVATIONS", "Requantize", "Add", "Pool", "Reshape", "Softmax", "round_half_away"]
 
 #: fused activations TFLite may attach to an operator: (real lower, real upper) bounds
 ACTIVATIONS = {"NONE": (None, None), "RELU": (0.0, None), "RELU6": (0.0, 6.0),
@@ -62,21 +66,74 @@ class _Grid:
 
 
 class Requantize(DigitalStep):
-    """An operator's output grid and fused activation (or a QUANTIZE operator)."""
+    """An operator's output grid and fused activation (or a QUANTIZE operator).
 
-    def __init__(self, scale: float, zero_point: int, activation: str = "NONE"):
+    After a compute layer, ``accumulator_scale`` (``s_in * s_w``, per output channel) turns
+    the layer's real output back into its integer accumulator, which TFLite's fixed-point
+    multiplier ``accumulator_scale / scale`` puts on the output grid."""
+
+    def __init__(self, scale: float, zero_point: int, activation: str = "NONE",
+                 accumulator_scale=None, rounding: str = "double"):
         super().__init__()
         self.grid = _Grid(scale, zero_point, activation)
         self.step = _STEP[activation]
+        self.rounding = rounding
+        self.accumulator_scale = None
+        if accumulator_scale is not None:
+            acc = np.atleast_1d(np.asarray(accumulator_scale, dtype=np.float64))
+            self.accumulator_scale = torch.from_numpy(acc)
+            self.significand, self.shift = quantize_multiplier(acc / self.grid.scale)
+
+    def _codes(self, x: torch.Tensor) -> torch.Tensor:
+        if self.accumulator_scale is None:
+            return self.grid.codes(x)
+        nd = x.dim()
+        acc = torch.round(x.to(torch.float64) / per_output(self.accumulator_scale, nd))
+        q = multiply_by_quantized_multiplier(acc.to(torch.int64),
+                                             per_output(self.significand, nd),
+                                             per_output(self.shift, nd), self.rounding)
+        return (q + self.grid.zero_point).clamp_(self.grid.qmin, self.grid.qmax)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode in _QUANTIZED:
-            return self.grid.values(self.grid.codes(x), x)
+            return self.grid.values(self._codes(x).to(torch.float64), x)
         return self.grid.float_clamp(x)
 
     def extra_repr(self) -> str:
         g = self.grid
         return f"scale={g.scale:.6g}, zero_point={g.zero_point}, activation={g.activation}"
+
+
+class Add(DigitalStep):
+    """ADD of two int8 tensors with TFLite's integer pipeline: both inputs shifted left by 20
+    bits and scaled to twice the larger input scale, summed, scaled to the output grid."""
+
+    step = "add"
+    LEFT_SHIFT = 20
+
+    def __init__(self, first: tuple[float, int], second: tuple[float, int], scale: float,
+                 zero_point: int, activation: str = "NONE"):
+        super().__init__()
+        self.inputs = (first, second)
+        self.grid = _Grid(scale, zero_point, activation)
+        twice = 2 * max(first[0], second[0])
+        real = [first[0] / twice, second[0] / twice,
+                twice / ((1 << self.LEFT_SHIFT) * self.grid.scale)]
+        self.significand, self.shift = quantize_multiplier(real)
+
+    def _scaled(self, x: torch.Tensor, i: int) -> torch.Tensor:
+        scale, zero = self.inputs[i]
+        offset = torch.round(x.to(torch.float64) / scale).to(torch.int64)   # q - z, exact
+        return multiply_by_quantized_multiplier(offset * (1 << self.LEFT_SHIFT),
+                                                self.significand[i], self.shift[i])
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if self.mode not in _QUANTIZED:
+            return self.grid.float_clamp(a + b)
+        raw = self._scaled(a, 0) + self._scaled(b, 1)
+        q = multiply_by_quantized_multiplier(raw, self.significand[2], self.shift[2])
+        q = (q + self.grid.zero_point).clamp_(self.grid.qmin, self.grid.qmax)
+        return self.grid.values(q.to(torch.float64), a)
 
 
 class Pool(DigitalStep):
