@@ -2,8 +2,7 @@
 
 :class:`CIMLayer` wraps a user's ``nn.Conv2d``, ``nn.Conv1d`` or ``nn.Linear`` (sharing its
 parameters; grouped and depthwise convolutions too: each group its own crossbar, cim.grouped)
-and
-computes it as
+and computes it as
 
 * ``float``: the wrapped layer unchanged (software baseline);
 * ``calibrate``: float, while recording the range of its input (activation clip value);
@@ -76,6 +75,13 @@ class CIMLayer(nn.Module):
     def weight(self) -> torch.Tensor:
         return self.inner.weight
 
+    def input_signed(self) -> bool:
+        if self.fixed is not None:
+            return True                                    # int8 codes as they are
+        if self.signed is not None:
+            return self.signed
+        return (not self.is_image_input) and self.amin < 0
+
     def act_spec(self) -> QuantSpec:
         if self.fixed is not None:
             return QuantSpec(self.config.activation_bits, True, self.fixed.input_scale,
@@ -83,13 +89,6 @@ class CIMLayer(nn.Module):
         bits, signed = self.config.activation_bits, self.input_signed()
         amax = 1.0 if self.is_image_input else max(self.amax, -self.amin)
         return QuantSpec(bits, signed, activation_scale(amax, bits, signed))
-
-    def input_signed(self) -> bool:
-        if self.fixed is not None:
-            return True                                    # int8 codes as they are
-        if self.signed is not None:
-            return self.signed
-        return (not self.is_image_input) and self.amin < 0
 
     def weight_codes(self) -> tuple[torch.Tensor, float | torch.Tensor]:
         """(codes, scale): the scale is a float, or one per output channel (imported)."""

@@ -63,24 +63,25 @@ def check_tflite(path: Path, test) -> None:
     except ImportError:
         print("ai-edge-litert not installed: TFLite check skipped")
         return
-    it = Interpreter(model_path=str(path),
-                     experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    it.allocate_tensors()
-    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    ours = quantized_outputs(path, test.images)
     q = np.round(test.images.permute(0, 2, 3, 1).numpy() * 255).astype(np.int64) - 128
-    rows = []
-    for image in q:
-        it.set_tensor(inp["index"], image[None].astype(np.int8))
-        it.invoke()
-        rows.append(it.get_tensor(out["index"]).astype(np.int64))
-    want = np.concatenate(rows)
-    acc = float((want.argmax(1) == test.labels.numpy()).mean())
-    print(f"{path.name}: LiteRT int8 accuracy {100 * acc:.2f}% on {len(test)} test images")
-    scale, zero = out["quantization"]
-    got = np.round(quantized_outputs(path, test.images) / scale).astype(np.int64) + zero
-    diff = np.abs(got - want)
-    print(f"{path.name}: our import (quantized mode) vs LiteRT: max |diff| {diff.max()} output "
-          f"LSB, {int((diff > 0).sum())} of {diff.size} outputs differ")
+    for kernels, resolver in (("optimized", OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES),
+                              ("reference", OpResolverType.BUILTIN_REF)):
+        it = Interpreter(model_path=str(path), experimental_op_resolver_type=resolver)
+        it.allocate_tensors()
+        inp, out = it.get_input_details()[0], it.get_output_details()[0]
+        rows = []
+        for image in q:
+            it.set_tensor(inp["index"], image[None].astype(np.int8))
+            it.invoke()
+            rows.append(it.get_tensor(out["index"]).astype(np.int64))
+        want = np.concatenate(rows)
+        acc = float((want.argmax(1) == test.labels.numpy()).mean())
+        scale, zero = out["quantization"]
+        diff = np.abs(np.round(ours / scale).astype(np.int64) + zero - want)
+        print(f"{path.name}: LiteRT ({kernels} kernels) int8 accuracy {100 * acc:.2f}% on "
+              f"{len(test)} test images; our import (quantized mode) differs by at most "
+              f"{diff.max()} output LSB in {int((diff > 0).sum())} of {diff.size} outputs")
 
 
 def quantized_outputs(path: Path, images: torch.Tensor) -> np.ndarray:
