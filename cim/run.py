@@ -368,13 +368,12 @@ def run(config: HardwareConfig | dict | None = None, *, network: str | nn.Module
     meta: dict = {}
     ckpt_used: str | None = None
     if spec is not None:
+        from models.user_data import is_user_data
         num_classes = data.num_classes or spec.num_classes
-        if data.source and data.name not in ("mnist5k", "mnist", "cifar10") and \
-                num_classes <= spec.num_classes:
+        if is_user_data(dataset) and num_classes <= spec.num_classes:
             num_classes = spec.num_classes     # user data with fewer classes: keep the outputs
         model = models.build(network, num_classes=num_classes, seed=seed)
         path = Path(checkpoint) if checkpoint is not None else None
-        from models.user_data import is_user_data
         if path is None and not data.is_synthetic and not is_user_data(dataset):
             default_path = checkpoints.default_checkpoint_path(network, dataset)
             path = default_path if default_path.is_file() else None

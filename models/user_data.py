@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .datasets import _to_float_images
+
 __all__ = ["is_user_data", "load_user_data", "MissingSplitError", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
@@ -41,6 +43,9 @@ class MissingSplitError(ValueError):
 def is_user_data(name) -> bool:
     """True when a data set argument names a file or folder rather than a built-in set."""
     text = str(name)
+    from .datasets import dataset_names
+    if text in dataset_names():
+        return False
     return text.lower().endswith(".npz") or "/" in text or "\\" in text or Path(text).is_dir()
 
 
@@ -128,7 +133,7 @@ def _read_folder(root: Path, split: str):
     x = x[:, None] if gray else x.transpose(0, 3, 1, 2)
     y = np.array([label for _, label in files], dtype=np.int64)
     classes = max(labels.values()) + 1
-    return _to_float(x), y, classes, folder
+    return _to_float_images(x), y, classes, folder
 
 
 # --------------------------------------------------------------------------- npz
@@ -156,7 +161,7 @@ def _read_npz(path: Path, split: str):
         raise ValueError(f"dataset {path.name}:{keys[1]} has shape {y.shape} and dtype {y.dtype}; "
                          f"expected {x.shape[0]} non-negative integer labels")
     if x.dtype == np.uint8:
-        return _to_float(x), y.astype(np.int64), path
+        return _to_float_images(x), y.astype(np.int64), path
     if not np.issubdtype(x.dtype, np.floating):
         raise ValueError(f"dataset {name} has dtype {x.dtype}; use uint8 (0..255) or floats in "
                          f"[0, 1]")
@@ -166,8 +171,3 @@ def _read_npz(path: Path, split: str):
                          f"[0, 1] (the first layer's input is unsigned) or be uint8 0..255")
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), y.astype(np.int64), path
 
-
-def _to_float(u8: np.ndarray) -> torch.Tensor:
-    out = np.ascontiguousarray(u8, dtype=np.float32)
-    out /= 255.0
-    return torch.from_numpy(out)

@@ -79,3 +79,26 @@ def test_bad_folders(tmp_path):
     (tmp_path / "junk" / "a" / "x.png").write_bytes(b"not a png")
     with pytest.raises(ValueError, match=r"x.png' cannot be read"):
         load_dataset(str(tmp_path / "junk"))
+
+
+def test_registered_network_on_a_digit_folder_keeps_its_checkpoint(tmp_path, monkeypatch,
+                                                                   capsys):
+    from cim.cli import main
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
+    from models.datasets import load_dataset as load
+    digits = load("mnist5k", "test", limit=6)
+    for i, (image, label) in enumerate(zip(digits.images, digits.labels)):
+        if int(label) < 3:
+            folder = tmp_path / "mine" / str(int(label))
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray((image[0].numpy() * 255).round().astype(np.uint8)).save(
+                folder / f"{i}.png")
+    assert main(["--model", "LeNet5", "--dataset", "mine", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "has no train split; activation and ADC ranges are calibrated on the first 3" \
+        in captured.err
+    import json
+    result = json.loads(captured.out)
+    assert result["checkpoint"].endswith("lenet5-mnist5k.pt") and result["eval_images"] == 3
+    assert result["accuracy"]["float"] == 1.0          # the shipped LeNet-5 reads them right
