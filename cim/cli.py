@@ -71,10 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
                        "split (ADC: the first 16 of them), never on scored images "
                        "(mnist/cifar10: --data-root must hold the train files too). Output "
                        "folders are replaced only when empty or written by this tool.")
-    p.add_argument("--network", help="registered network (default: inferenceConfig.NETWORK)")
-    p.add_argument("--dataset", help="mnist5k, mnist, cifar10 or synthetic (cost-only) "
-                   "(default: inferenceConfig.DATASET for the default network, else the "
-                   "network's own)")
+    p.add_argument("--model", "--network", dest="network", metavar="MODEL",
+                   help="a registered network (case-insensitive), path/to/file.py:factory, "
+                        "model.onnx or model.tflite (default: inferenceConfig.MODEL; "
+                        "docs/models.md)")
+    p.add_argument("--input-shape", metavar="C,H,W", help="input shape of a file model "
+                   "without one, e.g. 3,224,224 (C,L for Conv1d, F for an MLP)")
+    p.add_argument("--dataset", help="mnist5k, mnist, cifar10, synthetic (cost-only), a "
+                   "folder of labelled images or an .npz file with x/y (default: "
+                   "inferenceConfig.DATASET for the default network, else the network's own)")
     p.add_argument("--data-root", help="folder with MNIST IDX or CIFAR-10 python files")
     p.add_argument("--checkpoint", help="weights to load (default: the shipped checkpoint)")
     p.add_argument("--images", type=int, help="images traced for step 2 (default 1)")
@@ -247,8 +252,7 @@ def _train(args, cfg, network, defaults, progress) -> Path:
 
     from .train import DEFAULT_EPOCHS, train
     spec = models.get_spec(network)
-    dataset = args.dataset or (defaults.dataset if network == defaults.model else
-                               spec.default_dataset)
+    dataset = _dataset(args, network, defaults) or spec.default_dataset
     path, _ = train(network, dataset, cfg, epochs=args.epochs or DEFAULT_EPOCHS,
                     seed=args.seed if args.seed is not None else defaults.seed,
                     checkpoint=args.checkpoint, data_root=args.data_root or defaults.data_root,
@@ -270,12 +274,17 @@ def _main(args, warn, defaults) -> int:
     cfg = _config(args, defaults)
     progress = not args.quiet               # bars and notes on stderr, also with --json
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 2)))
-    network = args.network or defaults.model
+    from .model_sources import resolve_model
+    source = resolve_model(args.network or defaults.model, args.input_shape)
+    network = source.name
     checkpoint = args.checkpoint
     if args.train:
+        if source.kind != "registered":
+            raise ValueError(f"--train applies to registered networks, not {source.kind} "
+                             f"model {source.text!r}")
         checkpoint = _train(args, cfg, network, defaults, progress)
     if args.monte_carlo is not None or drift_times:
-        return _repeat(args, cfg, network, drift_times, warn, defaults, checkpoint)
+        return _repeat(args, cfg, source, drift_times, warn, defaults, checkpoint)
     trace_dir = Path(args.trace_dir or defaults.trace_dir_of(network))
     neurosim = None
     if args.neurosim_export is not None:
@@ -283,7 +292,7 @@ def _main(args, warn, defaults) -> int:
             trace_dir.with_name(trace_dir.name + "_neurosim")
     results_dir = Path(args.results_dir) if args.results_dir else \
         defaults.results_folder(network)
-    result = run(defaults.hardware, preset=args.preset, overrides=args.set, network=network,
+    result = run(defaults.hardware, preset=args.preset, overrides=args.set, network=source,
                  dataset=_dataset(args, network, defaults),
                  data_root=args.data_root or defaults.data_root, checkpoint=checkpoint,
                  images=args.images or defaults.trace_images, eval_images=args.eval_images,
@@ -298,15 +307,17 @@ def _main(args, warn, defaults) -> int:
 
 
 def _dataset(args, network: str, defaults) -> str | None:
-    """--dataset, else the file's DATASET for the file's network, else the network's own."""
-    return args.dataset or (defaults.dataset if network == defaults.model else None)
+    """--dataset, else the file's DATASET for the file's model, else the model's own."""
+    from contracts.model_spec import model_name
+    return args.dataset or (defaults.dataset if network == model_name(defaults.model) else None)
 
 
 def _repeat(args, cfg, network, drift_times, warn, defaults, checkpoint) -> int:
-    """--monte-carlo and/or --sweep-drift: hardware accuracy over seeds and drift times."""
+    """--monte-carlo and/or --sweep-drift: hardware accuracy over seeds and drift times
+    (``network``: the resolved model source)."""
     from .repeat import monte_carlo
     runs = args.monte_carlo or 1
-    common = dict(network=network, dataset=_dataset(args, network, defaults),
+    common = dict(network=network, dataset=_dataset(args, network.name, defaults),
                   data_root=args.data_root or defaults.data_root, checkpoint=checkpoint,
                   images=1, eval_images=args.eval_images,
                   seed=args.seed if args.seed is not None else defaults.seed, warn=warn)

@@ -1,5 +1,6 @@
 """Walk a user's nn.Module: check every layer is supported, find what follows each compute
-layer, and swap Conv2d/Linear for :class:`cim.layers.CIMLayer`.
+layer, and swap Conv2d/Conv1d/Linear (grouped and depthwise convolutions included) for
+:class:`cim.layers.CIMLayer`.
 
 The walk uses torch.fx (symbolic tracing) to see the data flow: which compute layer reads the
 network input, and what follows each one (BatchNorm, ReLU, pooling, residual add). Modules
@@ -9,6 +10,11 @@ leaf modules (a warning says so).
 
 Unsupported layer types are never skipped: :class:`UnsupportedLayerError` lists every one of
 them by type and name in a single message.
+
+Digital periphery defined elsewhere (the integer operators of an imported .tflite model,
+cim.tflite_ops) subclasses :class:`DigitalStep`: it is accepted, named in ``followed_by`` by
+its ``step`` (None: transparent, like a reshape) and switched with the compute layers by
+:func:`set_mode` (float and calibrate: float; quant and hw: its integer semantics).
 """
 from __future__ import annotations
 
@@ -23,19 +29,32 @@ from torch import fx, nn
 
 from .layers import CIMLayer
 
-__all__ = ["UnsupportedLayerError", "NetworkAnalysis", "analyse", "convert", "cim_layers",
-           "set_mode", "SUPPORTED_MODULES"]
+__all__ = ["UnsupportedLayerError", "NetworkAnalysis", "DigitalStep", "analyse", "convert",
+           "cim_layers", "set_mode", "SUPPORTED_MODULES"]
 
-COMPUTE = (nn.Conv2d, nn.Linear)
+
+class DigitalStep(nn.Module):
+    """Base of digital periphery modules defined outside torch.nn (module docstring)."""
+
+    #: name in ``followed_by`` (None: transparent, e.g. a reshape or a requantization)
+    step: str | None = None
+    mode: str = "float"
+
+
+COMPUTE = (nn.Conv2d, nn.Conv1d, nn.Linear)
+#: digital activation units, by the step name they get in ``followed_by`` (step 1 computes
+#: them in float). GELU, SiLU, Hardswish, Sigmoid and Tanh join once step 2 prices them.
+_ACTIVATIONS = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Softmax: "softmax"}
 # digital periphery the chip model knows (activation, pooling, normalisation, reshaping)
-SUPPORTED_MODULES = (nn.Conv2d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU,
-                     nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Flatten,
-                     nn.Dropout, nn.Identity)
+SUPPORTED_MODULES = (nn.Conv2d, nn.Conv1d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d,
+                     *_ACTIVATIONS, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
+                     nn.Flatten, nn.Dropout, nn.Identity, nn.ZeroPad2d, DigitalStep)
 _PASS_FUNCTIONS = {torch.flatten, torch.reshape, F.dropout}
 _PASS_METHODS = {"view", "reshape", "flatten", "contiguous", "size", "dim"}
 _SUPPORTED_FUNCTIONS = _PASS_FUNCTIONS | {
     operator.add, operator.iadd, torch.add, F.relu, torch.relu, F.max_pool2d, F.avg_pool2d,
-    F.adaptive_avg_pool2d, getattr, operator.getitem, torch.cat}
+    F.adaptive_avg_pool2d, getattr, operator.getitem, torch.cat, F.relu6, F.softmax,
+    torch.softmax}
 _SUPPORTED_METHODS = _PASS_METHODS | {"add", "add_", "relu", "relu_", "mean"}
 
 
@@ -55,10 +74,12 @@ class NetworkAnalysis:
 
 def _module_step(module: nn.Module) -> str | None:
     """Name of a periphery step in ``followed_by`` (None: transparent)."""
+    if isinstance(module, DigitalStep):
+        return module.step
     if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
         return "batchnorm"
-    if isinstance(module, nn.ReLU):
-        return "relu"
+    if type(module) in _ACTIVATIONS:
+        return _ACTIVATIONS[type(module)]
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         kind = "maxpool" if isinstance(module, nn.MaxPool2d) else "avgpool"
         return pool_step(kind, module.kernel_size)
@@ -81,9 +102,7 @@ def _check_leaves(model: nn.Module) -> None:
 
 
 def _unsupported_detail(module: nn.Module) -> str:
-    if isinstance(module, nn.Conv2d):
-        if module.groups != 1:
-            return f"(groups={module.groups})"
+    if isinstance(module, (nn.Conv2d, nn.Conv1d)):
         if module.padding_mode != "zeros":
             return f"(padding_mode={module.padding_mode!r})"
         if isinstance(module.padding, str):
@@ -99,12 +118,25 @@ def _raise(bad: dict[str, list[str]]) -> None:
                                 f"computes {supported}, residual adds and flatten")
 
 
+class _Tracer(fx.Tracer):
+    """torch.fx tracer that keeps DigitalStep modules whole (their forward branches on the
+    mode and on shapes, which symbolic tracing cannot follow)."""
+
+    def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
+        return isinstance(m, DigitalStep) or super().is_leaf_module(m, qualname)
+
+
+def trace_graph(model: nn.Module) -> fx.Graph:
+    """The torch.fx graph of ``model`` (DigitalStep and torch.nn modules as leaves)."""
+    return _Tracer().trace(model)
+
+
 def analyse(model: nn.Module) -> NetworkAnalysis:
     """Check the model and describe its compute layers (see module docstring)."""
     _check_leaves(model)
     modules = dict(model.named_modules())
     try:
-        graph = fx.symbolic_trace(model).graph
+        graph = trace_graph(model)
     except Exception as err:  # data-dependent Python control flow: fall back to module order
         warnings.warn(f"torch.fx cannot trace {type(model).__name__} ({type(err).__name__}); "
                       f"what follows each layer is taken from the module order", stacklevel=2)
@@ -137,7 +169,10 @@ def analyse(model: nn.Module) -> NetworkAnalysis:
 
 def _transparent(node: fx.Node, modules: dict) -> bool:
     if node.op == "call_module":
-        return isinstance(modules[node.target], (nn.Flatten, nn.Dropout, nn.Identity))
+        module = modules[node.target]
+        if isinstance(module, DigitalStep):
+            return module.step is None
+        return isinstance(module, (nn.Flatten, nn.Dropout, nn.Identity, nn.ZeroPad2d))
     if node.op == "call_function":
         return node.target in _PASS_FUNCTIONS
     if node.op == "call_method":
@@ -154,6 +189,7 @@ def _reads_input(node: fx.Node, modules: dict) -> bool:
 
 _POOL_FUNCTIONS = {F.max_pool2d: "maxpool", F.avg_pool2d: "avgpool"}
 _ADD = {operator.add, operator.iadd, torch.add}
+_FUNCTION_STEPS = {F.relu6: "relu6", F.softmax: "softmax", torch.softmax: "softmax"}
 _LONGEST_CHAIN = 8
 
 
@@ -177,7 +213,7 @@ def _function_step(node: fx.Node) -> str | None | bool:
         return "add"
     if target in (F.relu, torch.relu):
         return "relu"
-    return False
+    return _FUNCTION_STEPS.get(target, False)
 
 
 def _follow(node: fx.Node, modules: dict) -> tuple[str, ...]:
@@ -248,5 +284,7 @@ def cim_layers(model: nn.Module) -> list[CIMLayer]:
 
 
 def set_mode(model: nn.Module, mode: str) -> None:
-    for layer in cim_layers(model):
-        layer.mode = mode
+    """Switch every CIMLayer and DigitalStep of ``model`` to ``mode`` (cim.layers.MODES)."""
+    for module in model.modules():
+        if isinstance(module, (CIMLayer, DigitalStep)):
+            module.mode = mode

@@ -1,7 +1,8 @@
-"""CIM versions of Conv2d and Linear: one module, four ways to compute.
+"""CIM versions of Conv2d, Conv1d and Linear: one module, four ways to compute.
 
-:class:`CIMLayer` wraps a user's ``nn.Conv2d`` or ``nn.Linear`` (sharing its parameters) and
-computes it as
+:class:`CIMLayer` wraps a user's ``nn.Conv2d``, ``nn.Conv1d`` or ``nn.Linear`` (sharing its
+parameters; grouped and depthwise convolutions too: each group its own crossbar, cim.grouped)
+and computes it as
 
 * ``float``: the wrapped layer unchanged (software baseline);
 * ``calibrate``: float, while recording the range of its input (activation clip value);
@@ -13,6 +14,11 @@ computes it as
 
 Bias, if any, is added digitally in full precision after the array (the periphery's adder);
 BatchNorm and everything else between compute layers stays in float (digital periphery).
+A Conv1d is computed as a conv2d of height 1 (kernel 1 x K), which is what the array sees.
+
+Imported integer models (.tflite) attach their own codes and grids to the wrapped module
+(``cim_quantization``, cim.fixed_quant): per-output-channel weight scales are applied
+digitally after the read, the input zero point is corrected by a digital bias term.
 """
 from __future__ import annotations
 
@@ -23,6 +29,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .crossbar import Crossbar
+from .fixed_quant import FixedQuantization, per_output, zero_point_term
+from .grouped import make_crossbar
 from .quantize import QuantSpec, activation_scale, fake_quant, quantize, quantize_weight, \
     weight_scale
 
@@ -39,11 +47,15 @@ class CIMLayer(nn.Module):
 
     def __init__(self, inner: nn.Module, name: str):
         super().__init__()
-        if not isinstance(inner, (nn.Conv2d, nn.Linear)):
-            raise TypeError(f"CIMLayer wraps nn.Conv2d or nn.Linear, not {type(inner).__name__}")
+        if not isinstance(inner, (nn.Conv2d, nn.Conv1d, nn.Linear)):
+            raise TypeError(f"CIMLayer wraps nn.Conv2d, nn.Conv1d or nn.Linear, not "
+                            f"{type(inner).__name__}")
         self.inner = inner
         self.name = name
-        self.kind = "conv2d" if isinstance(inner, nn.Conv2d) else "linear"
+        self.kind = ("conv2d" if isinstance(inner, nn.Conv2d) else
+                     "conv1d" if isinstance(inner, nn.Conv1d) else "linear")
+        #: codes and grids of an imported integer model, used as they are (cim.fixed_quant)
+        self.fixed: FixedQuantization | None = getattr(inner, "cim_quantization", None)
         self.mode = "float"
         self.config = None
         self.is_image_input = False       # inputs are the data set's images in [0, 1]
@@ -64,16 +76,24 @@ class CIMLayer(nn.Module):
         return self.inner.weight
 
     def input_signed(self) -> bool:
+        if self.fixed is not None:
+            return True                                    # int8 codes as they are
         if self.signed is not None:
             return self.signed
         return (not self.is_image_input) and self.amin < 0
 
     def act_spec(self) -> QuantSpec:
+        if self.fixed is not None:
+            return QuantSpec(self.config.activation_bits, True, self.fixed.input_scale,
+                             self.fixed.input_zero_point)
         bits, signed = self.config.activation_bits, self.input_signed()
         amax = 1.0 if self.is_image_input else max(self.amax, -self.amin)
         return QuantSpec(bits, signed, activation_scale(amax, bits, signed))
 
-    def weight_codes(self) -> tuple[torch.Tensor, float]:
+    def weight_codes(self) -> tuple[torch.Tensor, float | torch.Tensor]:
+        """(codes, scale): the scale is a float, or one per output channel (imported)."""
+        if self.fixed is not None:
+            return self.fixed.weight_codes, self.fixed.weight_scale
         return quantize_weight(self.weight, self.config.weight_bits)
 
     def weight_matrix(self, codes: torch.Tensor) -> torch.Tensor:
@@ -83,8 +103,12 @@ class CIMLayer(nn.Module):
     def program(self, config, generator: torch.Generator | None = None) -> None:
         """Quantize the weights and program them into a crossbar for ``config``."""
         self.config = config
+        if self.fixed is not None:
+            self.fixed.check(config, self.name)
         codes, _ = self.weight_codes()
-        self.crossbar = Crossbar(self.weight_matrix(codes), config, generator)
+        groups = getattr(self.inner, "groups", 1)
+        self.crossbar: Crossbar = make_crossbar(self.weight_matrix(codes), groups, config,
+                                                generator)
         if config.operation_mode == "parallel":
             self.crossbar.set_adc(config.activation_bits, self.input_signed())
 
@@ -93,18 +117,23 @@ class CIMLayer(nn.Module):
         inner = self.inner
         if self.kind == "linear":
             return F.linear(x, w)
-        return F.conv2d(x, w, None, inner.stride, inner.padding, inner.dilation, inner.groups)
+        conv = F.conv2d if self.kind == "conv2d" else F.conv1d
+        return conv(x, w, None, inner.stride, inner.padding, inner.dilation, inner.groups)
 
     def _add_bias(self, y: torch.Tensor) -> torch.Tensor:
         b = self.inner.bias
         if b is None:
             return y
-        return y + (b.view(1, -1, 1, 1) if self.kind == "conv2d" else b)
+        return y + (b if self.kind == "linear" else per_output(b, y.dim()))
+
+    def _channel_scale(self, scale, ndim: int):
+        """A weight scale broadcast over outputs (channels: dim 1; linear: the last dim)."""
+        return per_output(scale, ndim, ndim - 1 if self.kind == "linear" else 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.calls += 1
-        if self.kind == "conv2d":
-            self.input_hw = (int(x.shape[-2]), int(x.shape[-1]))
+        if self.kind != "linear":
+            self.input_hw = (1 if x.dim() == 3 else int(x.shape[-2]), int(x.shape[-1]))
         if self.mode == "float":
             y = self.inner(x)
         elif self.mode == "calibrate":
@@ -122,15 +151,17 @@ class CIMLayer(nn.Module):
                 self.recorded.append(codes[: self.record_limit - have].clone())
             wcodes, wscale = self.weight_codes()
             if self.mode == "quant":
-                y = self._linear_op(codes.to(x.dtype) * spec.scale, wcodes.to(x.dtype) * wscale)
+                w = (wcodes.to(x.dtype) * per_output(wscale, wcodes.dim(), 0)).to(x.dtype)
+                y = self._linear_op((codes - spec.zero_point).to(x.dtype) * spec.scale, w)
             elif self.mode == "hw":
-                y = self._hardware(codes, spec) * (spec.scale * wscale)
-                y = y.to(x.dtype)
+                y = self._hardware(codes, spec) - zero_point_term(self, spec.zero_point,
+                                                                  self.input_hw)
+                y = (y * (spec.scale * self._channel_scale(wscale, y.dim()))).to(x.dtype)
             else:
                 raise ValueError(f"mode={self.mode!r} is not one of {', '.join(MODES)}")
             y = self._add_bias(y)
-        if self.kind == "conv2d":
-            self.output_hw = (int(y.shape[-2]), int(y.shape[-1]))
+        if self.kind != "linear":
+            self.output_hw = (1 if y.dim() == 3 else int(y.shape[-2]), int(y.shape[-1]))
         return y
 
     def _qat(self, x: torch.Tensor) -> torch.Tensor:
@@ -159,8 +190,10 @@ class CIMLayer(nn.Module):
             rows = flat
         else:
             n = codes.shape[0]
-            cols = F.unfold(codes.to(torch.float32), inner.kernel_size, inner.dilation,
-                            inner.padding, inner.stride)            # n x R x L (exact ints)
+            kernel, dilation, padding, stride = self.geometry_2d()
+            planes = codes.unsqueeze(2) if self.kind == "conv1d" else codes
+            cols = F.unfold(planes.to(torch.float32), kernel, dilation, padding,
+                            stride)                                 # n x R x L (exact ints)
             rows = cols.transpose(1, 2).reshape(-1, cols.shape[1]).to(torch.int64)
         if not xb.parallel:
             # sequential read with read noise: every read of every input vector differs
@@ -173,14 +206,23 @@ class CIMLayer(nn.Module):
             out = xb.matmul(rows, self.config.activation_bits, spec.signed)
         if self.kind == "linear":
             return out.reshape(*codes.shape[:-1], -1)
-        h, w = self._out_hw(codes.shape[-2:])
-        return out.view(n, h * w, -1).transpose(1, 2).reshape(n, -1, h, w)
+        h, w = self._out_hw(planes.shape[-2:])
+        out = out.view(n, h * w, -1).transpose(1, 2).reshape(n, -1, h, w)
+        return out.squeeze(2) if self.kind == "conv1d" else out
+
+    def geometry_2d(self):
+        """(kernel, dilation, padding, stride) as 2-tuples; a Conv1d is a conv2d of height 1."""
+        inner = self.inner
+        if self.kind == "conv1d":
+            return ((1, inner.kernel_size[0]), (1, inner.dilation[0]), (0, inner.padding[0]),
+                    (1, inner.stride[0]))
+        return inner.kernel_size, inner.dilation, inner.padding, inner.stride
 
     def _out_hw(self, hw) -> tuple[int, int]:
-        inner = self.inner
+        kernel, dilation, padding, stride = self.geometry_2d()
         return tuple(
-            math.floor((hw[i] + 2 * inner.padding[i] - inner.dilation[i] *
-                        (inner.kernel_size[i] - 1) - 1) / inner.stride[i] + 1) for i in range(2))
+            math.floor((hw[i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1)
+                       / stride[i] + 1) for i in range(2))
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, kind={self.kind}, mode={self.mode}"

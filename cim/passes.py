@@ -145,8 +145,9 @@ def hardware_batch(layers: list[CIMLayer]) -> int:
     worst = 1
     for layer in layers:
         inner = layer.inner
-        if layer.kind == "conv2d":
-            rows = inner.in_channels * inner.kernel_size[0] * inner.kernel_size[1]
+        if layer.kind != "linear":
+            kernel = layer.geometry_2d()[0]
+            rows = inner.in_channels * kernel[0] * kernel[1]
             worst = max(worst, rows * layer.output_hw[0] * layer.output_hw[1])
         else:
             worst = max(worst, inner.in_features)

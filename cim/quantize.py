@@ -13,6 +13,9 @@ Conventions (ours, chosen to match the trace contract of DESIGN.md §3):
   ``code = clamp(round(x / scale), -2^(b-1), 2^(b-1) - 1)``.
   Images in [0, 1] therefore get ``code = round(x * (2^b - 1))`` (amax = 1).
 
+Imported integer models (.tflite) bring their own activation grids with a zero point:
+``x ~= (code - zero_point) * scale`` (``QuantSpec.zero_point``; 0 everywhere else).
+
 Rounding is round-half-to-even (``torch.round``); the codes of a value exactly between two
 levels are therefore the even one, which the tests pin down by hand.
 
@@ -42,11 +45,13 @@ __all__ = [
 
 @dataclass(frozen=True)
 class QuantSpec:
-    """Integer grid of one tensor: ``value = code * scale`` with code in [qmin, qmax]."""
+    """Integer grid of one tensor: ``value = (code - zero_point) * scale``, code in
+    [qmin, qmax]."""
 
     bits: int
     signed: bool
     scale: float
+    zero_point: int = 0
 
     @property
     def qmin(self) -> int:
@@ -94,8 +99,10 @@ def activation_scale(amax: float, bits: int, signed: bool) -> float:
 
 def quantize(x: torch.Tensor, spec: QuantSpec) -> torch.Tensor:
     """Integer codes (int32 tensor) of ``x`` on ``spec``'s grid, rounded half-to-even, clipped."""
-    codes = torch.round(x.detach() / spec.scale).clamp_(spec.qmin, spec.qmax)
-    return codes.to(torch.int32)
+    codes = torch.round(x.detach() / spec.scale)
+    if spec.zero_point:
+        codes += spec.zero_point
+    return codes.clamp_(spec.qmin, spec.qmax).to(torch.int32)
 
 
 def quantize_weight(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, float]:

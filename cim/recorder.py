@@ -4,6 +4,12 @@ codes of the traced images, as contracts.trace.LayerTrace (DESIGN.md §3).
 The input codes are those the hardware-in-the-loop pass applied to the array (so step 2 prices
 the activity the hardware actually saw), stored as feature maps (N x C x H x W, unpadded) or
 vectors (N x F) - never an im2col expansion; padding is in the geometry.
+
+Layer kinds as the array sees them: a grouped or depthwise convolution keeps its torch weight
+shape (Cout, Cin/groups, K_h, K_w) - output channels [g*Cout/G, (g+1)*Cout/G) are group g's
+own weight block, reading input channels [g*Cin/G, (g+1)*Cin/G); a Conv1d is recorded as a
+conv2d of height 1 (kernel 1 x K, feature maps N x C x 1 x L). An imported integer model
+records its per-output-channel weight scales (a vector) and its input zero point.
 """
 from __future__ import annotations
 
@@ -11,9 +17,9 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch import fx, nn
+from torch import nn
 
-from .convert import COMPUTE, NetworkAnalysis, _follow, pool_step
+from .convert import COMPUTE, NetworkAnalysis, _follow, pool_step, trace_graph
 from .layers import CIMLayer
 from contracts.trace import LayerGeometry, LayerTrace
 
@@ -36,7 +42,7 @@ def followed_by(model: nn.Module) -> dict[str, tuple[str, ...]] | None:
     their kernel like module pools (``F.max_pool2d(x, 2)`` -> ``maxpool2x2``, as
     ``nn.MaxPool2d(2)``). None when the model cannot be traced symbolically."""
     try:
-        graph = fx.symbolic_trace(model).graph
+        graph = trace_graph(model)
     except Exception:                       # cim.convert already reported it (module order)
         return None
     modules = dict(model.named_modules())
@@ -59,10 +65,10 @@ def layer_geometry(layer: CIMLayer, followed_by: tuple[str, ...]) -> LayerGeomet
     if layer.kind == "linear":
         return LayerGeometry(kind="linear", in_channels=inner.in_features,
                              out_channels=inner.out_features, **common)
+    kernel, dilation, padding, stride = (_pair(v) for v in layer.geometry_2d())
     return LayerGeometry(kind="conv2d", in_channels=inner.in_channels,
-                         out_channels=inner.out_channels, kernel_size=_pair(inner.kernel_size),
-                         stride=_pair(inner.stride), padding=_pair(inner.padding),
-                         dilation=_pair(inner.dilation), groups=inner.groups,
+                         out_channels=inner.out_channels, kernel_size=kernel, stride=stride,
+                         padding=padding, dilation=dilation, groups=inner.groups,
                          input_hw=layer.input_hw, output_hw=layer.output_hw, **common)
 
 
@@ -80,10 +86,15 @@ def collect(layers: Sequence[CIMLayer], analysis: NetworkAnalysis) -> list[Layer
         wcodes, wscale = layer.weight_codes()
         spec = layer.act_spec()
         geometry = layer_geometry(layer, analysis.followed_by.get(layer.name, ()))
+        if layer.kind == "conv1d":                       # height 1: N x C x 1 x L
+            wcodes, inputs = wcodes.unsqueeze(2), inputs.unsqueeze(2)
+        scale = (wscale.detach().double().numpy().copy() if isinstance(wscale, torch.Tensor)
+                 else float(wscale))
         traces.append(LayerTrace(geometry=geometry,
                                  weight_codes=wcodes.numpy().astype(np.int32),
-                                 weight_scale=float(wscale),
+                                 weight_scale=scale,
                                  input_codes=inputs.numpy().astype(np.int32),
-                                 input_scale=float(spec.scale)))
+                                 input_scale=float(spec.scale),
+                                 input_zero_point=int(spec.zero_point)))
         layer.recorded = []
     return traces

@@ -165,9 +165,19 @@ def _calibration_images(dataset: str, data_root, data) -> tuple[torch.Tensor, di
         return images, {"split": data.split, "images": int(len(images)),
                         "note": "synthetic: no accuracy is scored"}
     from models import datasets
+    from models.user_data import MissingSplitError
     try:
         train = datasets.load_dataset(dataset, "train", root=data_root,
                                       limit=CALIBRATION_IMAGES)
+    except MissingSplitError:
+        # a user's data set without a train split: calibrate on scored images, and say so
+        images = data.images[:CALIBRATION_IMAGES]
+        return images, {"split": data.split, "images": int(len(images)),
+                        "adc_images": int(min(ADC_CALIBRATION_IMAGES, len(images))),
+                        "warning": f"warning: dataset={dataset!r} has no train split; "
+                                   f"activation and ADC ranges are calibrated on the first "
+                                   f"{len(images)} scored test images (accuracy may be "
+                                   f"optimistic)"}
     except ValueError as err:
         raise ValueError(f"dataset={dataset!r}: ADC and activation ranges are calibrated on "
                          f"the train split (kept apart from the scored test images), but "
@@ -190,6 +200,34 @@ def _check_signed_inputs(layers: list[CIMLayer], cfg: HardwareConfig) -> None:
 
 def _network_name(network) -> str:
     return network if isinstance(network, str) else type(network).__name__.lower()
+
+
+def _network_source(network, dataset, input_shape):
+    """(registry spec or None, network name or module, short name, data set, input shape)
+    of a model argument (cim.model_sources), a resolved ModelSource or a module."""
+    import models
+
+    from .model_sources import ModelSource, parse_input_shape, resolve_model
+    if isinstance(network, str):
+        network = resolve_model(network, input_shape)         # ValueError lists known names
+    name = None
+    if isinstance(network, ModelSource):
+        name, source = network.name, network
+        network = source.name if source.module is None else source.module
+        if source.module is not None:
+            input_shape = source.input_shape or input_shape
+            dataset = dataset or source.default_dataset
+    if isinstance(network, str):
+        spec = models.get_spec(network)
+        return spec, network, network, dataset or spec.default_dataset, \
+            tuple(spec.input_shape)
+    if not isinstance(network, nn.Module):
+        raise ValueError(f"network={network!r} is invalid; pass a name from models.names(), a "
+                         f"model file (file.py:factory, .onnx, .tflite) or an nn.Module")
+    if dataset is None:
+        raise ValueError("a user network needs dataset= (a data set name or file, or "
+                         "'synthetic' with input_shape=)")
+    return None, network, name or _network_name(network), dataset, parse_input_shape(input_shape)
 
 
 @dataclass
@@ -216,7 +254,6 @@ def _request(config, preset, overrides, network, dataset, data_root, images, eva
              trace_dir, write_trace, input_shape, neurosim_export, results_dir) -> _Request:
     """Check every argument and every output folder (a folder we may not replace fails here,
     before any work)."""
-    import models
     cfg = _resolve_config(config, preset, overrides)
     network = DEFAULT_NETWORK if network is None else network
     seed = 0 if seed is None else seed
@@ -224,20 +261,7 @@ def _request(config, preset, overrides, network, dataset, data_root, images, eva
         raise ValueError(f"seed={seed!r} is invalid; use a non-negative integer")
     images = _positive_int("images", 1 if images is None else images)
     eval_images = _positive_int("eval_images", eval_images, allow_none=True)
-    spec = None
-    if isinstance(network, str):
-        spec = models.get_spec(network)                      # ValueError lists known names
-        dataset = dataset or spec.default_dataset
-        shape = spec.input_shape
-    elif isinstance(network, nn.Module):
-        if dataset is None:
-            raise ValueError("a user network needs dataset= (a data set name, or 'synthetic' "
-                             "with input_shape=)")
-        shape = tuple(input_shape) if input_shape is not None else None
-    else:
-        raise ValueError(f"network={network!r} is invalid; pass a name from models.names() or "
-                         f"an nn.Module")
-    name = _network_name(network)
+    spec, network, name, dataset, shape = _network_source(network, dataset, input_shape)
     target = None
     if write_trace:
         from contracts.neurosim_writer import NEUROSIM_EXPORT_KIND
@@ -288,15 +312,21 @@ def _model(req: _Request, data, checkpoint, warn) -> tuple[nn.Module, dict, str 
     shipped one of the network on this data set, else a seeded init with a warning."""
     import models
     from models import checkpoints
+    from models.user_data import is_user_data
     path = Path(checkpoint) if checkpoint is not None else None
     if req.spec is None:
         model = req.network
     else:
-        model = models.build(req.network, num_classes=data.num_classes or req.spec.num_classes,
-                             seed=req.seed)
+        own_data = is_user_data(req.dataset)
+        num_classes = data.num_classes or req.spec.num_classes
+        if own_data and num_classes <= req.spec.num_classes:
+            num_classes = req.spec.num_classes     # user data with fewer classes: same outputs
+        model = models.build(req.network, num_classes=num_classes, seed=req.seed)
         if path is None:
-            shipped = checkpoints.default_checkpoint_path(
-                req.network, req.spec.default_dataset if data.is_synthetic else req.dataset)
+            # synthetic or the user's own data: the network's own shipped checkpoint
+            data_name = req.spec.default_dataset if data.is_synthetic or own_data \
+                else req.dataset
+            shipped = checkpoints.default_checkpoint_path(req.network, data_name)
             path = shipped if shipped.is_file() else None
         if path is None and data.is_synthetic:
             # cost only: random weights give realistic bit statistics, training cannot help
@@ -311,11 +341,16 @@ def _model(req: _Request, data, checkpoint, warn) -> tuple[nn.Module, dict, str 
 
 
 def _check_outputs(model: nn.Module, req: _Request, data, y_eval) -> None:
-    if y_eval is None:
-        return
-    with torch.no_grad():
-        outputs = model(data.images[:1]).shape[-1]
-    if int(y_eval.max()) >= outputs:
+    """The network runs on the data's inputs and has an output for every label."""
+    try:
+        with torch.no_grad():
+            outputs = model(data.images[:1]).shape[-1]
+    except (RuntimeError, ValueError, TypeError, IndexError) as err:
+        shape_text = "x".join(map(str, data.images.shape[1:]))
+        raise ValueError(f"network={req.name!r} cannot run on dataset={req.dataset!r}'s inputs "
+                         f"{shape_text}: {type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''}") from None
+    if y_eval is not None and int(y_eval.max()) >= outputs:
         raise ValueError(f"network={req.name!r} has {outputs} outputs but dataset="
                          f"{req.dataset!r} has labels up to {int(y_eval.max())}")
 
@@ -337,6 +372,9 @@ def _passes(req: _Request, cim_model, layers, data, x_eval, y_eval, calib, meta,
     t = time.perf_counter()
     calibrate_activations(cim_model, layers, calib, req.cfg, meta.get("activation_clip"))
     _check_signed_inputs(layers, req.cfg)     # a precision that cannot hold the inputs fails now
+    for layer in layers:             # imported codes fit the configured precisions as they are
+        if layer.fixed is not None:
+            layer.fixed.check(req.cfg, layer.name)
     timings["calibrate"] = time.perf_counter() - t
     t = time.perf_counter()
     set_mode(cim_model, "float")
@@ -412,8 +450,9 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
         config: hardware (a HardwareConfig or a dict of its fields; None: built-in defaults).
         preset: a named config (contracts.presets) that replaces ``config``.
         overrides: field changes on top (``["adc_bits=4"]`` or ``{"adc_bits": 4}``).
-        network: a registered name (models.names()) or any nn.Module built from supported
-            layers (None: DEFAULT_NETWORK).
+        network: a model argument (cim.model_sources: a registered name, case-insensitive;
+            ``file.py:factory``; ``model.onnx``; ``model.tflite``), a resolved ModelSource,
+            or any nn.Module built from supported layers (None: DEFAULT_NETWORK).
         dataset: data set name (None: the network's default data set); ``synthetic`` gives a
             cost-only run.
         data_root: folder of MNIST IDX / CIFAR-10 files.
@@ -424,7 +463,7 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
         seed: seed of initialisation, synthetic data and device randomness (default 0).
         trace_dir: where the trace goes (default layer_record_<NET>); ``write_trace=False``
             skips writing it.
-        input_shape: (C, H, W) for a user network on synthetic data.
+        input_shape: (C, H, W) (or (C, L), (F,)) of a user network, for synthetic data.
         progress: tqdm bars on stderr, and a note on the duration of a long hardware pass.
         neurosim_export: also write NeuroSim-format files there (contracts.neurosim_writer).
         warn: called with each warning or note line (default: ignored; they are in the result).
@@ -453,6 +492,8 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
     if note:
         _warn(note)
     data, x_eval, y_eval, calib, calibration = _data(req)
+    if "warning" in calibration:
+        _warn(calibration["warning"])
     model, meta, ckpt_used = _model(req, data, checkpoint, _warn)
     _check_outputs(model, req, data, y_eval)
     cim_model, layers, analysis = _cim_layers(model, _warn)

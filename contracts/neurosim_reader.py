@@ -719,7 +719,9 @@ def _build_layer(index: int, count: int, row: list[int], w_name: str, w_raw: _We
     w_scale = x_scale = None
     if note is not None:
         geometry = _merge_note(geometry, note, explicit, x_where)
-        w_scale, x_scale = float(note["weight_scale"]), float(note["input_scale"])
+        w_scale = np.asarray(note["weight_scale"], dtype=np.float64)   # one, or per channel
+        w_scale = float(w_scale) if w_scale.ndim == 0 else w_scale
+        x_scale = float(note["input_scale"])
     g = LayerGeometry(**geometry)
     _check_ranges(g, weights, input_codes, w_where, x_where)
     return LayerTrace(g, weights, w_scale if w_scale is not None else 2.0 ** -(wbits - 1),

@@ -176,7 +176,8 @@ def export_neurosim(trace: Trace, out_dir: str | os.PathLike, model_name: str | 
             _write_bits(staging / x_file, columns, wl_act)
             files.append((w_file, x_file))
             notes.append({"weight_file": w_file, "input_file": x_file,
-                          "geometry": g.to_json(), "weight_scale": float(layer.weight_scale),
+                          "geometry": g.to_json(),
+                          "weight_scale": np.asarray(layer.weight_scale).tolist(),
                           "input_scale": float(layer.input_scale)})
         net_name = f"NetWork_{_safe(model)}.csv"
         rows = network_csv_rows([layer.geometry for layer in trace.layers])

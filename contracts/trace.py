@@ -119,13 +119,21 @@ class LayerGeometry:
 
 @dataclass
 class LayerTrace:
-    """One layer's geometry and data: integer codes and the scales that give real values."""
+    """One layer's geometry and data: integer codes and the scales that give real values.
+
+    ``weight_scale`` is one float (per tensor), or a vector of ``out_channels`` floats (per
+    output channel, imported integer models): ``w[c] = code[c] * weight_scale[c]``.
+    ``input_zero_point`` is 0 except for imported integer models:
+    ``x = (code - input_zero_point) * input_scale``. Both are optional in the ``.npz``
+    (absent: per-tensor scale, zero point 0), so older traces read unchanged.
+    """
 
     geometry: LayerGeometry
     weight_codes: np.ndarray        # signed ints, weight_shape; w = code * weight_scale
-    weight_scale: float
-    input_codes: np.ndarray         # ints, input_shape(N); x = code * input_scale
+    weight_scale: float | np.ndarray
+    input_codes: np.ndarray         # ints, input_shape(N); x = (code - zp) * input_scale
     input_scale: float
+    input_zero_point: int = 0
 
     @property
     def images(self) -> int:
@@ -184,12 +192,15 @@ def write_trace(directory: str | os.PathLike, network: str, layers: Sequence[Lay
             g = layer.geometry
             file_name = f"layer{index:03d}_{_safe(g.name)}.npz"
             _check_shapes(g, layer.weight_codes, layer.input_codes, file_name)
+            _check_scale(g, layer.weight_scale, file_name)
             np.savez_compressed(
                 staging / file_name,
                 weight_codes=layer.weight_codes.astype(_smallest_int_dtype(layer.weight_codes)),
-                weight_scale=np.float64(layer.weight_scale),
+                weight_scale=np.asarray(layer.weight_scale, dtype=np.float64),
                 input_codes=layer.input_codes.astype(_smallest_int_dtype(layer.input_codes)),
                 input_scale=np.float64(layer.input_scale),
+                **({"input_zero_point": np.int64(layer.input_zero_point)}
+                   if layer.input_zero_point else {}),
             )
             entries.append(dict(g.to_json(), file=file_name))
         manifest = {
@@ -211,6 +222,18 @@ def write_trace(directory: str | os.PathLike, network: str, layers: Sequence[Lay
         rows = network_csv_rows([LayerGeometry.from_json(e) for e in entries])
         (staging / NETWORK_CSV).write_text("".join(",".join(map(str, r)) + "\n" for r in rows))
     return target
+
+
+def _check_scale(g: LayerGeometry, scale, where: str) -> None:
+    shape = np.shape(scale)
+    if shape not in ((), (g.out_channels,)):
+        raise TraceError(f"{where}: weight_scale shape {shape} is neither one value nor one "
+                         f"per output channel ({g.out_channels})")
+
+
+def _scale_value(scale: np.ndarray) -> float | np.ndarray:
+    """A stored weight scale: a float (per tensor) or a float64 vector (per channel)."""
+    return float(scale) if scale.ndim == 0 else scale.astype(np.float64)
 
 
 def _safe(name: str) -> str:
@@ -286,8 +309,9 @@ def _read_layer(path: Path, geometry: LayerGeometry) -> LayerTrace:
         with np.load(path, allow_pickle=False) as data:
             weights = data["weight_codes"]
             inputs = data["input_codes"]
-            w_scale = float(data["weight_scale"])
+            w_scale = _scale_value(data["weight_scale"])
             x_scale = float(data["input_scale"])
+            x_zero = int(data["input_zero_point"]) if "input_zero_point" in data else 0
     except KeyError as err:
         raise TraceError(f"{path}: no array {err} (a layer file holds weight_codes, "
                          f"weight_scale, input_codes, input_scale)") from None
@@ -295,7 +319,8 @@ def _read_layer(path: Path, geometry: LayerGeometry) -> LayerTrace:
         raise TraceError(f"{path}: not a layer file of ours (an .npz of integer codes; "
                          f"{type(err).__name__})") from None
     _check_shapes(geometry, weights, inputs, str(path))
-    return LayerTrace(geometry, weights, w_scale, inputs, x_scale)
+    _check_scale(geometry, w_scale, str(path))
+    return LayerTrace(geometry, weights, w_scale, inputs, x_scale, x_zero)
 
 
 def read_trace(directory: str | os.PathLike) -> Trace:

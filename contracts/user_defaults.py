@@ -28,8 +28,10 @@ class UserConfigError(ValueError):
 
 
 def default_trace_dir(network: str) -> str:
-    """The folder step 1 writes and step 2 reads: layer_record_<NET>."""
-    return f"layer_record_{network.upper()}"
+    """The folder step 1 writes and step 2 reads: layer_record_<NET> (NET: the model's short
+    name, contracts.model_spec)."""
+    from contracts.model_spec import model_name
+    return f"layer_record_{model_name(network).upper()}"
 
 
 @dataclass(frozen=True)

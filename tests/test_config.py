@@ -18,7 +18,7 @@ def test_user_defaults_file_builds_the_same_type():
     import inferenceConfig
 
     assert isinstance(inferenceConfig.HARDWARE, HardwareConfig)
-    assert inferenceConfig.TRACE_DIR == f"layer_record_{inferenceConfig.NETWORK.upper()}"
+    assert inferenceConfig.TRACE_DIR == f"layer_record_{inferenceConfig.MODEL.upper()}"
 
 
 def test_derived_quantities():

@@ -347,10 +347,10 @@ def test_batches_with_labels():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    (dict(name="imagenet"), r"^dataset='imagenet' is unknown; choose from: mnist5k, mnist, cifar10, synthetic$"),
+    (dict(name="imagenet"), r"^dataset='imagenet' is unknown; choose from: mnist5k, mnist, cifar10, synthetic, or give a folder of labelled images or an .npz file \(x, y\)$"),
     (dict(name="mnist5k", split="val"), r"^split='val' is not allowed; choose from: train, test$"),
     (dict(name="synthetic"), r"^dataset='synthetic' needs synthetic_shape=\(C, H, W\) and synthetic_count=N"),
-    (dict(name="synthetic", synthetic_shape=(3, 8), synthetic_count=2), r"^synthetic_shape=\(3, 8\) is invalid"),
+    (dict(name="synthetic", synthetic_shape=(3, 8, 2, 2), synthetic_count=2), r"^synthetic_shape=\(3, 8, 2, 2\) is invalid"),
     (dict(name="synthetic", synthetic_shape=(3, 0, 8), synthetic_count=2), r"^synthetic_shape=\(3, 0, 8\) is invalid"),
     (dict(name="synthetic", synthetic_shape=5, synthetic_count=2), r"^synthetic_shape=5 is invalid"),
     (dict(name="synthetic", synthetic_shape=(1, 2, 2), synthetic_count=0), r"^synthetic_count=0 is invalid"),

@@ -6,7 +6,7 @@ from torch import nn
 import models
 from models import checkpoints
 
-ALL = ["mlp", "lenet5", "vgg8", "resnet18-cifar", "resnet18-imagenet"]
+ALL = ["mlp", "lenet5", "vgg8", "resnet18-cifar", "resnet18-imagenet", "dscnn"]
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +53,7 @@ def test_compute_layers_are_bias_free(built, name):
     layers = models.compute_layers(built[name])
     assert layers and all(m.bias is None for _, m in layers)
     has_bn = any(isinstance(m, nn.BatchNorm2d) for m in built[name].modules())
-    assert has_bn == name.startswith("resnet")
+    assert has_bn == (name.startswith("resnet") or name == "dscnn")
     assert not any(getattr(m, "inplace", False) for m in built[name].modules())
 
 
