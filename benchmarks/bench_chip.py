@@ -3,7 +3,7 @@ ResNet-18 (224x224, one image) from seeded synthetic traces.
 
     python benchmarks/bench_chip.py            # real circuit models
     python benchmarks/bench_chip.py --stand-in # hierarchy bookkeeping only (tests' stand-in
-                                               # physics): NOT the figure the targets refer to
+                                               # parts): NOT the figure the targets refer to
 
     python benchmarks/bench_chip.py --activity # also chip.activity.layer_activity per layer
 
@@ -44,14 +44,14 @@ def _trace(name: str) -> Trace:
     return Trace(manifest={"network": name.upper(), "config": {}, "layers": []}, layers=layers)
 
 
-def run(name: str, config: HardwareConfig, physics=None, repeats: int = 1) -> dict:
+def run(name: str, config: HardwareConfig, stand_in=None, repeats: int = 1) -> dict:
     trace = _trace(name)
     gc.collect()
     times = []
     tracemalloc.start()
     for _ in range(repeats):
         t0 = time.perf_counter()
-        report = estimate(trace, config, physics=physics(config) if physics else None)
+        report = estimate(trace, config, parts=stand_in(config) if stand_in else None)
         times.append(time.perf_counter() - t0)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -80,25 +80,25 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--preset", default="neurosim-1.4-default")
     p.add_argument("--stand-in", action="store_true",
-                   help="use the tests' stand-in physics (bookkeeping cost only)")
+                   help="use the tests' stand-in parts (bookkeeping cost only)")
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--json", action="store_true")
     p.add_argument("--activity", action="store_true",
                    help="also time chip.activity.layer_activity per layer")
     args = p.parse_args(argv)
-    physics = None
+    stand_in = None
     if args.stand_in:
         sys.path.insert(0, str(REPO / "tests"))
-        from test_hierarchy import FakePhysics
-        physics = FakePhysics
+        from test_hierarchy import FakeParts
+        stand_in = FakeParts
     else:
-        from chip.hierarchy import PhysicsUnavailable, default_physics
+        from chip.parts import PhysicsUnavailable, default_parts
         try:
-            default_physics(preset(args.preset))
+            default_parts(preset(args.preset))
         except PhysicsUnavailable as err:
             print(f"cannot benchmark the real estimate: {err}", file=sys.stderr)
             return 1
-    rows = [run(n, preset(args.preset), physics, args.repeats) for n in TARGETS]
+    rows = [run(n, preset(args.preset), stand_in, args.repeats) for n in TARGETS]
     load = os.getloadavg()[0]
     for r in rows:
         r["load_avg_1min"] = load
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        kind = "stand-in physics (bookkeeping only)" if args.stand_in else "real circuit models"
+        kind = "stand-in parts (bookkeeping only)" if args.stand_in else "real circuit models"
         print(f"preset {args.preset}, {kind}, load average {load:.2f} "
               f"on {os.cpu_count()} cores")
         for r in rows:

@@ -28,14 +28,20 @@ from chip.technology import applied_calibration_factors
 from contracts.config import HardwareConfig
 from contracts.provenance import Provenance, step2_config
 from contracts.results import SUMMARY_FORMAT
-from chip.hierarchy import (UNUSED_AREA_NODES, ChipResult, compose_chip, default_physics,
-                            rewrite_cost, write_cost)
+from chip.chip_model import Chip, ChipResult
+from chip.parts import default_parts
+from chip.programming import rewrite_cost, write_cost
 from chip.mapping import NetworkMapping, map_network
 from chip.memory import check_estimate_memory
 from contracts.trace import Trace, TraceError, read_trace
 
 __all__ = ["ChipReport", "ProvenanceWarning", "SUMMARY_KEYS", "estimate", "estimate_updated",
            "load_trace", "resolve_config"]
+
+
+# nodes whose area is layout left empty inside a bounding box (no circuit): reported apart
+# from every circuit category (summary ``unused_area_mm2``, breakdown category "unused")
+_UNUSED_AREA_NODES = ("subarray_whitespace",)
 
 
 class ProvenanceWarning(UserWarning):
@@ -104,7 +110,8 @@ def load_trace(trace: Trace | str | os.PathLike,
 
 
 def _level(parts: list[str]) -> str:
-    """Hierarchy level of a node from its path below the layer (names set in hierarchy)."""
+    """Hierarchy level of a node from its path below the layer (names set by chip.pe,
+    chip.tile and chip.chip_model)."""
     for p in parts:
         if p == "subarrays" or p.startswith("subarray"):
             return "subarray"
@@ -132,7 +139,7 @@ def _breakdown(tree: Cost) -> pd.DataFrame:
                 parts = parts[1:]
             level = _level(parts)
             # layout left empty inside a bounding box: its own category, not a circuit's
-            category = "unused" if node.name in UNUSED_AREA_NODES else node.category
+            category = "unused" if node.name in _UNUSED_AREA_NODES else node.category
             for metric, unit in _METRICS:
                 if metric == "latency_s" and node.children:
                     continue   # a composite's latency already includes its children
@@ -181,7 +188,7 @@ def resolve_config(trace: Trace | str | os.PathLike, config: HardwareConfig | No
 def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = None, *,
              preset: str | None = None, overrides=None,
              file_config: HardwareConfig | None = None, provenance: Provenance | None = None,
-             updated_trace: Trace | str | os.PathLike | None = None, physics=None,
+             updated_trace: Trace | str | os.PathLike | None = None, parts=None,
              progress=None) -> ChipReport:
     """Estimate area, latency, energy of the chip for ``trace`` (a Trace or a folder).
 
@@ -189,7 +196,7 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
     :func:`resolve_config` already, as the command line does). ``updated_trace`` (same
     network, new weights) adds the cost of rewriting only the cells whose value changes
     (summary keys ``rewrite_energy_pJ``, ``rewrite_latency_ns``, ``rewrite_cells``).
-    ``physics`` replaces the circuit models (tests)."""
+    ``parts`` replaces the circuit models (tests: stand-ins with round figures)."""
     if provenance is None:
         trace, config, provenance = resolve_config(trace, config, preset=preset,
                                                    overrides=overrides, file_config=file_config)
@@ -200,12 +207,13 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
     geoms = [layer.geometry for layer in trace.layers]
     check_estimate_memory(geoms, config, trace.layers[0].images)
     mapping = map_network(geoms, config)
-    physics = physics if physics is not None else default_physics(config)
-    result = compose_chip(mapping, trace.layers, config, physics, progress=progress)
-    summary = _summary(trace, config, mapping, result, physics, provenance)
+    parts = parts if parts is not None else default_parts(config)
+    chip = Chip(mapping, geoms, config, parts)
+    result = chip.cost(trace.layers, progress=progress)
+    summary = _summary(trace, config, mapping, result, parts, provenance)
     if updated_trace is not None:
         summary.update(_rewrite_figures(trace, load_trace(updated_trace), mapping, config,
-                                        physics))
+                                        parts))
     return ChipReport(network=trace.network, config=config, summary=summary,
                       layers=_layers_frame(result), breakdown=_breakdown(result.tree),
                       tree=result.tree, mapping=mapping, result=result, provenance=provenance)
@@ -216,15 +224,15 @@ def _area_split(result: ChipResult) -> dict[str, float]:
     under "other" in the tree) is its own figure, so "other" holds circuits only."""
     area = result.tree.by_category("area_m2")
     unused = sum(node.area_m2 for _, node in result.tree.walk()
-                 if node.name in UNUSED_AREA_NODES)
+                 if node.name in _UNUSED_AREA_NODES)
     area["other"] -= unused
     area["unused"] = unused
     return area
 
 
 def _summary(trace: Trace, config: HardwareConfig, mapping: NetworkMapping, result: ChipResult,
-             physics, provenance: Provenance) -> dict[str, Any]:
-    w_energy, w_latency = write_cost(mapping, physics)
+             parts, provenance: Provenance) -> dict[str, Any]:
+    w_energy, w_latency = write_cost(mapping, parts)
     area = _area_split(result)
     ops = mapping.ops_per_image
     energy = result.dynamic_energy_J + result.leakage_energy_J
@@ -271,7 +279,7 @@ def _summary(trace: Trace, config: HardwareConfig, mapping: NetworkMapping, resu
 
 
 def _rewrite_figures(trace: Trace, new: Trace, mapping: NetworkMapping, config: HardwareConfig,
-                     physics) -> dict[str, Any]:
+                     parts) -> dict[str, Any]:
     if len(new.layers) != len(trace.layers):
         raise TraceError(f"updated trace has {len(new.layers)} layers, the trace "
                          f"{len(trace.layers)}: not the same network")
@@ -279,7 +287,7 @@ def _rewrite_figures(trace: Trace, new: Trace, mapping: NetworkMapping, config: 
         if a.geometry.weight_shape != b.geometry.weight_shape:
             raise TraceError(f"updated trace layer {b.geometry.name!r}: weight shape "
                              f"{b.geometry.weight_shape} differs from {a.geometry.weight_shape}")
-    e, t, n = rewrite_cost(mapping, trace.layers, new.layers, config, physics)
+    e, t, n = rewrite_cost(mapping, trace.layers, new.layers, config, parts)
     return {"rewrite_energy_pJ": e * 1e12, "rewrite_latency_ns": t * 1e9, "rewrite_cells": n}
 
 

@@ -1,6 +1,6 @@
 """chip.cli / Chip.py: end to end, output files, --json/--quiet, every bad-input path.
 
-The plumbing tests use the stand-in physics of test_hierarchy (they check the command line,
+The plumbing tests use the stand-in parts of test_hierarchy (they check the command line,
 the writers and the error handling, not the circuit numbers); the real end-to-end run is
 test_cli_vgg8_real_physics, which skips while chip.components is incomplete.
 """
@@ -20,7 +20,7 @@ from contracts.config import HardwareConfig
 from chip.estimator import SUMMARY_KEYS
 from chip.synthetic import _conv, _linear, write_synthetic_trace
 
-from test_hierarchy import FakePhysics
+from test_hierarchy import FakeParts
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = [_conv("c1", 3, 16, 3, 8), _conv("c2", 16, 16, 3, 8, after=("relu", "maxpool2x2")),
@@ -29,7 +29,7 @@ TINY = [_conv("c1", 3, 16, 3, 8), _conv("c2", 16, 16, 3, 8, after=("relu", "maxp
 
 @pytest.fixture()
 def fake(monkeypatch):
-    monkeypatch.setattr(chip.estimator, "default_physics", FakePhysics)
+    monkeypatch.setattr(chip.estimator, "default_parts", FakeParts)
 
 
 @pytest.fixture(scope="module")
@@ -188,11 +188,11 @@ import sys
 sys.path.insert(0, {str(REPO / 'tests')!r})
 import Chip, chip.cli, chip.estimator
 try:
-    chip.estimator.default_physics(chip.estimator.HardwareConfig())
+    chip.estimator.default_parts(chip.estimator.HardwareConfig())
     which = 'real'
 except Exception:
-    from test_hierarchy import FakePhysics
-    chip.estimator.default_physics = FakePhysics
+    from test_hierarchy import FakeParts
+    chip.estimator.default_parts = FakeParts
     which = 'stand-in'
 rc = chip.cli.main(['--trace', {str(tiny_trace)!r}, '--out', {str(tmp_path / 'o')!r},
                     '--quiet', '--no-plot'])
@@ -213,9 +213,9 @@ def test_chip_py_help():
 
 
 def test_cli_vgg8_real_physics(vgg8_trace, tmp_path):
-    from chip.hierarchy import PhysicsUnavailable, default_physics
+    from chip.parts import PhysicsUnavailable, default_parts
     try:
-        default_physics(HardwareConfig())
+        default_parts(HardwareConfig())
     except PhysicsUnavailable as err:
         pytest.skip(f"circuit models incomplete: {err}")
     out = tmp_path / "VGG8"

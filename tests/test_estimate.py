@@ -1,6 +1,6 @@
 """chip.estimate (chip/estimator.py): the Python API, ChipReport frames, invariants.
 
-API plumbing runs on the stand-in physics of test_hierarchy; the physical invariants of the
+API plumbing runs on the stand-in parts of test_hierarchy; the physical invariants of the
 issue (ADC bits, node shrink, rows in parallel, activity) are checked on the real circuit
 models and skip, saying so, while chip.components is incomplete.
 """
@@ -11,12 +11,12 @@ import pytest
 import chip.estimator
 from contracts.config import HardwareConfig
 from chip.estimator import SUMMARY_KEYS, estimate, estimate_updated
-from chip.hierarchy import PhysicsUnavailable, default_physics
+from chip.parts import PhysicsUnavailable, default_parts
 from contracts.presets import preset
 from chip.synthetic import synthetic_layers, vgg8_cifar_geometries, write_synthetic_trace
 from contracts.trace import Trace, TraceError
 
-from test_hierarchy import FakePhysics
+from test_hierarchy import FakeParts
 
 
 def _trace(sparsity=0.5, seed=0) -> Trace:
@@ -25,7 +25,7 @@ def _trace(sparsity=0.5, seed=0) -> Trace:
 
 
 def test_api_report_shapes():
-    r = estimate(_trace(), HardwareConfig(), physics=FakePhysics(HardwareConfig()))
+    r = estimate(_trace(), HardwareConfig(), parts=FakeParts(HardwareConfig()))
     for key in SUMMARY_KEYS:
         assert key in r.summary
     assert len(r.layers) == 8
@@ -49,18 +49,18 @@ def test_api_accepts_folder_and_updated(tmp_path):
     folder = write_synthetic_trace(tmp_path / "layer_record_VGG8", "vgg8")
     new = write_synthetic_trace(tmp_path / "layer_record_VGG8b", "vgg8", seed=5)
     cfg = HardwareConfig()
-    r = estimate_updated(folder, new, cfg, physics=FakePhysics(cfg))
+    r = estimate_updated(folder, new, cfg, parts=FakeParts(cfg))
     assert r.network == "VGG8"
     assert 0 < r.summary["rewrite_energy_pJ"] <= r.summary["write_energy_pJ"]
     with pytest.raises(TraceError):
-        estimate(tmp_path / "missing", cfg, physics=FakePhysics(cfg))
+        estimate(tmp_path / "missing", cfg, parts=FakeParts(cfg))
 
 
 def test_compat_counts_fewer_vectors():
     cfg = preset("neurosim-1.4-default")
-    ours = estimate(_trace(), cfg, physics=FakePhysics(cfg))
+    ours = estimate(_trace(), cfg, parts=FakeParts(cfg))
     cc = cfg.replace(compat="neurosim-1.4")
-    theirs = estimate(_trace(), cc, physics=FakePhysics(cc))
+    theirs = estimate(_trace(), cc, parts=FakeParts(cc))
     assert list(theirs.layers["input_vectors"])[:2] == [900, 900]
     assert theirs.summary["dynamic_energy_per_image_pJ"] < ours.summary[
         "dynamic_energy_per_image_pJ"]
@@ -69,15 +69,15 @@ def test_compat_counts_fewer_vectors():
 def test_calibration_zeta_divides_tops_per_w():
     on = HardwareConfig(calibration_factors=True)
     off = HardwareConfig(calibration_factors=False)
-    a = estimate(_trace(), on, physics=FakePhysics(on)).summary["tops_per_w"]
-    b = estimate(_trace(), off, physics=FakePhysics(off)).summary["tops_per_w"]
+    a = estimate(_trace(), on, parts=FakeParts(on)).summary["tops_per_w"]
+    b = estimate(_trace(), off, parts=FakeParts(off)).summary["tops_per_w"]
     assert a == pytest.approx(b / 1.22)
 
 
 # ------------------------------------------------------------- real circuit models (may skip)
 def _real(config):
     try:
-        default_physics(config)
+        default_parts(config)
     except PhysicsUnavailable as err:
         pytest.skip(f"circuit models incomplete: {err}")
     return estimate(_trace(), config).summary
@@ -111,7 +111,7 @@ def test_real_pipelined_not_slower_than_layer_by_layer():
 def test_real_energy_scales_with_activity():
     cfg = HardwareConfig()
     try:
-        default_physics(cfg)
+        default_parts(cfg)
     except PhysicsUnavailable as err:
         pytest.skip(f"circuit models incomplete: {err}")
     sparse = estimate(_trace(0.9), cfg).summary["dynamic_energy_per_image_pJ"]

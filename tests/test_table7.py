@@ -12,7 +12,7 @@ import itertools
 import pytest
 
 from chip.estimator import estimate
-from chip.hierarchy import PhysicsUnavailable, default_physics
+from chip.parts import PhysicsUnavailable, default_parts
 from contracts.presets import TABLE7_PUBLISHED, preset
 from chip.synthetic import synthetic_layers, vgg8_cifar_geometries
 from contracts.trace import Trace
@@ -25,7 +25,7 @@ FACTOR = 1.5
 @pytest.fixture(scope="module")
 def results():
     try:
-        default_physics(preset("table7-sram-22nm-par32"))
+        default_parts(preset("table7-sram-22nm-par32"))
     except PhysicsUnavailable as err:
         pytest.skip(f"Table VII needs the circuit models, which are incomplete: {err}")
     layers = synthetic_layers(vgg8_cifar_geometries(), seed=0, input_sparsity=0.5)
