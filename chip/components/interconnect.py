@@ -42,6 +42,7 @@ class Interconnect(Component):
     to whole cycles).
     """
 
+    name = "interconnect"
     category = "interconnect"
     # which config toggle rate ``num_bits`` is weighted with unless ``toggle_rate`` is given
     default_toggle = "input_toggle_rate"
