@@ -1,26 +1,39 @@
 """Leaf and chip-level circuit components: hand-checked figures, invariants, bad input."""
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import chip.components
+from chip.compat import QUIRKS
 from contracts.config import HardwareConfig
 from contracts.presets import preset
 from chip.technology import TechContext
-from chip.components import neurosim_differences
 from chip.components.activation import Activation
 from chip.components.adc import FlashADC, SarADC, mlsa_latency_s, sar_column_power_W
 from chip.components.adder import Adder
 from chip.components.adder_tree import AdderTree
 from chip.components.array import Array
+from chip.components.base import Component
 from chip.components.buffer import Buffer
 from chip.components.bus import Bus
 from chip.components.decoder import RowDecoder
 from chip.components.dff import DFF
 from chip.components.htree import HTree
+from chip.components.interconnect import Interconnect
+from chip.components.level_shifter import LevelShifter
 from chip.components.max_pool import MaxPool
 from chip.components.mux import Mux
+from chip.components.sense_amp import Precharger, SenseAmp, SRAMWriteDriver
 from chip.components.shift_add import ShiftAdd
+from chip.components.subarray import SubArray
+from chip.components.switch_matrix import NewSwitchMatrix, SwitchMatrix
 from chip.components.xybus import XYBus
 
 
@@ -174,19 +187,23 @@ def test_mux_select_driver_sized_for_its_load():
 
 def test_chip_level_components(sram):
     ctx, c = sram
+    clock = dict(clock_period_s=1.7e-9)
+    lines = dict(num_reads=10, **clock)
+    bits = dict(num_bits=1e4, num_transfers=10, **clock)
     blocks = [
-        (Buffer(ctx, c, num_bits=65536, interface_width=256, kind="register"), "buffer"),
-        (Buffer(ctx, c, num_bits=65536, interface_width=256, kind="sram"), "buffer"),
-        (Bus(ctx, c, 4, 4, 100e-6, 100e-6, 128), "interconnect"),
-        (HTree(ctx, c, 8, 8, 1e-3, 1e-3, 1024, 0.1, 4), "interconnect"),
-        (XYBus(ctx, c, 8, 8, 1e-3, 1e-3, 1024, 0.1), "interconnect"),
-        (MaxPool(ctx, c, num_bits=16, window=4, num_units=64), "other"),
-        (Activation(ctx, c, num_bits=16, num_units=64), "other"),
-        (Activation(ctx, c, 8, 4, "sigmoid"), "other"),
+        (Buffer(ctx, c, num_bits=65536, interface_width=256, kind="register"), "buffer",
+         dict(num_writes=10, **lines)),
+        (Buffer(ctx, c, num_bits=65536, interface_width=256, kind="sram"), "buffer",
+         dict(num_writes=10, **lines)),
+        (Bus(ctx, c, 4, 4, 100e-6, 100e-6, 128), "interconnect", bits),
+        (HTree(ctx, c, 8, 8, 1e-3, 1e-3, 1024, 0.1, 4), "interconnect", bits),
+        (XYBus(ctx, c, 8, 8, 1e-3, 1e-3, 1024, 0.1), "interconnect", bits),
+        (MaxPool(ctx, c, num_bits=16, window=4, num_units=64), "other", lines),
+        (Activation(ctx, c, num_bits=16, num_units=64), "other", lines),
+        (Activation(ctx, c, 8, 4, "sigmoid"), "other", lines),
     ]
-    for block, category in blocks:
-        cost = block.cost(num_reads=10, num_writes=10, num_bits=1e4, num_transfers=10,
-                          clock_period_s=1.7e-9)
+    for block, category, activity in blocks:
+        cost = block.cost(**activity)
         assert cost.category == category
         assert cost.dynamic_energy_J > 0 and cost.latency_s > 0
         assert block.area_m2 >= 0 and block.leakage_W >= 0
@@ -223,11 +240,16 @@ def test_tech_context_rejects_non_config():
         TechContext({"memory_cell": "sram"})
 
 
-def test_differences_listed():
-    diffs = neurosim_differences()
-    for key in ("mlsa_column_charge", "adder_tree_halving", "max_pool_stages",
-                "input_vectors_padding", "skip_zero_input_reads"):
-        assert key in diffs
+def test_component_quirks_are_registered():
+    """The registry of NeuroSim conventions is chip/compat.py: every quirk a component asks
+    is named there, and no component module keeps a list of its own."""
+    asked = set()
+    for path in Path(chip.components.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        assert "NEUROSIM_DIFFERENCES" not in text, path.name
+        asked |= set(re.findall(r'quirk\("([a-z0-9_]+)"\)', text))
+    assert len(asked) > 20
+    assert asked <= set(QUIRKS), sorted(asked - set(QUIRKS))
 
 
 def test_units_tiled_in_whole_rows(sram):
@@ -262,3 +284,154 @@ def test_pe_bus_directions(sram):
     assert bus.in_bit_energy_J / bus.out_bit_energy_J == pytest.approx(90 / 70)
     assert bus.dynamic_energy_J(bits_in=10.0, bits_out=0.0) == pytest.approx(
         10 * bus.in_bit_energy_J)
+
+
+# --- the component contract: explicit activity keywords, routed by cost() ------------------
+# every component class with a small instance and one activity, split by hand into what
+# latency_s and what dynamic_energy_J declare: (factory, latency keywords, energy keywords)
+_CLOCK = dict(clock_period_s=2e-9)
+_CONTRACT = {
+    Array: (lambda ctx, c: Array(ctx, c, 64, 64),
+            {}, dict(row_activations=100.0, column_reads=10.0)),
+    SwitchMatrix: (lambda ctx, c: SwitchMatrix(ctx, c, 64, 1e4, 1e-14, 100.0, 64),
+                   {}, dict(num_reads=10.0, active_lines=5.0)),
+    NewSwitchMatrix: (lambda ctx, c: NewSwitchMatrix(ctx, c, 64, 100.0, 1e-14),
+                      {}, dict(num_reads=10.0, active_lines=5.0)),
+    RowDecoder: (lambda ctx, c: RowDecoder(ctx, c, 64, 1e-14),
+                 dict(num_reads=3.0), dict(num_reads=3.0)),
+    Mux: (lambda ctx, c: Mux(ctx, c, 16, 8, 1349.0), dict(num_reads=3.0), dict(num_reads=3.0)),
+    FlashADC: (lambda ctx, c: FlashADC(ctx, c, 128, 8, 32, 10e-15, 28e-6, 79e-6, "parallel",
+                                       128),
+               dict(num_conversions=4.0), dict(conductance_S=[1e-5, 1e-4], counts=[3.0, 1.0])),
+    SarADC: (lambda ctx, c: SarADC(ctx, c, 128, 8, 5),
+             dict(num_conversions=4.0), dict(conductance_S=[1e-5, 1e-4], counts=[3.0, 1.0])),
+    SenseAmp: (lambda ctx, c: SenseAmp(ctx, c, 16, 1e-14),
+               dict(num_reads=3.0), dict(num_reads=3.0)),
+    Precharger: (lambda ctx, c: Precharger(ctx, c, 16, 1e-14, 100.0), {}, dict(num_reads=3.0)),
+    SRAMWriteDriver: (lambda ctx, c: SRAMWriteDriver(ctx, c, 16), {}, {}),
+    LevelShifter: (lambda ctx, c: LevelShifter(ctx, c, 16, 1e-14),
+                   {}, dict(num_reads=10.0, active_lines=5.0)),
+    Adder: (lambda ctx, c: Adder(ctx, c, 8, 4),
+            dict(num_reads=3.0, **_CLOCK), dict(num_ops=12.0)),
+    DFF: (lambda ctx, c: DFF(ctx, c, 64),
+          dict(num_reads=10.0, **_CLOCK), dict(num_reads=10.0, num_active=20.0)),
+    ShiftAdd: (lambda ctx, c: ShiftAdd(ctx, c, 16, 12, 8),
+               dict(num_reads=4.0, **_CLOCK), dict(num_reads=4.0)),
+    AdderTree: (lambda ctx, c: AdderTree(ctx, c, num_inputs=8, num_bits=8, num_units=4),
+                dict(num_reads=3.0, num_inputs=5, **_CLOCK),
+                dict(num_reads=3.0, num_units_used=2, num_inputs=5)),
+    Buffer: (lambda ctx, c: Buffer(ctx, c, num_bits=65536, interface_width=256, kind="sram"),
+             dict(num_reads=10.0, num_writes=4.0, **_CLOCK),
+             dict(num_reads=10.0, num_writes=4.0)),
+    Bus: (lambda ctx, c: Bus(ctx, c, 4, 4, 100e-6, 100e-6, 128, output_width=256),
+          dict(transfers_in=3.0, transfers_out=2.0, **_CLOCK),
+          dict(bits_in=100.0, bits_out=50.0)),
+    HTree: (lambda ctx, c: HTree(ctx, c, 4, 4, 1e-3, 1e-3, 256),
+            dict(num_transfers=10.0, **_CLOCK), dict(num_bits=1e4)),
+    XYBus: (lambda ctx, c: XYBus(ctx, c, 4, 4, 1e-3, 1e-3, 256),
+            dict(transfers_in=3.0, transfers_out=2.0, **_CLOCK),
+            dict(bits_in=100.0, bits_out=50.0)),
+    MaxPool: (lambda ctx, c: MaxPool(ctx, c, num_bits=8, window=4, num_units=16),
+              dict(num_reads=5.0, **_CLOCK), dict(num_reads=5.0, num_units_used=3)),
+    Activation: (lambda ctx, c: Activation(ctx, c, num_bits=8, num_units=16),
+                 dict(num_reads=5.0, **_CLOCK), dict(num_reads=5.0, num_units_used=3)),
+}
+
+
+def _component_classes() -> set[type]:
+    for mod in pkgutil.iter_modules(chip.components.__path__):
+        importlib.import_module(f"chip.components.{mod.name}")
+    out, todo = set(), [Component]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub.__module__.startswith("chip.components."):
+                out.add(sub)
+                todo.append(sub)
+    return out
+
+
+def test_contract_cases_cover_every_component_class():
+    # the abstract interconnect base has no figures of its own; SubArray's activity is a
+    # whole SubArrayActivity (tests/test_subarray.py)
+    assert _component_classes() == set(_CONTRACT) | {Interconnect, SubArray}
+
+
+def _misspelt(known: frozenset[str]) -> str:
+    """A plausible typo of one declared keyword: a dropped or an added plural 's'."""
+    key = sorted(known)[0] if known else "num_reads"
+    return key[:-1] if key.endswith("s") else key + "s"
+
+
+@pytest.mark.parametrize("cls", list(_CONTRACT), ids=lambda cls: cls.__name__)
+def test_misspelt_activity_keyword_raises(sram, cls):
+    ctx, c = sram
+    comp = _CONTRACT[cls][0](ctx, c)
+    known = cls.activity_keywords()
+    assert set(_CONTRACT[cls][1]) | set(_CONTRACT[cls][2]) <= known
+    bad = _misspelt(known)
+    assert bad not in known
+    with pytest.raises(TypeError) as err:
+        comp.cost(**{bad: 10})
+    msg = str(err.value)
+    assert cls.__name__ in msg and repr(bad) in msg and "\n" not in msg
+    for key in known:
+        assert key in msg
+    for method in (comp.latency_s, comp.dynamic_energy_J):
+        with pytest.raises(TypeError):
+            method(**{bad: 10})
+
+
+def test_misspelt_count_no_longer_prices_zero(sram):
+    ctx, c = sram
+    tree = AdderTree(ctx, c, num_inputs=8, num_bits=8)
+    with pytest.raises(TypeError, match="num_read"):
+        tree.dynamic_energy_J(num_read=10)
+    with pytest.raises(TypeError, match=r"AdderTree \(adder_tree\).*'num_read'.*known: "
+                                        r"clock_period_s, num_inputs, num_reads, "
+                                        r"num_units_used"):
+        tree.cost(num_read=10)
+
+
+@pytest.mark.parametrize("cls", list(_CONTRACT), ids=lambda cls: cls.__name__)
+def test_cost_routes_each_keyword_to_the_method_declaring_it(sram, cls):
+    ctx, c = sram
+    make, lat_kw, energy_kw = _CONTRACT[cls]
+    comp = make(ctx, c)
+    activity = {**lat_kw, **energy_kw}
+    # the hand split is what the two methods declare
+    for method, part in ((comp.latency_s, lat_kw), (comp.dynamic_energy_J, energy_kw)):
+        declared = inspect.signature(method).parameters
+        assert {k for k in activity if k in declared} == set(part), method.__name__
+    cost = comp.cost(count=3, **activity)
+    assert cost.latency_s == comp.latency_s(**lat_kw)
+    assert cost.dynamic_energy_J == 3 * comp.dynamic_energy_J(**energy_kw)
+    assert cost.area_m2 == 3 * comp.area_m2 and cost.leakage_W == 3 * comp.leakage_W
+    assert (cost.name, cost.category, cost.count) == (comp.name, comp.category, 3)
+    if cls is not SRAMWriteDriver:       # inference never writes: no read figures
+        assert cost.latency_s > 0 or cost.dynamic_energy_J > 0
+
+
+def test_catch_all_activity_refused_at_class_definition():
+    with pytest.raises(TypeError, match="catch-all"):
+        class Sloppy(Component):            # noqa: F841
+            def dynamic_energy_J(self, *, num_reads: float = 0.0, **_) -> float:
+                return num_reads
+
+
+def test_interconnects_share_one_activity(sram):
+    keys = {"num_bits", "bits_in", "bits_out", "num_transfers", "transfers_in",
+            "transfers_out", "clock_period_s"}
+    assert Bus.activity_keywords() == HTree.activity_keywords() == \
+        XYBus.activity_keywords() == keys
+    ctx, c = sram
+    tree = HTree(ctx, c, 4, 4, 1e-3, 1e-3, 256)
+    # every H-tree transfer runs root <-> leaf, so either direction costs the whole path
+    assert tree.dynamic_energy_J(bits_in=10.0, bits_out=5.0) == pytest.approx(
+        15 * tree.bit_energy_J)
+    assert tree.latency_s(transfers_in=2, transfers_out=1, clock_period_s=1e-9) == \
+        pytest.approx(3 * tree.latency_s(num_transfers=1, clock_period_s=1e-9))
+    bus = Bus(ctx, c, 4, 4, 100e-6, 100e-6, 128)
+    # num_bits are weighted with the toggle rate, per-direction bits are not
+    assert bus.dynamic_energy_J(num_bits=100.0) == pytest.approx(
+        100 * bus.bit_energy_J * c.output_toggle_rate)
+    assert HTree(ctx, c, 4, 4, 1e-3, 1e-3, 256).toggle == c.input_toggle_rate

@@ -191,3 +191,20 @@ def test_envm_bit_line_charged_once_and_sl_driver_off_read_path():
         flash.components["level_shifter"].latency_s()
     t_adc = flash.components["adc"].latency_s(num_conversions=1)
     assert flash.read_cycle_s == pytest.approx(flash.ctx.beta * (max(t_row, t_mux) + t_adc))
+
+
+def test_subarray_is_a_component():
+    from chip.components.base import Component
+    sa, _ = _sa()
+    assert isinstance(sa, Component)
+    assert (sa.name, sa.category) == ("subarray", "other")
+    act = _activity()
+    cost = sa.cost(act, 1.7e-9)
+    assert (cost.name, cost.category) == (sa.name, sa.category)
+    assert sa.latency_s(act, 1.7e-9) == cost.latency_s
+    assert sa.dynamic_energy_J(act, clock_period_s=1.7e-9) == cost.total_dynamic_energy_J
+    # a misspelt argument is an error, not a default
+    with pytest.raises(TypeError):
+        sa.cost(act, clock_period=1.7e-9)
+    with pytest.raises(TypeError):
+        sa.latency_s(activity=act, clock=1.7e-9)

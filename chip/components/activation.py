@@ -54,13 +54,12 @@ class Activation(Component):
         else:
             raise ValueError(f"kind={self.kind!r} must be 'relu' or 'sigmoid'")
 
-    def latency_s(self, num_reads: float = 1.0, clock_period_s: float | None = None,
-                  **_) -> float:
+    def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None) -> float:
         if self.kind == "relu":
             return num_reads * (clock_period_s or 0.0)     # tables §5.3: 1 DFF read
         return num_reads * cycles(self.op_latency_s, clock_period_s)
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, num_units_used: float | None = None,
-                         **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0,
+                         num_units_used: float | None = None) -> float:
         units = self.num_units if num_units_used is None else num_units_used
         return num_reads * units * self.op_energy_J

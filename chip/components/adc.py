@@ -13,20 +13,6 @@ import numpy as np
 from chip.components import adc_fits as fits
 from chip.components.base import Component, require_int, tile_units
 
-# Deliberate differences from NeuroSim V1.4 (compat="neurosim-1.4" restores its behaviour).
-NEUROSIM_DIFFERENCES = {
-    "mlsa_column_charge": "tables §7.1: the column/S-A interface energy C_col V_r^2 (1/(L-1) + "
-                          "1/D) per comparator; NeuroSim's integer division drops 1/(L-1), so "
-                          "the column itself is never charged",
-    "mlsa_reference_levels": "tables §7.21: reference power summed over all L-1 reference "
-                             "columns and the latency load of all L-1 comparator inputs; "
-                             "NeuroSim uses L-3 of them",
-    "mlsa_dummy_column_area": "tables §7.4: the dummy reference column is sized with the "
-                              "array's own cell pitch; NeuroSim mixes the wire width into it",
-    "encoder_energy": "tables §7.16: the thermometer encoder switches (ours: its gate "
-                      "capacitances x epsilon); NeuroSim hard-codes 0",
-}
-
 
 def _temperature_factor(ctx) -> float:
     return 1.0 + fits.TEMP_COEFF_POWER * (ctx.temperature_K - 300.0)  # tables §4.2
@@ -124,21 +110,15 @@ class FlashADC(Component):
                              f"'sequential'")
         self.num_adc = math.ceil(self.num_cols / self.cols_per_adc)
         self.shared = L                                   # D = dumcolshared = levelOutput
-        # --- reference resistances (tables §6.1) ------------------------------------
-        if reference_mode == "parallel":
-            r0 = (ctx.access_resistance_ohm if ctx.is_sram else config.r_on_ohm) / rows_per_read
-            self.r_ref = np.array([r0 / (1.0 - i / L) for i in range(L - 1)])
-        else:
-            g_on, g_off = ctx.g_on_S, ctx.g_off_S
-            g_ref = [g_on + (g_off - g_on) / (2 * (L - 1)) + i * (g_off - g_on) / (L - 1)
-                     for i in range(L - 1)]
-            self.r_ref = 1.0 / np.array(g_ref)
+        self.r_ref = self._reference_resistances(config, reference_mode, rows_per_read)
         # --- unit devices --------------------------------------------------------------
         n_cell, p_cell = ctx.nmos_cell(), ctx.pmos_cell()
         self._cgn, self._cjn = n_cell.cap_in_F, n_cell.cap_out_F
         self._cgp, self._cjp = p_cell.cap_in_F, p_cell.cap_out_F
         # --- area (tables §6.1): N_ADC (L-1) [9 A_N + h_arr w_cell / D] --------------------
         if ctx.quirk("mlsa_dummy_column_area"):
+            # NeuroSim mixes the wire width into the dummy column's size (tables §7.4);
+            # ours sizes it with the array's own cell pitch
             f_wire = ctx.wire_width_m
             h_arr = (array_height_m / ctx.cell_height_m) * ctx.cell_height_F * f_wire
             w_cell = ctx.cell_width_F * (ctx.feature_size_m if ctx.is_sram else f_wire)
@@ -146,7 +126,35 @@ class FlashADC(Component):
             h_arr, w_cell = array_height_m, ctx.cell_width_m
         self.sense_area_m2 = self.num_adc * (L - 1) * (9 * n_cell.area_m2
                                                         + h_arr * w_cell / self.shared)
-        # --- thermometer encoder (tables §6.1) ------------------------------------------
+        self._encoder(array_width_m)
+        self._place(self.sense_area_m2 + self.encoder_area_m2, width_m=array_width_m)
+        self.leakage_W = self.encoder_leakage_W        # tables §6.1: S/A static power is dynamic
+        # --- latency of one conversion (tables §6.1) ----------------------------------
+        # ours: the latency load of all L-1 comparator inputs and (below) the reference
+        # power of all L-1 reference columns; NeuroSim uses L-3 of them (tables §7.21)
+        n_load = (L - 3) if ctx.quirk("mlsa_reference_levels") else (L - 1)
+        self.column_cap_F = column_cap_F
+        c_col = column_cap_F + max(n_load, 0) * self._cgn
+        picks = [1, L - 2] if L >= 3 else [0]
+        self.comparator_latency_s = max(mlsa_latency_s(ctx, self.r_ref[i], c_col) for i in picks)
+        self.conversion_latency_s = self.comparator_latency_s + self.encoder_latency_s
+        self._energy_constants(column_cap_F, reference_energy_J)
+
+    def _reference_resistances(self, config, reference_mode: str,
+                               rows_per_read: int) -> np.ndarray:
+        """The L-1 comparators' reference resistances (tables §6.1)."""
+        ctx, L = self.ctx, self.levels
+        if reference_mode == "parallel":
+            r0 = (ctx.access_resistance_ohm if ctx.is_sram else config.r_on_ohm) / rows_per_read
+            return np.array([r0 / (1.0 - i / L) for i in range(L - 1)])
+        g_on, g_off = ctx.g_on_S, ctx.g_off_S
+        g_ref = [g_on + (g_off - g_on) / (2 * (L - 1)) + i * (g_off - g_on) / (L - 1)
+                 for i in range(L - 1)]
+        return 1.0 / np.array(g_ref)
+
+    def _encoder(self, array_width_m: float) -> None:
+        """The thermometer-to-binary encoder after the comparators (tables §6.1)."""
+        ctx, L = self.ctx, self.levels
         if L > 2:
             w = ctx.w_min_m
             self._inv = ctx.inv()
@@ -172,18 +180,15 @@ class FlashADC(Component):
             self.encoder_latency_s = t1 + t2
         else:
             self.encoder_area_m2 = self.encoder_leakage_W = self.encoder_latency_s = 0.0
-        self._place(self.sense_area_m2 + self.encoder_area_m2, width_m=array_width_m)
-        self.leakage_W = self.encoder_leakage_W        # tables §6.1: S/A static power is dynamic
-        # --- latency of one conversion (tables §6.1) ----------------------------------
-        n_load = (L - 3) if ctx.quirk("mlsa_reference_levels") else (L - 1)
-        self.column_cap_F = column_cap_F
-        c_col = column_cap_F + max(n_load, 0) * self._cgn
-        picks = [1, L - 2] if L >= 3 else [0]
-        self.comparator_latency_s = max(mlsa_latency_s(ctx, self.r_ref[i], c_col) for i in picks)
-        self.conversion_latency_s = self.comparator_latency_s + self.encoder_latency_s
-        # --- energy constants ----------------------------------------------------------
+
+    def _energy_constants(self, column_cap_F: float, reference_energy_J: float) -> None:
+        """Per-conversion switching energy, reference power and encoder energy (tables §6.1)."""
+        ctx, L = self.ctx, self.levels
         vr2, vdd2 = ctx.read_voltage_V ** 2, ctx.vdd_V ** 2
         D = self.shared
+        # the column / S-A interface energy C_col V_r^2 (1/(L-1) + 1/D) per comparator;
+        # NeuroSim's integer division drops 1/(L-1), so the column itself is never charged
+        # (tables §7.1)
         col_share = 1.0 / D if ctx.quirk("mlsa_column_charge") else 1.0 / (L - 1) + 1.0 / D
         cgn, cjn, cgp, cjp = self._cgn, self._cjn, self._cgp, self._cjp
         self.switch_energy_J = (column_cap_F * vr2 * col_share                  # tables §6.1
@@ -198,13 +203,14 @@ class FlashADC(Component):
         if ctx.quirk("encoder_energy_zero") or L <= 2:
             self.encoder_energy_J = 0.0
         else:
-            # ours: half the encoder nodes toggle per conversion, x epsilon (control logic)
+            # ours: half the encoder nodes toggle per conversion, x epsilon (control logic);
+            # NeuroSim hard-codes the encoder's energy to 0 (tables §7.16)
             self.encoder_energy_J = 0.5 * ctx.epsilon * vdd2 * (
                 (L - 1) * (self._inv.cap_in_F + self._inv.cap_out_F + self._nand2.cap_in_F
                            + self._nand2.cap_out_F)
                 + math.ceil(math.log2(L)) * (self._nand_big.cap_in_F + self._nand_big.cap_out_F))
 
-    def latency_s(self, num_conversions: float = 1.0, **_) -> float:
+    def latency_s(self, *, num_conversions: float = 1.0) -> float:
         """Sequential conversions of one ADC (clocking is the SubArray's business)."""
         return num_conversions * self.conversion_latency_s
 
@@ -214,7 +220,7 @@ class FlashADC(Component):
         return ((self.levels - 1) * self.switch_energy_J + self.encoder_energy_J
                 + self.comparator_latency_s * (power + self.reference_power_W))
 
-    def dynamic_energy_J(self, conductance_S=(), counts=(), **_) -> float:
+    def dynamic_energy_J(self, *, conductance_S=(), counts=()) -> float:
         r, n = _histogram(conductance_S, counts)
         if n.size == 0:
             return 0.0
@@ -250,14 +256,14 @@ class SarADC(Component):
         self.conversion_latency_s = (b + 1) * 1e-9          # tables §6.2: (log2 L + 1) x 1 ns
         self.leakage_W = 0.0
 
-    def latency_s(self, num_conversions: float = 1.0, **_) -> float:
+    def latency_s(self, *, num_conversions: float = 1.0) -> float:
         return num_conversions * self.conversion_latency_s
 
     def energy_per_conversion_J(self, conductance_S) -> np.ndarray:
         r, _ = _histogram(conductance_S, np.zeros_like(np.atleast_1d(conductance_S)))
         return sar_column_power_W(self.ctx, r, self.bits) * self.conversion_latency_s
 
-    def dynamic_energy_J(self, conductance_S=(), counts=(), **_) -> float:
+    def dynamic_energy_J(self, *, conductance_S=(), counts=()) -> float:
         r, n = _histogram(conductance_S, counts)
         if n.size == 0:
             return 0.0

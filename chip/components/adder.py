@@ -46,11 +46,10 @@ class Adder(Component):
         self.add_energy_J = ctx.vdd_V ** 2 * ((14 * cin + 7 * cout)
                                               + (self.num_bits - 1) * (13 * cin + 7 * cout))
 
-    def latency_s(self, num_reads: float = 1.0, clock_period_s: float | None = None,
-                  **_) -> float:
+    def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None) -> float:
         """``num_reads`` sequential additions; rounded to whole cycles if clocked."""
         return num_reads * cycles(self.add_latency_s, clock_period_s)
 
-    def dynamic_energy_J(self, num_ops: float = 0.0, **_) -> float:
+    def dynamic_energy_J(self, *, num_ops: float = 0.0) -> float:
         require_positive("num_ops", num_ops, allow_zero=True)
         return num_ops * self.add_energy_J * self.ctx.delta          # x delta (tables §2.1)

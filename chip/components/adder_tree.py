@@ -1,17 +1,8 @@
 """Adder tree summing partial sums of subarrays, PEs or tiles (NeuroSim V1.4 tables §5.3)."""
 from __future__ import annotations
 
-
 from chip.components.adder import Adder
 from chip.components.base import Component, cycles, require_int
-
-NEUROSIM_DIFFERENCES = {
-    "adder_tree_halving": "tables §7.22: an odd operand count passes one operand to the next "
-                          "stage (ceil halving); NeuroSim halves with integer division and "
-                          "loses an adder per odd stage",
-    "adder_tree_latency": "tables §7.7: every stage is timed at its real width "
-                          "(num_bits + k); NeuroSim times stages after the first as 2-bit adders",
-}
 
 
 class AdderTree(Component):
@@ -45,6 +36,8 @@ class AdderTree(Component):
         stages, j, k = [], inputs, 0
         while j > 1:
             stages.append((j // 2, Adder(self.ctx, self.config, self.num_bits + k, 1)))
+            # ours: an odd operand passes to the next stage (ceil halving); NeuroSim halves
+            # with integer division and loses an adder per odd stage (tables §7.22)
             j = j // 2 if self.ctx.quirk("adder_tree_odd_halving") else (j + 1) // 2
             k += 1
         return stages
@@ -52,6 +45,8 @@ class AdderTree(Component):
     def _evaluation(self, stages: list) -> tuple[float, float]:
         """(latency, energy) of one evaluation of one tree through ``stages``."""
         if stages:
+            # ours: every stage timed at its real width (num_bits + k); NeuroSim times the
+            # stages after the first as 2-bit adders (tables §7.7)
             if self.ctx.quirk("adder_tree_two_bit_latency"):
                 two_bit = Adder(self.ctx, self.config, 2, 1)
                 lat = stages[0][1].add_latency_s + (len(stages) - 1) * two_bit.add_latency_s
@@ -69,12 +64,12 @@ class AdderTree(Component):
             return self.tree_latency_s, self.tree_energy_J
         return self._evaluation(self._stages(max(1, int(num_inputs))))
 
-    def latency_s(self, num_reads: float = 1.0, clock_period_s: float | None = None,
-                  num_inputs: int | None = None, **_) -> float:
+    def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None,
+                  num_inputs: int | None = None) -> float:
         # tables §5.3: synchronous -> ceil(t f_clk) cycles per evaluation.
         return num_reads * cycles(self._used(num_inputs)[0], clock_period_s)
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, num_units_used: float | None = None,
-                         num_inputs: int | None = None, **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0, num_units_used: float | None = None,
+                         num_inputs: int | None = None) -> float:
         units = self.num_units if num_units_used is None else num_units_used
         return num_reads * units * self._used(num_inputs)[1]

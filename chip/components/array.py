@@ -60,8 +60,8 @@ class Array(Component):
             self.cell_leakage_W = 0.0
         self.leakage_W = self.cell_leakage_W * self.rows * self.cols
 
-    def dynamic_energy_J(self, row_activations: float = 0.0, column_reads: float = 0.0,
-                         **_) -> float:
+    def dynamic_energy_J(self, *, row_activations: float = 0.0,
+                         column_reads: float = 0.0) -> float:
         """``column_reads``: bit-line charges not already counted by the read circuit (the
         flash ADC's comparators charge their column themselves, MultilevelSenseAmp.cpp; the
         sub-array passes 0 then)."""

@@ -2,13 +2,17 @@
 
 Every peripheral is built from ``(ctx, config, **geometry)`` and exposes ``name``,
 ``category``, ``area_m2``, ``width_m``, ``height_m``, ``leakage_W`` and
-``latency_s(**activity)``, ``dynamic_energy_J(**activity)``, ``cost(count=1, **activity)``.
-Activity keywords are counts the block needs (``num_reads``, ``active_rows``, ...).
-``cost`` multiplies area, leakage and energy by ``count`` (identical instances doing the
-same work); latency is that of one instance.
+``latency_s(*, ...)``, ``dynamic_energy_J(*, ...)``, ``cost(count=1, **activity)``.
+The two figure methods declare every activity count they take as an explicit keyword
+(``num_reads``, ``active_lines``, ...); neither takes ``**kwargs``, so a misspelt count is
+a TypeError, never a count of zero. ``cost`` routes each keyword to whichever of the two
+declares it (both, if both do) and refuses one that neither declares. It multiplies
+area, leakage and energy by ``count`` (identical instances doing the same work); latency
+is that of one instance.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -59,11 +63,30 @@ def tile_units(unit_width_m: float, unit_height_m: float, count: int,
     return count * unit_width_m, unit_height_m          # one row by default
 
 
+def _declared_keywords(cls: type, method: str) -> frozenset[str]:
+    """The keywords ``cls.method`` declares; a catch-all (``*args``/``**kwargs``) is refused
+    when the class is defined, so the contract cannot be broken silently."""
+    params = list(inspect.signature(getattr(cls, method)).parameters.values())[1:]
+    for p in params:
+        if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+            raise TypeError(f"{cls.__name__}.{method} takes {p}: a component's activity must "
+                            f"be explicit keyword arguments, not a catch-all")
+    return frozenset(p.name for p in params if p.kind != p.POSITIONAL_ONLY)
+
+
 class Component:
-    """Base class: zero cost; subclasses set the figures in ``__init__``."""
+    """Base class: zero cost; subclasses set the figures in ``__init__`` and declare their
+    activity as the keyword arguments of ``latency_s`` and ``dynamic_energy_J``."""
 
     name = "component"
     category = "other"
+    # per class: (keywords of latency_s, keywords of dynamic_energy_J), set at definition
+    _activity_keywords: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._activity_keywords = (_declared_keywords(cls, "latency_s"),
+                                  _declared_keywords(cls, "dynamic_energy_J"))
 
     def __init__(self) -> None:
         self.area_m2 = 0.0
@@ -71,16 +94,30 @@ class Component:
         self.height_m = 0.0
         self.leakage_W = 0.0
 
-    def latency_s(self, **activity: Any) -> float:
+    def latency_s(self) -> float:
         return 0.0
 
-    def dynamic_energy_J(self, **activity: Any) -> float:
+    def dynamic_energy_J(self) -> float:
         return 0.0
+
+    @classmethod
+    def activity_keywords(cls) -> frozenset[str]:
+        """Every activity keyword ``cost`` accepts for this class."""
+        return cls._activity_keywords[0] | cls._activity_keywords[1]
 
     def cost(self, count: int = 1, **activity: Any) -> Cost:
+        lat_keys, energy_keys = self._activity_keywords
+        unknown = sorted(set(activity) - lat_keys - energy_keys)
+        if unknown:
+            known = ", ".join(sorted(lat_keys | energy_keys)) or "none"
+            raise TypeError(f"{type(self).__name__} ({self.name}): unknown activity "
+                            f"keyword{'s' if len(unknown) > 1 else ''} "
+                            f"{', '.join(map(repr, unknown))}; known: {known}")
+        latency = self.latency_s(**{k: v for k, v in activity.items() if k in lat_keys})
+        energy = self.dynamic_energy_J(**{k: v for k, v in activity.items()
+                                          if k in energy_keys})
         return Cost(self.name, self.category, area_m2=self.area_m2 * count,
-                    latency_s=self.latency_s(**activity),
-                    dynamic_energy_J=self.dynamic_energy_J(**activity) * count,
+                    latency_s=latency, dynamic_energy_J=energy * count,
                     leakage_W=self.leakage_W * count, count=count)
 
     def _place(self, area_m2: float, width_m: float | None = None,

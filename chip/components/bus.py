@@ -1,35 +1,29 @@
 """PE-level bus: repeated wires between the subarrays of a PE (NeuroSim V1.4 tables §5.9)."""
 from __future__ import annotations
 
-from chip.components.base import Component, cycles, require_int, require_positive
+from chip.components.base import require_int
+from chip.components.interconnect import Interconnect
 
 
-class Bus(Component):
+class Bus(Interconnect):
     """Horizontal + vertical repeated bus over a num_rows x num_cols grid of units.
 
     Bus(ctx, config, num_rows, num_cols, unit_height_m, unit_width_m, bus_width,
     delay_tolerance=0.0, toggle_rate=None, output_width=None). Area 0 (routed over the
     units, as NeuroSim). ``output_width``: lanes of the vertical bus (default bus_width).
-    Activity: ``num_bits`` moved over the whole bus (energy, x toggle rate) or ``bits_in`` /
-    ``bits_out`` (already toggle-weighted) on the horizontal / vertical bus; ``num_transfers``
-    (or ``transfers_in`` / ``transfers_out``) sequential transfers (latency),
-    ``clock_period_s``.
+    ``num_bits`` are weighted with the output toggle rate. Inputs run the horizontal bus,
+    outputs the vertical one (``bits_in`` / ``bits_out``, ``transfers_in`` /
+    ``transfers_out``); activity as every `Interconnect`.
     """
 
     name = "bus"
-    category = "interconnect"
+    default_toggle = "output_toggle_rate"
 
     def __init__(self, ctx, config, num_rows: int, num_cols: int, unit_height_m: float,
                  unit_width_m: float, bus_width: int, delay_tolerance: float = 0.0,
                  toggle_rate: float | None = None, output_width: int | None = None):
-        super().__init__()
-        self.ctx = ctx
-        self.num_rows = require_int("num_rows", num_rows)
-        self.num_cols = require_int("num_cols", num_cols)
-        require_positive("unit_height_m", unit_height_m)
-        require_positive("unit_width_m", unit_width_m)
-        self.bus_width = require_int("bus_width", bus_width)
-        self.toggle = config.output_toggle_rate if toggle_rate is None else toggle_rate
+        super().__init__(ctx, config, num_rows, num_cols, unit_height_m, unit_width_m,
+                         bus_width, delay_tolerance, toggle_rate)
         rw = ctx.fb.repeated_wire(ctx.tech, ctx.r_wire_ohm_per_m, ctx.wire_cap_F_per_m,
                                   delay_tolerance, "decrement")        # tables §5.9
         self.design = rw
@@ -51,19 +45,3 @@ class Bus(Component):
         self.bit_energy_J = rw.energy_J_per_m * self.length_m
         self.in_bit_energy_J = rw.energy_J_per_m * self.length_in_m
         self.out_bit_energy_J = rw.energy_J_per_m * self.length_out_m
-
-    def latency_s(self, num_transfers: float = 1.0, clock_period_s: float | None = None,
-                  transfers_in: float | None = None, transfers_out: float | None = None,
-                  **_) -> float:
-        if transfers_in is not None or transfers_out is not None:
-            return (cycles(self.in_latency_s, clock_period_s) * (transfers_in or 0)
-                    + cycles(self.out_latency_s, clock_period_s) * (transfers_out or 0))
-        return num_transfers * cycles(self.transfer_latency_s, clock_period_s)
-
-    def dynamic_energy_J(self, num_bits: float = 0.0, bits_in: float | None = None,
-                         bits_out: float | None = None, **_) -> float:
-        if bits_in is not None or bits_out is not None:
-            # toggled bit counts per direction (the caller applied the toggle rates)
-            return (bits_in or 0.0) * self.in_bit_energy_J + \
-                (bits_out or 0.0) * self.out_bit_energy_J
-        return num_bits * self.bit_energy_J * self.toggle

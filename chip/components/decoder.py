@@ -186,8 +186,8 @@ class RowDecoder(Component):
             self.width_m = inv.width_m + nand2.width_m + tracks + w_nor + w_out
         self.area_m2 = self.width_m * self.height_m
 
-    def latency_s(self, num_reads: float = 1.0, **_) -> float:
+    def latency_s(self, *, num_reads: float = 1.0) -> float:
         return num_reads * self.decode_latency_s
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0) -> float:
         return num_reads * self.decode_energy_J

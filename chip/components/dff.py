@@ -51,13 +51,12 @@ class DFF(Component):
         self.data_energy_J = ((3 * c_tgd + inv.cap_in_F) + (c_tgd + inv.cap_out_F)
                               + (inv.cap_in_F + inv.cap_out_F)) * vdd2
 
-    def latency_s(self, num_reads: float = 1.0, clock_period_s: float | None = None,
-                  **_) -> float:
+    def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None) -> float:
         # tables §5.2: one cycle per read when clocked; half a period otherwise.
         return num_reads * (clock_period_s or 0.0)
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, num_active: float | None = None,
-                         **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0,
+                         num_active: float | None = None) -> float:
         require_positive("num_reads", num_reads, allow_zero=True)
         active = self.num_dff if num_active is None else min(num_active, self.num_dff)
         e = num_reads * (self.num_dff * self.clock_energy_J + active * self.data_energy_J)

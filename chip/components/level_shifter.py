@@ -44,10 +44,10 @@ class LevelShifter(Component):
         self.shift_latency_s = t1 + t2
         self.read_energy_J = (low.cap_out_F + 2 * latch.cap_in_F) * ctx.vdd_V ** 2
 
-    def latency_s(self, **_) -> float:
+    def latency_s(self) -> float:
         return self.shift_latency_s
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, active_lines: float = 0.0, **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0, active_lines: float = 0.0) -> float:
         if self.ctx.quirk("level_shifter_no_leakage"):
             return 0.0          # SubArray.cpp charges the level shifters on writes only
         return num_reads * active_lines * self.read_energy_J

@@ -5,11 +5,6 @@ import math
 
 from chip.components.base import Component, cycles, require_int
 
-NEUROSIM_DIFFERENCES = {
-    "max_pool_stages": "tables §7.15: a window of n inputs takes ceil(log2 n) comparator "
-                       "stages; NeuroSim's stage counter gives one more (3 for 2x2)",
-}
-
 
 class MaxPool(Component):
     """``num_units`` max-pooling units over ``window`` inputs of ``num_bits`` bits.
@@ -52,7 +47,7 @@ class MaxPool(Component):
             d += t
         stages = math.ceil(math.log2(self.window))
         if ctx.quirk("maxpool_extra_stage"):
-            stages += 1                                      # tables §7.15
+            stages += 1          # NeuroSim's stage counter gives one more (tables §7.15)
         half = b / 2                                        # stops half-way on average
         self.op_latency_s = d * stages * half / b
         vdd2 = ctx.vdd_V ** 2
@@ -62,11 +57,10 @@ class MaxPool(Component):
                    + 2 * (inv.cap_in_F + inv.cap_out_F) + (norb.cap_in_F + inv.cap_out_F)) * vdd2
         self.op_energy_J = comps * (e_bit * half + e_extra) * ctx.epsilon
 
-    def latency_s(self, num_reads: float = 1.0, clock_period_s: float | None = None,
-                  **_) -> float:
+    def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None) -> float:
         return num_reads * cycles(self.op_latency_s, clock_period_s)
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, num_units_used: float | None = None,
-                         **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0,
+                         num_units_used: float | None = None) -> float:
         units = self.num_units if num_units_used is None else num_units_used
         return num_reads * units * self.op_energy_J

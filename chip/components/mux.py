@@ -84,8 +84,8 @@ class Mux(Component):
         self.select_cap_F = self.num_outputs * (self.cg_n + self.cg_p)   # load on one select line
         self.leakage_W = 0.0
 
-    def latency_s(self, num_reads: float = 1.0, **_) -> float:
+    def latency_s(self, *, num_reads: float = 1.0) -> float:
         return num_reads * self.select_latency_s
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0) -> float:
         return num_reads * self.select_energy_J

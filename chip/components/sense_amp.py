@@ -36,10 +36,10 @@ class SenseAmp(Component):
         self.sense_latency_s = tau * math.log(ctx.vdd_V / MIN_SENSE_VOLTAGE_V)  # tables §4.6
         self.sense_energy_J = load_cap_F * ctx.vdd_V ** 2                     # per column
 
-    def latency_s(self, num_reads: float = 1.0, **_) -> float:
+    def latency_s(self, *, num_reads: float = 1.0) -> float:
         return num_reads * self.sense_latency_s
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0) -> float:
         return num_reads * self.num_cols * self.sense_energy_J
 
 
@@ -76,10 +76,10 @@ class Precharger(Component):
         self.precharge_latency_s = t + bitline_resistance_ohm * bitline_cap_F / 2
         self.precharge_energy_J = bitline_cap_F * ctx.vdd_V ** 2
 
-    def latency_s(self, **_) -> float:
+    def latency_s(self) -> float:
         return self.precharge_latency_s
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0) -> float:
         if not self.count_energy:
             return 0.0
         return num_reads * self.num_cols * self.precharge_energy_J

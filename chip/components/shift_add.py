@@ -53,14 +53,13 @@ class ShiftAdd(Component):
         """Adder then register: one shift-add step, unclocked."""
         return self.adder.add_latency_s + 0.0
 
-    def latency_s(self, num_reads: float = 1.0, clock_period_s: float | None = None,
-                  **_) -> float:
+    def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None) -> float:
         # tables §5.3: synchronous = one cycle per step.
         if clock_period_s:
             return num_reads * clock_period_s * max(1, math.ceil(
                 self.adder.add_latency_s / clock_period_s - 1e-9))
         return num_reads * self.step_latency_s()
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0) -> float:
         return (self.adder.dynamic_energy_J(num_ops=num_reads * self.num_units)
                 + self.dff.dynamic_energy_J(num_reads=num_reads))

@@ -105,10 +105,10 @@ class SwitchMatrix(Component):
         # tables §5.7: per driven line 3 C_TGdrain V^2 + (C_g,N + C_g,P) Vdd^2
         self.line_energy_J = 3 * self.c_drain * v ** 2 + (self.cg_n + self.cg_p) * ctx.vdd_V ** 2
 
-    def latency_s(self, **_) -> float:
+    def latency_s(self) -> float:
         return self.drive_latency_s
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, active_lines: float = 0.0, **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0, active_lines: float = 0.0) -> float:
         return (num_reads * active_lines * self.line_energy_J
                 + self.dff.dynamic_energy_J(num_reads=num_reads))
 
@@ -155,9 +155,9 @@ class NewSwitchMatrix(Component):
         self.line_energy_J = (2 * self.c_drain * v_acc ** 2 + 3 * self.c_drain * v_r ** 2
                               + 3 * (self.cg_n + self.cg_p) * vdd ** 2)
 
-    def latency_s(self, **_) -> float:
+    def latency_s(self) -> float:
         return self.drive_latency_s
 
-    def dynamic_energy_J(self, num_reads: float = 0.0, active_lines: float = 0.0, **_) -> float:
+    def dynamic_energy_J(self, *, num_reads: float = 0.0, active_lines: float = 0.0) -> float:
         return (num_reads * active_lines * self.line_energy_J
                 + self.dff.dynamic_energy_J(num_reads=num_reads))

@@ -1,34 +1,26 @@
 """X-Y bus of the chip (NeuroSim V1.4 tables §5.9: new in V1.4)."""
 from __future__ import annotations
 
-from chip.components.base import Component, cycles, require_int, require_positive
-from chip.components.htree import wire_segment
+from chip.components.interconnect import Interconnect, wire_segment
 
 
-class XYBus(Component):
+class XYBus(Interconnect):
     """A horizontal bus along the tile rows and vertical buses down the tile columns.
 
     XYBus(ctx, config, num_rows, num_cols, unit_height_m, unit_width_m, bus_width,
-    delay_tolerance=0.1, folded_ratio=4). A transfer runs from the centre tile
-    horizontally to the target column, then vertically to the target row. Latency: the
-    farthest tile; energy: the mean path over all tiles. Activity: ``num_bits``,
-    ``num_transfers``, ``clock_period_s`` (as HTree).
+    delay_tolerance=0.1, folded_ratio=4, toggle_rate=None). A transfer runs from the centre
+    tile horizontally to the target column, then vertically to the target row. Latency: the
+    farthest tile; energy: the mean path over all tiles. ``num_bits`` are weighted with the
+    input toggle rate. Activity as every `Interconnect`.
     """
 
     name = "xybus"
-    category = "interconnect"
 
     def __init__(self, ctx, config, num_rows: int, num_cols: int, unit_height_m: float,
                  unit_width_m: float, bus_width: int, delay_tolerance: float = 0.1,
                  folded_ratio: float = 4, toggle_rate: float | None = None):
-        super().__init__()
-        self.ctx = ctx
-        self.num_rows = require_int("num_rows", num_rows)
-        self.num_cols = require_int("num_cols", num_cols)
-        require_positive("unit_height_m", unit_height_m)
-        require_positive("unit_width_m", unit_width_m)
-        self.bus_width = require_int("bus_width", bus_width)
-        self.toggle = config.input_toggle_rate if toggle_rate is None else toggle_rate
+        super().__init__(ctx, config, num_rows, num_cols, unit_height_m, unit_width_m,
+                         bus_width, delay_tolerance, toggle_rate)
         rows, cols = self.num_rows, self.num_cols
         # tables §5.9: the chip uses the centre tile (ceil(cols/2), ceil(rows/2))
         cx, cy = -(-cols // 2), -(-rows // 2)
@@ -44,48 +36,40 @@ class XYBus(Component):
         self.bit_energy_J = seg["dx"][1] + seg["dy"][1]
         self.compat = ctx.quirk("xybus_centre_traffic")
         if self.compat:
-            # XYBus.cpp as Chip.cpp calls it: inputs run the horizontal bus over
-            # ceil(cols/2) tiles, outputs the vertical bus over rows - ceil(rows/2) - 1 tiles
-            h = wire_segment(ctx, unit_width_m * cx, delay_tolerance) if cx > 0 else (0, 0)
-            lv = unit_height_m * max(0, rows - cy - 1)
-            v = wire_segment(ctx, lv, delay_tolerance) if lv > 0 else (0, 0)
-            self.in_latency_s, self.in_bit_energy_J = h[0], h[1]
-            self.out_latency_s, self.out_bit_energy_J = v[0], v[1]
+            self._centre_traffic(cx, cy)
         else:
             # ours: inputs and outputs both run from the centre to the farthest tile
             # (latency) over the mean path (energy)
             self.in_latency_s = self.out_latency_s = self.transfer_latency_s
             self.in_bit_energy_J = self.out_bit_energy_J = self.bit_energy_J
-        W, H = cols * unit_width_m, rows * unit_height_m
+        self._layout(folded_ratio)
+
+    def _centre_traffic(self, cx: int, cy: int) -> None:
+        """XYBus.cpp as Chip.cpp calls it: inputs run the horizontal bus over ceil(cols/2)
+        tiles, outputs the vertical bus over rows - ceil(rows/2) - 1 tiles."""
+        ctx, tol = self.ctx, self.delay_tolerance
+        h = wire_segment(ctx, self.unit_width_m * cx, tol) if cx > 0 else (0, 0)
+        lv = self.unit_height_m * max(0, self.num_rows - cy - 1)
+        v = wire_segment(ctx, lv, tol) if lv > 0 else (0, 0)
+        self.in_latency_s, self.in_bit_energy_J = h[0], h[1]
+        self.out_latency_s, self.out_bit_energy_J = v[0], v[1]
+
+    def _layout(self, folded_ratio: float) -> None:
+        """Area, leakage and footprint: one horizontal bus over the chip width, one vertical
+        bus per tile column (ours)."""
+        ctx, tol, cols = self.ctx, self.delay_tolerance, self.num_cols
+        W, H = cols * self.unit_width_m, self.num_rows * self.unit_height_m
         pitch = 2 * ctx.wire_width_m
-        # ours: one horizontal bus over the chip width, one vertical bus per tile column
-        h_full = wire_segment(ctx, W, delay_tolerance) if W > 0 else (0, 0, 0, 0)
-        v_full = wire_segment(ctx, H, delay_tolerance) if H > 0 else (0, 0, 0, 0)
+        h_full = wire_segment(ctx, W, tol) if W > 0 else (0, 0, 0, 0)
+        v_full = wire_segment(ctx, H, tol) if H > 0 else (0, 0, 0, 0)
         self.area_m2 = (self.bus_width * ((W + cols * H) * pitch / folded_ratio
                                           + h_full[3] + cols * v_full[3]))
         if ctx.quirk("xybus_area_strips"):
             # XYBus.cpp's bookkeeping (tables §5.9): one vertical and one horizontal bus over
             # the whole grid, every bit lane a strip one repeater wide / folded ratio
             rw = ctx.fb.repeated_wire(ctx.tech, ctx.r_wire_ohm_per_m, ctx.wire_cap_F_per_m,
-                                      delay_tolerance, "halve")
+                                      tol, "halve")
             self.area_m2 = self.bus_width / folded_ratio * (
                 float(rw.repeater_layout_width_m) * H + float(rw.repeater_height_m) * W)
         self.leakage_W = self.bus_width * (h_full[2] + cols * v_full[2])
         self.width_m, self.height_m = W, H
-
-    def latency_s(self, num_transfers: float = 1.0, clock_period_s: float | None = None,
-                  transfers_in: float | None = None, transfers_out: float | None = None,
-                  **_) -> float:
-        if transfers_in is not None or transfers_out is not None:
-            # tables §5.9: each direction's transfer rounded up to whole clock cycles
-            return (cycles(self.in_latency_s, clock_period_s) * (transfers_in or 0)
-                    + cycles(self.out_latency_s, clock_period_s) * (transfers_out or 0))
-        return num_transfers * cycles(self.transfer_latency_s, clock_period_s)
-
-    def dynamic_energy_J(self, num_bits: float = 0.0, bits_in: float | None = None,
-                         bits_out: float | None = None, **_) -> float:
-        if bits_in is not None or bits_out is not None:
-            # toggled bit counts given per direction (the caller applied the toggle rates)
-            return (bits_in or 0.0) * self.in_bit_energy_J + \
-                (bits_out or 0.0) * self.out_bit_energy_J
-        return num_bits * self.bit_energy_J * self.toggle
