@@ -23,26 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from chip.compat import quirk_on
+from chip.mapping import neurosim_input_vectors
 from contracts.config import HardwareConfig
 
 __all__ = ["SubArrayActivity", "layer_activity", "unrolled_weights", "input_bit_vectors",
-           "cell_levels", "effective_conductance", "NEUROSIM_DIFFERENCES"]
-
-NEUROSIM_DIFFERENCES = {
-    "input_vectors_padding": "input vectors = output positions of the padded input; "
-                             "NeuroSim uses ((H-K+1)/s)^2 and drops the padded border",
-    "partial_read_conductance": "each partial read (rows_per_read rows) is evaluated with "
-                                "its own conductance; NeuroSim averages the whole column's "
-                                "conductance over numAdd reads",
-    "reads_of_unused_rows": "a subarray whose mapped rows fill only part of it reads only "
-                            "ceil(used rows / rows_per_read) groups; NeuroSim always reads "
-                            "ceil(subarray rows / rows_per_read)",
-    "skip_zero_input_reads": "a read whose input bits are all 0 (sequential: a row whose "
-                             "input bit is 0) is skipped; NeuroSim converts it at R = inf, "
-                             "which its power fits price above a conducting column",
-    "cell_wire_pieces": "per-cell wire resistances use the cell width for the row wire and "
-                        "its height for the column wire at the node's F (tables §7.4)",
-}
+           "cell_levels", "effective_conductance"]
 
 HIST_BINS = 4096           # conductance histogram resolution (float path): < 0.03 % of full scale
 CHUNK_ELEMENTS = 1 << 22   # bit-vector chunking: ~16 MB of float32 per product block
@@ -180,8 +166,9 @@ def _conductance_table(ctx, rows: int, cols: int) -> np.ndarray:
 
 
 # --- inputs ---------------------------------------------------------------------------------
-def input_bit_vectors(layer, config: HardwareConfig, compat: bool = False) -> np.ndarray:
-    """[images, vectors * bits, rows] uint8 bit planes of the im2col input (LSB plane first)."""
+def input_bit_vectors(layer, config: HardwareConfig, neurosim: bool = False) -> np.ndarray:
+    """[images, vectors * bits, rows] uint8 bit planes of the im2col input (LSB plane first);
+    ``neurosim``: only the vectors NeuroSim V1.4 consumes (padding ignored)."""
     g = layer.geometry
     bits = g.input_bits
     # the smallest unsigned type that holds a code: the im2col copy below is the largest
@@ -209,12 +196,8 @@ def input_bit_vectors(layer, config: HardwareConfig, compat: bool = False) -> np
         win = win[:, :, ::sh, ::sw, ::dh, ::dw]                 # [n, C, OH, OW, kh, kw]
         oh, ow = g.output_hw
         win = win[:, :, :oh, :ow]
-        if compat:
-            # NeuroSim V1.4 §6: it consumes ((H-K+1)/s) x ((W-K+1)/s) vectors of the trace
-            h, w = g.input_hw
-            keep = max(1, ((h - kh + 1) // sh) * ((w - kw + 1) // sw))
-        else:
-            keep = oh * ow
+        # NeuroSim consumes only its own count of the trace's vectors (chip.mapping)
+        keep = neurosim_input_vectors(g) if neurosim else oh * ow
         cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n, oh * ow, -1)
         cols = cols[:, :min(keep, cols.shape[1])]
     planes = np.empty((n, cols.shape[1], bits, cols.shape[-1]), dtype=np.uint8)
@@ -281,17 +264,36 @@ class _Histogram:
 
 
 # --- the layer ------------------------------------------------------------------------------
-def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
-                   ) -> SubArrayActivity:
-    """Activity of the subarrays holding ``layer`` (see the module docstring).
+@dataclass
+class _Reads:
+    """The read model of one layer: constants, the histogram, and running counts."""
 
-    ``row_groups``: lists of unrolled weight-matrix rows mapped together (default: one
-    group of all rows). Figures are per image (averaged over the traced images).
-    """
-    ctx = ctx or _tech(config)
-    compat = config.compat == "neurosim-1.4"
-    W = unrolled_weights(layer)
-    total_rows = W.shape[0]
+    X: np.ndarray                   # [images x bit-vectors, rows] input bits
+    levels: np.ndarray              # [rows, cell columns] stored levels
+    ctx: object
+    rows_per_read: int
+    neurosim: bool                  # NeuroSim's counting (quirk activity_counting)
+    hist: _Histogram
+    g_unit: float
+    scale_reads: int                # NeuroSim's numAdd of a full sub-array
+    kernel: object
+    row_ones: np.ndarray            # input ones per row over all vectors
+    subarrays: int = 0
+    active_sum: float = 0.0
+    reads_max: int = 0
+    used_rows_sum: float = 0.0
+    used_cols_sum: float = 0.0
+    skipped: float = 0.0
+
+    @property
+    def sram_neurosim(self) -> bool:
+        """NeuroSim's GetColumnResistance (ProcessingUnit.cpp): an SRAM column conducts
+        1/(R_acc + R_col) for every active row of the whole sub-array whatever the stored bit
+        ("weight value do not affect sense energy"), not divided by numAdd."""
+        return self.neurosim and self.hist.integer
+
+
+def _checked_groups(layer, row_groups, total_rows: int) -> list[np.ndarray]:
     if row_groups is None:
         row_groups = [np.arange(total_rows)]
     groups = [np.asarray(gr, dtype=np.intp).ravel() for gr in row_groups]
@@ -301,119 +303,157 @@ def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
         if gr.min() < 0 or gr.max() >= total_rows:
             raise ValueError(f"layer {layer.geometry.name!r}: row group indices must lie in "
                              f"[0, {total_rows}); got [{gr.min()}, {gr.max()}]")
-    R, C = config.subarray_rows, config.subarray_cols
+    return groups
+
+
+def _reads(layer, config: HardwareConfig, ctx, levels: np.ndarray) -> tuple[_Reads, int, int]:
+    """(read model, images, bit-vectors per image) of a layer."""
+    neurosim = quirk_on(config, "activity_counting")
+    R = config.subarray_rows
     rpr = min(config.rows_per_read, R)
-    levels = cell_levels(W, config)
-    n_cols = levels.shape[1]
-    col_blocks = math.ceil(n_cols / C)
-    X = input_bit_vectors(layer, config, compat)                  # [images, bv, rows]
+    X = input_bit_vectors(layer, config, neurosim)                 # [images, bv, rows]
     images, bv = X.shape[0], X.shape[1]
-    X = X.reshape(images * bv, total_rows)
-    V = X.shape[0]
+    X = X.reshape(images * bv, X.shape[2])
     binary = bool(ctx.is_sram)                  # SRAM: conductance = count x one unit
     g_unit = (1.0 / (ctx.access_resistance_ohm + ctx.wire_resistance_col_ohm)
-              if ctx.is_sram else 0.0)
+              if binary else 0.0)
     g_max_cell = g_unit if binary else max(ctx.cell_conductance_levels_S())
-    num_add_full = math.ceil(R / rpr)
-    # NeuroSim's GetColumnResistance (ProcessingUnit.cpp), compat: an SRAM column conducts
-    # 1/(R_acc + R_col) for every active row of the whole sub-array whatever the stored bit
-    # ("weight value do not affect sense energy"), not divided by numAdd; an eNVM column's
-    # whole conductance is divided by numAdd (a fraction: the binned float path)
-    sram_compat = compat and binary
-    integer = binary
-    top = R if sram_compat else rpr
-    hist = _Histogram(integer=integer, unit_S=g_unit, g_max=top * g_max_cell * 1.0001,
-                      bins=top if integer else HIST_BINS)
-    kernel = _kernel()
-    threads = _threads()
-    bin_scale = 1.0 if integer else float(np.float32(hist.bins / hist.g_max))
-    row_ones = X.sum(axis=0, dtype=np.int64).astype(np.float64)  # per row, all vectors
-    subarrays = 0
-    active_sum = 0.0
-    reads_max = 0
-    used_rows_sum = 0.0
-    used_cols_sum = 0.0
-    skipped = 0.0
-    for gr in groups:
-        n = gr.size
-        identity = n == total_rows and np.array_equal(gr, np.arange(total_rows))
-        Lg = levels if identity else levels[gr]
-        Xg = None                                                 # numpy fallback only
-        blocks = math.ceil(n / R)
-        for b in range(blocks):                                   # subarray row blocks
-            lo, hi = b * R, min((b + 1) * R, n)
-            nr = hi - lo
-            if sram_compat:
-                Gb = np.ones(Lg[lo:hi].shape, dtype=np.float32)   # every active row conducts
-            elif integer:
-                Gb = (Lg[lo:hi] > 0).astype(np.float32)
-            elif binary:
-                Gb = (Lg[lo:hi] > 0).astype(np.float32) * np.float32(g_unit)
-            else:
-                Gb = effective_conductance(Lg[lo:hi], ctx, R)
-            subarrays += col_blocks
-            used_rows_sum += float(nr) * col_blocks
-            used_cols_sum += float(n_cols)
-            ones = row_ones[gr[lo:hi]]
-            active_sum += float(ones.sum()) * col_blocks
-            reads_max = max(reads_max, math.ceil(nr / rpr))
-            if rpr == 1:
-                # sequential: one row per read; each (row, column) value is seen n_r
-                # times, zero conductance for the vectors whose input bit is 0.
-                hist.add_weighted(Gb.astype(np.float64) * (g_unit if integer else 1.0),
-                                  np.broadcast_to(ones[:, None], Gb.shape))
-                if compat:
-                    # NeuroSim converts every row, input 0 or not (and unused rows)
-                    hist.counts[0] += float((V - ones).sum() + (R - nr) * V) * n_cols
-                continue
-            # NeuroSim (compat): the whole column's conductance / numAdd, evaluated numAdd
-            # times, all-zero vectors included. Ours: each partial read of rpr rows, and a read
-            # whose input bits are all 0 activates no row and is skipped (its result is
-            # known); NeuroSim converts it at R = inf.
-            read, scale, weight = ((nr, 1.0 if sram_compat else 1.0 / num_add_full,
-                                    float(num_add_full)) if compat else (rpr, 1.0, 1.0))
-            if kernel is not None:
-                rows_b = np.ascontiguousarray(gr[lo:hi], dtype=np.int32)
-                if integer and read <= 65535:
-                    # 0/1 cells, exact counts: the byte kernel (bin = count)
-                    counts, _ = kernel.column_count_histogram(
-                        X, rows_b, Gb.astype(np.uint8), read, hist.bins, compat, threads)
-                else:
-                    counts, _ = kernel.column_histogram(
-                        X, rows_b, np.ascontiguousarray(Gb, dtype=np.float32), read,
-                        hist.bins, scale, bin_scale, compat, threads)
-                hist.counts[:counts.size] += counts * weight
-                continue
+    # an eNVM column's conductance is binned (a float histogram); SRAM counts are exact
+    top = R if neurosim and binary else rpr
+    hist = _Histogram(integer=binary, unit_S=g_unit, g_max=top * g_max_cell * 1.0001,
+                      bins=top if binary else HIST_BINS)
+    row_ones = X.sum(axis=0, dtype=np.int64).astype(np.float64)
+    return _Reads(X, levels, ctx, rpr, neurosim, hist, g_unit, math.ceil(R / rpr), _kernel(),
+                  row_ones), images, bv
+
+
+def _block_conductance(reads: _Reads, levels: np.ndarray, subarray_rows: int) -> np.ndarray:
+    """Per-cell conductance of one sub-array row block (unit counts for SRAM)."""
+    if reads.sram_neurosim:
+        return np.ones(levels.shape, dtype=np.float32)            # every active row conducts
+    if reads.hist.integer:
+        return (levels > 0).astype(np.float32)
+    return effective_conductance(levels, reads.ctx, subarray_rows)
+
+
+def _group(reads: _Reads, gr: np.ndarray, config: HardwareConfig) -> None:
+    """Every read of the sub-arrays holding the rows ``gr``, into the histogram."""
+    R, n_cols = config.subarray_rows, reads.levels.shape[1]
+    col_blocks = math.ceil(n_cols / config.subarray_cols)
+    total_rows, n = reads.X.shape[1], gr.size
+    identity = n == total_rows and np.array_equal(gr, np.arange(total_rows))
+    Lg = reads.levels if identity else reads.levels[gr]
+    Xg = None                                                     # numpy fallback only
+    for lo in range(0, n, R):                                     # sub-array row blocks
+        hi = min(lo + R, n)
+        Gb = _block_conductance(reads, Lg[lo:hi], R)
+        reads.subarrays += col_blocks
+        reads.used_rows_sum += float(hi - lo) * col_blocks
+        reads.used_cols_sum += float(n_cols)
+        ones = reads.row_ones[gr[lo:hi]]
+        reads.active_sum += float(ones.sum()) * col_blocks
+        reads.reads_max = max(reads.reads_max, math.ceil((hi - lo) / reads.rows_per_read))
+        if reads.rows_per_read == 1:
+            _sequential_block(reads, Gb, ones, R - (hi - lo))
+        elif reads.kernel is not None:
+            _kernel_block(reads, Gb, np.ascontiguousarray(gr[lo:hi], dtype=np.int32))
+        else:
             if Xg is None:
-                Xg = X if identity else X[:, gr]
-            Xb = np.ascontiguousarray(Xg[:, lo:hi], dtype=np.float32)   # [V, nr]
-            for q in range(0, nr, read):
-                xq = Xb[:, q:q + read]
-                _accumulate(hist, xq, Gb[q:q + read], scale, weight)
-                if not compat:
-                    skipped += float(np.count_nonzero(xq.max(axis=1) == 0)) * n_cols
-    hist.counts[0] = max(hist.counts[0] - skipped, 0.0)
+                Xg = reads.X if identity else reads.X[:, gr]
+            _numpy_block(reads, Gb, np.ascontiguousarray(Xg[:, lo:hi], dtype=np.float32))
+
+
+def _sequential_block(reads: _Reads, Gb: np.ndarray, ones: np.ndarray, unused_rows: int) -> None:
+    """One row per read: each (row, column) value is seen as often as the row's input bit
+    is 1 (a 0 input reads zero conductance)."""
+    hist = reads.hist
+    hist.add_weighted(Gb.astype(np.float64) * (reads.g_unit if hist.integer else 1.0),
+                      np.broadcast_to(ones[:, None], Gb.shape))
+    if reads.neurosim:
+        # NeuroSim converts every row, input 0 or not (and unused rows)
+        V = reads.X.shape[0]
+        hist.counts[0] += float((V - ones).sum() + unused_rows * V) * Gb.shape[1]
+
+
+def _read_shape(reads: _Reads, rows: int) -> tuple[int, float, float]:
+    """(rows per read, conductance scale, weight of a read). NeuroSim (quirk
+    activity_counting): the whole column's conductance / numAdd, evaluated numAdd times,
+    all-zero vectors included. Ours: each partial read of rows_per_read rows; a read whose
+    input bits are all 0 activates no row and is skipped (its result is known)."""
+    if reads.neurosim:
+        scale = 1.0 if reads.sram_neurosim else 1.0 / reads.scale_reads
+        return rows, scale, float(reads.scale_reads)
+    return reads.rows_per_read, 1.0, 1.0
+
+
+def _kernel_block(reads: _Reads, Gb: np.ndarray, rows: np.ndarray) -> None:
+    """The C++ kernel (activity_kernels.cpp): byte counts for 0/1 cells, else binned sums."""
+    hist = reads.hist
+    read, scale, weight = _read_shape(reads, rows.size)
+    if hist.integer and read <= 65535:
+        counts, _ = reads.kernel.column_count_histogram(
+            reads.X, rows, Gb.astype(np.uint8), read, hist.bins, reads.neurosim, _threads())
+    else:
+        bin_scale = 1.0 if hist.integer else float(np.float32(hist.bins / hist.g_max))
+        counts, _ = reads.kernel.column_histogram(
+            reads.X, rows, np.ascontiguousarray(Gb, dtype=np.float32), read, hist.bins,
+            scale, bin_scale, reads.neurosim, _threads())
+    hist.counts[:counts.size] += counts * weight
+
+
+def _numpy_block(reads: _Reads, Gb: np.ndarray, Xb: np.ndarray) -> None:
+    """The same histogram from numpy products over whole bit planes (no compiled kernel)."""
+    read, scale, weight = _read_shape(reads, Xb.shape[1])
+    for q in range(0, Xb.shape[1], read):
+        xq = Xb[:, q:q + read]
+        _accumulate(reads.hist, xq, Gb[q:q + read], scale, weight)
+        if not reads.neurosim:
+            reads.skipped += float(np.count_nonzero(xq.max(axis=1) == 0)) * Gb.shape[1]
+
+
+def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
+                   ) -> SubArrayActivity:
+    """Activity of the subarrays holding ``layer`` (see the module docstring).
+
+    ``row_groups``: lists of unrolled weight-matrix rows mapped together (default: one
+    group of all rows). Figures are per image (averaged over the traced images).
+    """
+    ctx = ctx or _tech(config)
+    W = unrolled_weights(layer)
+    groups = _checked_groups(layer, row_groups, W.shape[0])
+    reads, images, bv = _reads(layer, config, ctx, cell_levels(W, config))
+    for gr in groups:
+        _group(reads, gr, config)
+    hist = reads.hist
+    hist.counts[0] = max(hist.counts[0] - reads.skipped, 0.0)
     values, counts = hist.result()
-    reads_per_bv = num_add_full if compat else reads_max
-    full = rpr * g_max_cell
+    S, R = reads.subarrays, config.subarray_rows
+    return SubArrayActivity(
+        subarrays=S,
+        bit_vectors_per_subarray=float(bv),
+        reads_per_subarray=float(bv * (reads.scale_reads if reads.neurosim else
+                                       reads.reads_max)),
+        active_row_fraction=reads.active_sum / (images * bv * R * S) if S else 0.0,
+        column_conductance_S=values,
+        column_conductance_count=counts / images,
+        adc_code_mean=_code_mean(values, counts, reads, config),
+        used_rows=reads.used_rows_sum / S if S else 0.0,
+        used_cols=reads.used_cols_sum / S if S else 0.0,
+        images=images,
+    )
+
+
+def _code_mean(values: np.ndarray, counts: np.ndarray, reads: _Reads,
+               config: HardwareConfig) -> float:
+    """Mean ADC (or sense-amplifier) output code over all conversions."""
+    ctx = reads.ctx
+    g_max_cell = reads.g_unit if ctx.is_sram else max(ctx.cell_conductance_levels_S())
+    full = reads.rows_per_read * g_max_cell
     L = 2 ** (config.adc_bits if config.operation_mode == "parallel" else config.cell_bits)
     if counts.sum() > 0 and full > 0:
         codes = np.minimum(np.floor(values / full * L), L - 1)
-        code_mean = float(np.sum(codes * counts) / counts.sum())
-    else:
-        code_mean = 0.0
-    return SubArrayActivity(
-        subarrays=subarrays,
-        bit_vectors_per_subarray=float(bv),
-        reads_per_subarray=float(bv * reads_per_bv),
-        active_row_fraction=active_sum / (images * bv * R * subarrays) if subarrays else 0.0,
-        column_conductance_S=values,
-        column_conductance_count=counts / images,
-        adc_code_mean=code_mean,
-        used_rows=used_rows_sum / subarrays if subarrays else 0.0,
-        used_cols=used_cols_sum / subarrays if subarrays else 0.0,
-        images=images,
-    )
+        return float(np.sum(codes * counts) / counts.sum())
+    return 0.0
 
 
 def _accumulate(hist: _Histogram, Xb: np.ndarray, Gb: np.ndarray, scale: float,

@@ -14,10 +14,10 @@ memory utilization, then duplicates small layers at PE and subarray level and, w
 replicates tiles so fast and slow layers balance (NeuroSim's pipeline speed-up).
 
 Sizes are handled as (rows, cols) pairs so non-square subarrays work: a PE of ``n`` subarrays
-per side is ``n*subarray_rows`` by ``n*subarray_cols`` cells. With
-``config.compat == "neurosim-1.4"`` sizes are square in cells (NeuroSim's assumption),
-the number of input vectors ignores zero padding and operations are counted from the input
-size, which reproduces NeuroSim's printed floorplan and figures.
+per side is ``n*subarray_rows`` by ``n*subarray_cols`` cells. NeuroSim's conventions (quirks
+in chip/compat.py, all on with ``compat="neurosim-1.4"``): sizes square in cells, input
+vectors that ignore zero padding, operations counted from the input size; together they
+reproduce NeuroSim's printed floorplan and figures.
 
 Loops run over layers and candidate sizes only.
 """
@@ -33,7 +33,8 @@ import numpy as np
 from contracts.config import ConfigError, HardwareConfig
 from contracts.trace import LayerGeometry
 
-__all__ = ["LayerMapping", "NetworkMapping", "map_network", "row_groups", "pipeline_speedups"]
+__all__ = ["LayerMapping", "NetworkMapping", "map_network", "row_groups", "pipeline_speedups",
+           "neurosim_input_vectors"]
 
 
 @dataclass
@@ -89,7 +90,6 @@ class NetworkMapping:
     nm_pe_cells: tuple[int, int]      # NM PE size in cells (0, 0 when no NM layer)
     nm_pes_per_tile: int              # K*K of the NM layers (0 when none)
     speedup_degree: int               # pipeline speed-up degree actually used
-    compat: bool
 
     @property
     def cm_pes_per_tile_side(self) -> int:
@@ -180,26 +180,190 @@ def pipeline_speedups(geoms: Sequence[LayerGeometry], config: HardwareConfig) ->
     return [max(1, math.ceil((h / bound) ** 2)) for h in ifm], degree
 
 
-def _input_vectors(g: LayerGeometry, compat: bool) -> int:
-    """Input vectors per image. Ours: one per output position (padding included).
-    NeuroSim: ((H-K+1)/s) * ((W-K+1)/s) with C++ integer division (padding ignored)."""
+def neurosim_input_vectors(g: LayerGeometry) -> int:
+    """Input vectors per image as DNN+NeuroSim V1.4 counts them (reference §6):
+    (H-K+1)/s * (W-K+1)/s in C++ integer arithmetic, left to right, padding ignored (7x7
+    input, 3x3 kernel, stride 2: 5/2*5/2 = 2*5/2 = 5). The mapping and the activity model
+    both use this one rule (quirk padding_ignored_vectors / activity_counting)."""
     if g.kind == "linear":
         return 1
-    if compat:
-        h, w = g.input_hw
-        kh, kw = g.kernel_size
-        s = g.stride[0]
-        return max(1, (h - kh + 1) // s * (w - kw + 1) // s)
-    return g.input_vectors
+    h, w = g.input_hw
+    kh, kw = g.kernel_size
+    s = g.stride[0]
+    return max(1, (h - kh + 1) // s * (w - kw + 1) // s)
 
 
-def _ops(g: LayerGeometry, compat: bool) -> int:
+def _input_vectors(g: LayerGeometry, neurosim: bool) -> int:
+    """Input vectors per image: one per output position (padding included); NeuroSim's
+    count when ``neurosim``."""
+    if g.kind == "linear":
+        return 1
+    return neurosim_input_vectors(g) if neurosim else g.input_vectors
+
+
+def _ops(g: LayerGeometry, neurosim: bool) -> int:
     """Operations per image, 2 per MAC. Ours: from the output size (g.macs). NeuroSim:
     2 * IFM_H * IFM_W * Cin * K_H * K_W * Cout (input size)."""
-    if compat:
+    if neurosim:
         h, w = g.input_hw
         return 2 * h * w * g.in_channels * g.kernel_size[0] * g.kernel_size[1] * g.out_channels
     return 2 * g.macs
+
+
+@dataclass(frozen=True)
+class _Units:
+    """Sizes are searched in units: cells when NeuroSim's square sizing is on (quirk
+    square_subarray_sizing), whole sub-arrays per side otherwise, so a PE is always a whole
+    grid of sub-arrays and non-square sub-arrays work."""
+
+    rows: int                       # cells per unit along the rows
+    cols: int
+    one_subarray: int               # one sub-array, in units
+
+    def cells(self, size: int) -> tuple[int, int]:
+        return size * self.rows, size * self.cols
+
+    def start(self, cols: Sequence[int], layers: list[int], minimum: int) -> int:
+        """The first size tried: the widest layer's columns as a power of two, at least
+        ``minimum`` sub-arrays."""
+        top = max((_pow2_ceil(cols[i] / self.cols) for i in layers), default=0)
+        return max(top, minimum * self.one_subarray)
+
+
+def _novel_layers(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> tuple[int, list[bool]]:
+    """(K*K of the novel-mapped layers or 0, per-layer flags): the most common kernel area
+    (K*K != 1), layers with at least a sub-array of rows (reference §7)."""
+    n = len(geoms)
+    if config.mapping != "novel":
+        return 0, [False] * n
+    kk = [g.kernel_size[0] * g.kernel_size[1] for g in geoms]
+    areas = Counter(a for a in kk if a != 1)
+    if not areas:
+        return 0, [False] * n
+    pes = max(areas.items(), key=lambda kv: (kv[1], -kk.index(kv[0])))[0]
+    novel = [kk[i] == pes and geoms[i].rows >= config.subarray_rows and
+             geoms[i].kind == "conv2d" for i in range(n)]
+    return (pes, novel) if any(novel) else (0, novel)
+
+
+def _nm_pe_size(units: _Units, layers: list[int], cin, cols, rows, pes: int) -> int:
+    """NM PE size: the best memory utilization of the NM layers (TileDesignNM)."""
+    best, chosen = 0.0, units.start(cols, layers, 2)
+    size = chosen
+    while size > 2 * units.one_subarray:
+        pr, pc = units.cells(size)
+        tiles = sum(_cdiv(cin[i], pr) * _cdiv(cols[i], pc) for i in layers)
+        util = sum(rows[i] * cols[i] for i in layers) / (tiles * pr * pc * pes)
+        if util > best:
+            best, chosen = util, size
+        size //= 2
+    return chosen
+
+
+def _cm_sizes(units: _Units, layers: list[int], rows, cols) -> tuple[int, int, dict]:
+    """CM tile size (TileDesignCM), then CM PE size (PEDesign) sharing the running best
+    utilization, and each CM layer's PE duplication."""
+    def tiles_of(size: int) -> tuple[int, float]:
+        tr, tc = units.cells(size)
+        tiles = sum(_cdiv(rows[i], tr) * _cdiv(cols[i], tc) for i in layers)
+        mapped = sum(rows[i] * cols[i] for i in layers)
+        return tiles, (mapped / (tiles * tr * tc) if tiles else 0.0)
+
+    tile = units.start(cols, layers, 4)
+    best, (num_tiles, _) = 0.0, tiles_of(tile)
+    size = tile
+    while size > 4 * units.one_subarray and layers:
+        tiles, util = tiles_of(size)
+        if util > best:
+            best, tile, num_tiles = util, size, tiles
+        size //= 2
+    pe = size = tile // 2
+    while size > 2 * units.one_subarray and layers:
+        dups = _pe_dups(units, layers, rows, cols, size, tile)
+        tr, tc = units.cells(tile)
+        mapped = sum(dups[i][0] * dups[i][1] * rows[i] * cols[i] for i in layers)
+        util = mapped / (num_tiles * tr * tc) if num_tiles else 0.0
+        if util > best:
+            best, pe = util, size
+        size //= 2
+    return tile, pe, _pe_dups(units, layers, rows, cols, pe, tile)
+
+
+def _pe_dups(units: _Units, layers: list[int], rows, cols, pe: int, tile: int
+             ) -> dict[int, tuple[int, int]]:
+    """PE-level duplication of the CM layers smaller than a tile (floor(PEs per tile side /
+    PEs needed))."""
+    pr, pc = units.cells(pe)
+    tr, tc = units.cells(tile)
+    return {i: (_dup(_cdiv(tr, pr), _cdiv(rows[i], pr)), _dup(_cdiv(tc, pc), _cdiv(cols[i], pc)))
+            if rows[i] <= tr or cols[i] <= tc else (1, 1) for i in layers}
+
+
+@dataclass(frozen=True)
+class _Floorplan:
+    """The chosen sizes, in cells, and what every layer needs to be placed."""
+
+    config: HardwareConfig
+    novel: list[bool]
+    nm_pes: int
+    cm_tile: tuple[int, int]
+    cm_pe: tuple[int, int]
+    nm_pe: tuple[int, int]
+    pe_dup: dict
+    speedups: list[int]
+
+    def subarray_dup(self, i: int, rows_i: int, cols_i: int) -> tuple[int, int]:
+        """Sub-array duplication inside a PE (SubArrayDup) of a layer smaller than a PE."""
+        sa_r, sa_c = self.config.subarray_rows, self.config.subarray_cols
+        pr, pc = self.nm_pe if self.novel[i] else self.cm_pe
+        if rows_i <= pr or cols_i <= pc:
+            return _dup(_cdiv(pr, sa_r), _cdiv(rows_i, sa_r)), _dup(_cdiv(pc, sa_c),
+                                                                   _cdiv(cols_i, sa_c))
+        return 1, 1
+
+
+def _layer(i: int, g: LayerGeometry, plan: _Floorplan) -> LayerMapping:
+    """One layer's place: tiles, duplication, pipeline replication, utilization."""
+    from chip.compat import quirk_on
+    config = plan.config
+    sa_r, sa_c = config.subarray_rows, config.subarray_cols
+    R, C, cin = g.rows, g.out_channels * config.cells_per_weight, g.in_channels // g.groups
+    novel = plan.novel[i]
+    pdup = (1, 1) if novel else plan.pe_dup[i]
+    sdup = plan.subarray_dup(i, cin if novel else R, C)
+    dup = pdup[0] * pdup[1] * sdup[0] * sdup[1]
+    rep = math.ceil(plan.speedups[i] / dup) if config.pipeline else 1   # tile replication
+    if novel:
+        (pr, pc), k = plan.nm_pe, plan.nm_pes
+        base_rows, tiles_col = _cdiv(cin, pr), _cdiv(C, pc)
+        alloc, mapped, pe_grid = pr * pc * k, cin * k * C, (k, 1)
+        pes_one, pe_row_blocks = k * _cdiv(cin, pr) * _cdiv(C, pc), k * _cdiv(cin, pr)
+    else:
+        (tr, tc), (pr, pc) = plan.cm_tile, plan.cm_pe
+        side = max(1, _cdiv(tr, pr))
+        base_rows, tiles_col = _cdiv(R, tr), _cdiv(C, tc)
+        alloc, mapped, pe_grid = tr * tc, R * C, (side, side)
+        pes_one, pe_row_blocks = _cdiv(R, pr) * _cdiv(C, pc), _cdiv(R, pr)
+    tiles_row = base_rows * rep
+    # copies of the weights: NeuroSim counts max(speed-up, dup); ours counts what is
+    # physically allocated, dup * replication (>= both)
+    copies = (max(plan.speedups[i], dup) if config.pipeline else dup) \
+        if quirk_on(config, "duplication_copies") else dup * rep
+    # sub-arrays holding one copy of the weights (row groups cut by sub-array rows)
+    groups = row_groups(g, novel, quirk_on(config, "novel_mapping_row_blocks"))
+    sa_one = sum(_cdiv(len(gr), sa_r) for gr in groups) * _cdiv(C, sa_c)
+    return LayerMapping(
+        index=i, name=g.name, kind=g.kind, novel=novel, weight_rows=R, weight_cols=C,
+        tiles_row=tiles_row, tiles_col=tiles_col, pe_grid=pe_grid, pe_rows_cells=pr,
+        pe_cols_cells=pc, subarrays_per_pe=(_cdiv(pr, sa_r), _cdiv(pc, sa_c)), pe_dup=pdup,
+        subarray_dup=sdup, pipeline_speedup=plan.speedups[i],
+        speedup=int((pdup[0] * sdup[0] * rep) * (pdup[1] * sdup[1])),
+        utilization=float(copies * mapped / (tiles_row * tiles_col * alloc)),
+        input_vectors=_input_vectors(g, quirk_on(config, "padding_ignored_vectors")),
+        ops=_ops(g, quirk_on(config, "ops_from_input_size")), row_groups=groups,
+        weight_subarrays=int(sa_one), used_subarrays=int(sa_one * dup * rep),
+        used_pes=int(pes_one * pdup[0] * pdup[1] * rep), pe_row_blocks=int(pe_row_blocks),
+        kernel_positions=plan.nm_pes if novel else 1)
 
 
 def map_network(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> NetworkMapping:
@@ -208,170 +372,22 @@ def map_network(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> Netwo
     if not geoms:
         raise ConfigError("the network has no compute layers to map")
     from chip.compat import quirk_on
-    compat = config.compat == "neurosim-1.4"
-    square = quirk_on(config, "square_subarray_sizing")     # chip/compat.py
     sa_r, sa_c = config.subarray_rows, config.subarray_cols
-    # cells per "size unit" along rows and cols: compat sizes are square in cells (NeuroSim);
-    # ours scale with the subarray so a PE is always a whole grid of subarrays.
-    unit_r, unit_c = (1, 1) if square else (sa_r, sa_c)
-    cpw = config.cells_per_weight
-    R = [g.rows for g in geoms]
-    C = [g.out_channels * cpw for g in geoms]
+    units = _Units(1, 1, sa_r) if quirk_on(config, "square_subarray_sizing") else \
+        _Units(sa_r, sa_c, 1)
+    rows = [g.rows for g in geoms]
+    cols = [g.out_channels * config.cells_per_weight for g in geoms]
     cin = [g.in_channels // g.groups for g in geoms]
-    kk = [g.kernel_size[0] * g.kernel_size[1] for g in geoms]
-    n = len(geoms)
-
-    # --- novel mapping marks: the most common kernel area (K*K != 1), large enough layers
-    nm_pes = 0
-    novel = [False] * n
-    if config.mapping == "novel":
-        areas = Counter(a for a in kk if a != 1)
-        if areas:
-            nm_pes = max(areas.items(), key=lambda kv: (kv[1], -list(kk).index(kv[0])))[0]
-            novel = [kk[i] == nm_pes and R[i] >= sa_r and geoms[i].kind == "conv2d"
-                     for i in range(n)]
-        if not any(novel):
-            nm_pes = 0
-
-    # size candidates, in "units" (cells when compat, subarrays per side otherwise)
-    def col_units(c: int) -> float:
-        return c / unit_c
-
-    base = sa_r if square else 1          # one subarray, in units
-    def start(layers: list[int], minimum: int) -> int:
-        top = max((_pow2_ceil(col_units(C[i])) for i in layers), default=0)
-        return max(top, minimum * base)
-
-    def cells(size: int) -> tuple[int, int]:
-        return size * unit_r, size * unit_c
-
-    cm_layers = [i for i in range(n) if not novel[i]]
-    nm_layers = [i for i in range(n) if novel[i]]
-
-    # --- NM PE size: maximise utilization of the NM layers (TileDesignNM)
-    nm_pe = 0
-    if nm_layers:
-        def nm_design(pe: int) -> tuple[int, float]:
-            pr, pc = cells(pe)
-            tiles = sum(_cdiv(cin[i], pr) * _cdiv(C[i], pc) for i in nm_layers)
-            mapped = sum(R[i] * C[i] for i in nm_layers)
-            return tiles, mapped / (tiles * pr * pc * nm_pes)
-        nm_pe = start(nm_layers, 2)
-        best = 0.0
-        pe = nm_pe
-        while pe > 2 * base:
-            _, util = nm_design(pe)
-            if util > best:
-                best, nm_pe = util, pe
-            pe //= 2
-
-    # --- CM tile size (TileDesignCM), then CM PE size (PEDesign) sharing the running best
-    def cm_tiles(tile: int) -> tuple[int, float]:
-        tr, tc = cells(tile)
-        tiles = sum(_cdiv(R[i], tr) * _cdiv(C[i], tc) for i in cm_layers)
-        mapped = sum(R[i] * C[i] for i in cm_layers)
-        return tiles, (mapped / (tiles * tr * tc) if tiles else 0.0)
-
-    cm_tile = start(cm_layers, 4)
-    best_cm = 0.0
-    num_tiles_cm, _ = cm_tiles(cm_tile)
-    t = cm_tile
-    while t > 4 * base and cm_layers:
-        tiles, util = cm_tiles(t)
-        if util > best_cm:
-            best_cm, cm_tile, num_tiles_cm = util, t, tiles
-        t //= 2
-
-    def pe_dups(pe: int, tile: int) -> dict[int, tuple[int, int]]:
-        pr, pc = cells(pe)
-        tr, tc = cells(tile)
-        out = {}
-        for i in cm_layers:
-            if R[i] <= tr or C[i] <= tc:
-                out[i] = (_dup(_cdiv(tr, pr), _cdiv(R[i], pr)), _dup(_cdiv(tc, pc), _cdiv(C[i], pc)))
-            else:
-                out[i] = (1, 1)
-        return out
-
-    cm_pe = cm_tile // 2
-    p = cm_tile // 2
-    while p > 2 * base and cm_layers:
-        dups = pe_dups(p, cm_tile)
-        tr, tc = cells(cm_tile)
-        mapped = sum(dups[i][0] * dups[i][1] * R[i] * C[i] for i in cm_layers)
-        util = mapped / (num_tiles_cm * tr * tc) if num_tiles_cm else 0.0
-        if util > best_cm:
-            best_cm, cm_pe = util, p
-        p //= 2
-    pe_dup = pe_dups(cm_pe, cm_tile)
-
-    # --- subarray duplication inside a PE (SubArrayDup)
-    def sa_dup(i: int) -> tuple[int, int]:
-        pe = nm_pe if novel[i] else cm_pe
-        pr, pc = cells(pe)
-        rows_i = cin[i] if novel[i] else R[i]
-        if rows_i <= pr or C[i] <= pc:
-            return (_dup(_cdiv(pr, sa_r), _cdiv(rows_i, sa_r)),
-                    _dup(_cdiv(pc, sa_c), _cdiv(C[i], sa_c)))
-        return (1, 1)
-
+    nm_pes, novel = _novel_layers(geoms, config)
+    cm_layers = [i for i in range(len(geoms)) if not novel[i]]
+    nm_layers = [i for i in range(len(geoms)) if novel[i]]
+    nm_pe = _nm_pe_size(units, nm_layers, cin, cols, rows, nm_pes) if nm_layers else 0
+    cm_tile, cm_pe, pe_dup = _cm_sizes(units, cm_layers, rows, cols)
     speedups, degree = pipeline_speedups(geoms, config)
-    cm_tr, cm_tc = cells(cm_tile)
-    cm_pr, cm_pc = cells(cm_pe)
-    nm_pr, nm_pc = cells(nm_pe) if nm_layers else (0, 0)
-    pes_side = max(1, _cdiv(cm_tr, cm_pr))
-
-    layers = []
-    for i, g in enumerate(geoms):
-        pdup = (1, 1) if novel[i] else pe_dup[i]
-        sdup = sa_dup(i)
-        dup = pdup[0] * pdup[1] * sdup[0] * sdup[1]
-        rep = math.ceil(speedups[i] / dup) if config.pipeline else 1   # tile replication
-        if novel[i]:
-            base_rows = _cdiv(cin[i], nm_pr)
-            tiles_col = _cdiv(C[i], nm_pc)
-            alloc = nm_pr * nm_pc * nm_pes
-            mapped = cin[i] * nm_pes * C[i]
-            pe_grid = (nm_pes, 1)
-            pr, pc = nm_pr, nm_pc
-        else:
-            base_rows = _cdiv(R[i], cm_tr)
-            tiles_col = _cdiv(C[i], cm_tc)
-            alloc = cm_tr * cm_tc
-            mapped = R[i] * C[i]
-            pe_grid = (pes_side, pes_side)
-            pr, pc = cm_pr, cm_pc
-        tiles_row = base_rows * rep
-        # copies of the weights: NeuroSim counts max(speed-up, dup); ours counts what is
-        # physically allocated, dup * replication (>= both)
-        copies = (max(speedups[i], dup) if config.pipeline else dup) \
-            if quirk_on(config, "duplication_copies") else dup * rep
-        util = copies * mapped / (tiles_row * tiles_col * alloc)
-        achieved = (pdup[0] * sdup[0] * rep) * (pdup[1] * sdup[1])
-        # subarrays holding one copy of the weights (row groups cut by subarray rows)
-        groups = row_groups(g, novel[i], quirk_on(config, "novel_mapping_row_blocks"))
-        sa_one = sum(_cdiv(len(gr), sa_r) for gr in groups) * _cdiv(C[i], sa_c)
-        if novel[i]:
-            pes_one = nm_pes * _cdiv(cin[i], nm_pr) * _cdiv(C[i], nm_pc)
-            pe_row_blocks = nm_pes * _cdiv(cin[i], nm_pr)
-        else:
-            pes_one = _cdiv(R[i], cm_pr) * _cdiv(C[i], cm_pc)
-            pe_row_blocks = _cdiv(R[i], cm_pr)
-        n_copies = dup * rep
-        layers.append(LayerMapping(
-            index=i, name=g.name, kind=g.kind, novel=novel[i], weight_rows=R[i],
-            weight_cols=C[i], tiles_row=tiles_row, tiles_col=tiles_col, pe_grid=pe_grid,
-            pe_rows_cells=pr, pe_cols_cells=pc,
-            subarrays_per_pe=(_cdiv(pr, sa_r), _cdiv(pc, sa_c)),
-            pe_dup=pdup, subarray_dup=sdup, pipeline_speedup=speedups[i],
-            speedup=int(achieved), utilization=float(util),
-            input_vectors=_input_vectors(g, quirk_on(config, "padding_ignored_vectors")),
-            ops=_ops(g, quirk_on(config, "ops_from_input_size")), row_groups=groups,
-            weight_subarrays=int(sa_one), used_subarrays=int(sa_one * n_copies),
-            used_pes=int(pes_one * pdup[0] * pdup[1] * rep),
-            pe_row_blocks=int(pe_row_blocks), kernel_positions=nm_pes if novel[i] else 1))
-
+    plan = _Floorplan(config, novel, nm_pes, units.cells(cm_tile), units.cells(cm_pe),
+                      units.cells(nm_pe) if nm_layers else (0, 0), pe_dup, speedups)
+    layers = [_layer(i, g, plan) for i, g in enumerate(geoms)]
     return NetworkMapping(
-        layers=layers, subarray_rows=sa_r, subarray_cols=sa_c,
-        cm_tile_cells=(cm_tr, cm_tc), cm_pe_cells=(cm_pr, cm_pc), nm_pe_cells=(nm_pr, nm_pc),
-        nm_pes_per_tile=nm_pes if nm_layers else 0, speedup_degree=degree, compat=compat)
+        layers=layers, subarray_rows=sa_r, subarray_cols=sa_c, cm_tile_cells=plan.cm_tile,
+        cm_pe_cells=plan.cm_pe, nm_pe_cells=plan.nm_pe,
+        nm_pes_per_tile=nm_pes if nm_layers else 0, speedup_degree=degree)

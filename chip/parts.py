@@ -56,13 +56,7 @@ class Parts:
     def activity(self, layer: LayerTrace, row_groups: list[np.ndarray]):
         """What the layer's inputs and weights do to the sub-arrays (chip.activity)."""
         from chip.activity import layer_activity
-        config = self.config
-        # chip/activity.py reads config.compat itself: its conventions are the quirk
-        # "activity_counting" (chip/compat.py)
-        want = self.ctx.quirk("activity_counting")
-        if want != (config.compat == "neurosim-1.4"):
-            config = config.replace(compat="neurosim-1.4" if want else "none")
-        return layer_activity(layer, config, row_groups, ctx=self.ctx)
+        return layer_activity(layer, self.config, row_groups, ctx=self.ctx)
 
     def subarray_output_bits(self) -> int:
         sa = self.subarray(self.config.subarray_rows, self.config.subarray_cols)

@@ -48,7 +48,7 @@ def test_im2col_padding_and_compat_vectors():
     cfg = _cfg()
     X = input_bit_vectors(layer, cfg)
     assert X.shape == (1, 25 * 8, 2 * 9)            # output positions x bits, Cin K K
-    Xc = input_bit_vectors(layer, cfg, compat=True)
+    Xc = input_bit_vectors(layer, cfg, neurosim=True)
     assert Xc.shape == (1, 9 * 8, 18)               # NeuroSim: (H-K+1)^2 positions
     # one position by hand: centre output (2,2) sees the unpadded 3x3 window at (1..3)
     x = layer.input_codes[0].astype(int)
@@ -332,7 +332,7 @@ def test_sram_compat_column_counts_active_rows_whatever_the_weights():
     ctx = _tech(_cfg(memory_cell="sram", rows_in_parallel=8, compat="neurosim-1.4"))
     g_unit = 1 / (ctx.access_resistance_ohm + ctx.wire_resistance_col_ohm)
     # compat: each column sees the active rows of the whole 27-row block, numAdd (= 2) times
-    X = input_bit_vectors(layer, _cfg(memory_cell="sram"), compat=True)[0]   # [bv, 27]
+    X = input_bit_vectors(layer, _cfg(memory_cell="sram"), neurosim=True)[0]   # [bv, 27]
     cols = 4 * 8
     want = X[:, :16].sum() * cols * g_unit * 2 + X[:, 16:].sum() * cols * g_unit * 2
     got = float(np.sum(ns.column_conductance_S * ns.column_conductance_count))

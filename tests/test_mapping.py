@@ -108,3 +108,24 @@ def test_resnet18_maps():
     assert len(m.layers) == 21
     assert m.num_tiles > 0 and 0 < m.utilization <= 1
     assert any(l.novel for l in m.layers) and not m.layers[-1].novel
+
+
+def test_neurosim_vector_count_is_one_rule_in_mapping_and_activity():
+    """7x7 input, 3x3 kernel, stride 2: NeuroSim's C++ (H-K+1)/s*(W-K+1)/s = 5 vectors, and
+    the activity model consumes exactly the vectors the mapping counts."""
+    import numpy as np
+
+    from chip.activity import input_bit_vectors
+    from chip.mapping import neurosim_input_vectors
+    from contracts.trace import LayerGeometry, LayerTrace
+    g = LayerGeometry(name="c", kind="conv2d", in_channels=2, out_channels=3,
+                      kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), input_hw=(7, 7),
+                      output_hw=(4, 4))
+    assert neurosim_input_vectors(g) == 5
+    cfg = HardwareConfig(compat="neurosim-1.4")
+    mapped = map_network([g], cfg).layers[0].input_vectors
+    layer = LayerTrace(g, np.zeros(g.weight_shape, dtype=np.int8), 1 / 128,
+                       np.ones(g.input_shape(1), dtype=np.uint8), 1 / 255)
+    consumed = input_bit_vectors(layer, cfg, neurosim=True).shape[1] // g.input_bits
+    assert mapped == consumed == 5
+    assert map_network([g], HardwareConfig()).layers[0].input_vectors == 16
