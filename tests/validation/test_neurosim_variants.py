@@ -4,7 +4,8 @@ Pins the figures we achieve (``python benchmarks/compare_neurosim.py --variants`
 significant digits; NeuroSim's own VGG-8 trace, one change at a time over the default
 point), each within a relative ``BAND`` of 2e-3, so a regression in any model shows up.
 NeuroSim was run only at the default point: the variants have no NeuroSim output to agree
-with; their rules were checked against its source (docs/validation.md, "Variants"). Skips
+with; their rules were checked against its source (docs/validation.md, "Rules off the
+default point"). Skips
 when ../shared is absent, fails when it is present but the trace is not (tests/conftest.py).
 """
 from __future__ import annotations
