@@ -40,7 +40,7 @@ QUIRKS: dict[str, Quirk] = {
         "input vectors per image = ((H-K+1)/s) x ((W-K+1)/s) with integer division: the "
         "padded border positions are not counted",
         "one input vector per output position of the padded input (what the layer computes)",
-        (_L, _E, _K), "reference §7 (mapping), issue 6", "chip/mapping.py _input_vectors"),
+        (_L, _E, _K), "reference §7 (mapping)", "chip/mapping.py _input_vectors"),
     "ops_from_input_size": Quirk(
         "operations = 2 IFM_H IFM_W Cin K_H K_W Cout (input size, stride ignored)",
         "operations = 2 x MACs from the output size (what the layer computes)",
@@ -115,7 +115,7 @@ QUIRKS: dict[str, Quirk] = {
         "each select driver is sized for fan-out 4 into its half of the TG gates, the node's "
         "factor as a floor (at NeuroSim's default point, 22 nm and 8:1, its tuned 110 is "
         "already wider: nothing changes there)", (_C, _A, _K, _E),
-        "tables §2.2, §5.6; RowDecoder.cpp; issue 17", "chip/components/decoder.py"),
+        "tables §2.2, §5.6; RowDecoder.cpp", "chip/components/decoder.py"),
     # --- accumulation -----------------------------------------------------------------
     "adder_tree_odd_halving": Quirk(
         "adder-tree stages halve the operand count with integer division (odd counts lose "

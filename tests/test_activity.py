@@ -10,6 +10,7 @@ from chip.activity import (_conductance_table, cell_levels, effective_conductanc
                            input_bit_vectors, layer_activity, unrolled_weights, _tech)
 from contracts.config import HardwareConfig
 from contracts.trace import LayerGeometry, LayerTrace
+from conftest import cannot_run
 
 
 def _layer(cin=3, cout=4, k=3, hw=5, pad=1, seed=0, density=0.5, kind="conv2d"):
@@ -234,7 +235,7 @@ def test_kernel_matches_numpy_products(name, monkeypatch):
     (bit for bit for counts; conductance bins may differ by a summation-order flip)."""
     import chip.activity as act
     if act._kernel() is None:
-        pytest.skip("from_neurosim is not built")
+        cannot_run("bindings", "from_neurosim's column-histogram kernels are not built")
     lk, ck, groups = PIN_CASES[name]
     rg = [np.arange(lk["cin"]) * 9 + k for k in range(9)] if groups else None
     layer, cfg = _layer(**lk), _cfg(**ck)
@@ -259,7 +260,7 @@ def test_kernel_threads_and_errors():
     import chip.activity as act
     F = act._kernel()
     if F is None:
-        pytest.skip("from_neurosim is not built")
+        cannot_run("bindings", "from_neurosim's column-histogram kernels are not built")
     rng = np.random.default_rng(5)
     x = (rng.random((1000, 40)) < 0.3).astype(np.uint8)
     rows = np.array([3, 7, 11, 20, 39, 0], dtype=np.int32)

@@ -2,7 +2,7 @@
 
 The plumbing tests use the stand-in parts of test_hierarchy (they check the command line,
 the writers and the error handling, not the circuit numbers); the real end-to-end run is
-test_cli_vgg8_real_physics, which skips while chip.components is incomplete.
+test_cli_vgg8_real_physics (it skips only where from_neurosim is not built, never in CI).
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from contracts.config import HardwareConfig
 from chip.estimator import SUMMARY_KEYS
 from chip.synthetic import _conv, _linear, write_synthetic_trace
 
+from conftest import cannot_run
 from test_hierarchy import FakeParts
 
 REPO = Path(__file__).resolve().parents[1]
@@ -217,7 +218,7 @@ def test_cli_vgg8_real_physics(vgg8_trace, tmp_path):
     try:
         default_parts(HardwareConfig())
     except PhysicsUnavailable as err:
-        pytest.skip(f"circuit models incomplete: {err}")
+        cannot_run("bindings", f"circuit models unavailable: {err}")
     out = tmp_path / "VGG8"
     assert chip.cli.main(["--trace", str(vgg8_trace), "--out", str(out), "--quiet"]) == 0
     summary = json.loads((out / "summary.json").read_text())

@@ -2,7 +2,7 @@
 
 API plumbing runs on the stand-in parts of test_hierarchy; the physical invariants of the
 issue (ADC bits, node shrink, rows in parallel, activity) are checked on the real circuit
-models and skip, saying so, while chip.components is incomplete.
+models (they skip only where from_neurosim is not built, never in CI: tests/conftest.py).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from contracts.presets import preset
 from chip.synthetic import synthetic_layers, vgg8_cifar_geometries, write_synthetic_trace
 from contracts.trace import Trace, TraceError
 
+from conftest import cannot_run
 from test_hierarchy import FakeParts
 
 
@@ -79,7 +80,7 @@ def _real(config):
     try:
         default_parts(config)
     except PhysicsUnavailable as err:
-        pytest.skip(f"circuit models incomplete: {err}")
+        cannot_run("bindings", f"circuit models unavailable: {err}")
     return estimate(_trace(), config).summary
 
 
@@ -113,7 +114,7 @@ def test_real_energy_scales_with_activity():
     try:
         default_parts(cfg)
     except PhysicsUnavailable as err:
-        pytest.skip(f"circuit models incomplete: {err}")
+        cannot_run("bindings", f"circuit models unavailable: {err}")
     sparse = estimate(_trace(0.9), cfg).summary["dynamic_energy_per_image_pJ"]
     dense = estimate(_trace(0.1), cfg).summary["dynamic_energy_per_image_pJ"]
     assert dense > sparse

@@ -13,6 +13,7 @@ from chip.estimator import ProvenanceWarning, estimate
 from contracts.presets import preset
 from chip.sweep import SWEEP_METRICS, parse_axis, pareto_mask, run_sweep, sweep_points
 from chip.synthetic import _conv, _linear, write_synthetic_trace
+from conftest import importorskip
 
 TINY = [_conv("c1", 3, 16, 3, 8), _conv("c2", 16, 16, 3, 8, after=("relu", "maxpool2x2")),
         _linear("fc", 256, 10)]
@@ -106,7 +107,7 @@ def test_each_row_equals_a_single_estimate(tiny_trace):
 
 
 def test_parallel_sweep_equals_serial(tiny_trace):
-    pytest.importorskip("joblib")
+    importorskip("joblib")
     points = sweep_points(BASE, [parse_axis("adc_bits=4,5"), parse_axis("pipeline=true,false")])
     serial = run_sweep(tiny_trace, points, jobs=1)
     parallel = run_sweep(tiny_trace, points, jobs=2)

@@ -7,6 +7,7 @@ from chip.synthetic import (geometries, geometries_from_network_csv, lenet5_mnis
                             resnet18_imagenet_geometries, synthetic_layers, vgg8_cifar_geometries,
                             write_synthetic_trace)
 from contracts.trace import read_trace
+from conftest import importorskip
 
 
 def test_vgg8_geometry_matches_neurosim_table():
@@ -30,7 +31,7 @@ def test_resnet18_geometry():
 
 def test_lenet5_geometry_matches_the_model():
     """The data in chip.synthetic agrees with models/lenet.py as step 1 would trace it."""
-    torch = pytest.importorskip("torch")
+    torch = importorskip("torch")
     from cim.recorder import followed_by
     from models.lenet import LeNet5
 

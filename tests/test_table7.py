@@ -2,8 +2,8 @@
 VGG-8 points, each preset on a synthetic VGG-8 trace. Chip area, TOPS and TOPS/W must lie
 within a factor 1.5 of the published figure, and the eight points must keep the published
 ordering. Synthetic activity makes this a coarse check (the table used trained weights and
-CIFAR-10 inputs). Skips, saying why, while the circuit models are incomplete: nothing here
-passes without the real physics.
+CIFAR-10 inputs). Skips only where from_neurosim is not built, never in CI
+(tests/conftest.py): nothing here passes without the real physics.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from chip.parts import PhysicsUnavailable, default_parts
 from contracts.presets import TABLE7_PUBLISHED, preset
 from chip.synthetic import synthetic_layers, vgg8_cifar_geometries
 from contracts.trace import Trace
+from conftest import cannot_run
 
 TABLE7 = TABLE7_PUBLISHED                # preset -> (area mm², TOPS, TOPS/W)
 METRICS = ("area_mm2", "tops", "tops_per_w")
@@ -27,7 +28,7 @@ def results():
     try:
         default_parts(preset("table7-sram-22nm-par32"))
     except PhysicsUnavailable as err:
-        pytest.skip(f"Table VII needs the circuit models, which are incomplete: {err}")
+        cannot_run("bindings", f"Table VII needs the circuit models: {err}")
     layers = synthetic_layers(vgg8_cifar_geometries(), seed=0, input_sparsity=0.5)
     trace = Trace(manifest={"network": "VGG8", "config": {}, "layers": []}, layers=layers)
     return {name: estimate(trace, preset(name)).summary for name in TABLE7}

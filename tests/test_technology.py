@@ -1,7 +1,8 @@
 """Technology tables of from_neurosim against the DNN+NeuroSim V1.4 transcription.
 
 The table walk parses ../shared/reference/neurosim-v1.4-tables.md (sections 1.1-1.4, 2.2, 2.3, 3.2)
-and compares every tabulated cell with the bindings; it is skipped in a user's clone (no ../shared).
+and compares every tabulated cell with the bindings; it skips in a user's clone (no ../shared)
+and fails where ../shared is present but the file is not.
 Hard-coded spot values below check the same tables without ../shared.
 """
 from __future__ import annotations
@@ -9,14 +10,13 @@ from __future__ import annotations
 import math
 import pickle
 import re
-from pathlib import Path
 
 import pytest
 
+from conftest import shared_path
 from from_neurosim import FormulaBindings as fb
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-TABLES_MD = SHARED / "reference" / "neurosim-v1.4-tables.md"
+TABLES_MD = ("reference", "neurosim-v1.4-tables.md")      # under ../shared
 NODES = [130, 90, 65, 45, 32, 22, 14, 10, 7, 5, 3, 2, 1]
 PLANAR = [130, 90, 65, 45, 32, 22]
 TEMPS = [300 + 10 * i for i in range(11)]
@@ -26,9 +26,7 @@ QUANTITY = {"ion_n": "current_on_nmos_A_per_m", "ion_p": "current_on_pmos_A_per_
 
 # ----------------------------------------------------------------------------- markdown parser
 def _tables_md_lines() -> list[str]:
-    if not TABLES_MD.is_file():
-        pytest.skip(f"../shared not present: {TABLES_MD} is missing (user clone); table walk skipped")
-    return TABLES_MD.read_text(encoding="utf-8").splitlines()
+    return shared_path(*TABLES_MD).read_text(encoding="utf-8").splitlines()
 
 
 def md_table(lines: list[str], heading_prefix: str, index: int = 0) -> list[list[str]]:
