@@ -18,7 +18,22 @@ from dataclasses import dataclass
 
 from contracts.config import ConfigError
 
-__all__ = ["Quirk", "QUIRKS", "active_quirks", "check_quirks", "quirk_on", "parse_quirks"]
+__all__ = ["FIGURES", "Quirk", "QUIRKS", "ENGINE_QUIRKS", "active_quirks", "check_quirks",
+           "engine_quirk_names", "markdown_table", "quirk_on", "parse_quirks"]
+
+
+#: Summary figures a quirk can move (``Quirk.figures``), each naming summary.json entries:
+#: area (area_mm2 and its breakdown), clock (clock_period_ns), latency
+#: (latency_per_image_ns, fps), dynamic_energy (dynamic_energy_per_image_pJ and its
+#: breakdown), leakage (leakage_power_uW, leakage_energy_per_image_pJ), utilization
+#: (memory_utilization, num_tiles), tops (ops_per_image, tops), tops_per_w, write
+#: (write_energy_pJ, write_latency_ns). A quirk declares the figures it moves itself; the
+#: figures computed from them follow without being declared: the clock sets the latency and
+#: the SRAM write time, the latency the leakage energy, the average leakage power and the
+#: throughput, any energy or operation count TOPS/W, and the area the bus lengths (bus
+#: energy, leakage and latency). tests/test_compat_quirks.py holds every quirk to this.
+FIGURES = ("area", "clock", "latency", "dynamic_energy", "leakage", "utilization", "tops",
+           "tops_per_w", "write")
 
 
 @dataclass(frozen=True)
@@ -27,12 +42,19 @@ class Quirk:
 
     description: str          # what NeuroSim does
     ours: str                 # what we do instead, and why it is right
-    figures: tuple[str, ...]  # summary figures it can move
+    figures: tuple[str, ...]  # summary figures it moves (FIGURES)
     source: str               # where it is documented (reference / tables section)
     where: str                # where it is implemented here
 
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.figures if f not in FIGURES]
+        if unknown:
+            raise ValueError(f"Quirk.figures: unknown figure {unknown[0]!r}; known: "
+                             f"{', '.join(FIGURES)}")
+
 
 _A, _L, _E, _K, _C, _U = "area", "latency", "dynamic_energy", "leakage", "clock", "utilization"
+_W = "write"
 
 QUIRKS: dict[str, Quirk] = {
     # --- mapping and counting ------------------------------------------------------------
@@ -51,7 +73,7 @@ QUIRKS: dict[str, Quirk] = {
         "ceil(sqrt(n))^2 sub-arrays, n = ceil(PE/numRow) x ceil(PE/numCol) (Tile.cpp)",
         "tile/PE sizes in whole sub-arrays of the configured rows x cols (non-square works); "
         "a PE holds exactly its grid of sub-arrays",
-        (_A, _U, _L, _E, _K), "reference §7, Chip.cpp / Tile.cpp (TileInitialize, "
+        (_A, _U, _L, _E, _K, _W), "reference §7, Chip.cpp / Tile.cpp (TileInitialize, "
         "TileCalculateArea)", "chip/mapping.py map_network, chip/hierarchy.py"),
     "novel_mapping_row_blocks": Quirk(
         "a novel-mapped layer's PE k holds the contiguous unrolled rows k*Cin ... (k+1)*Cin - 1 "
@@ -71,8 +93,8 @@ QUIRKS: dict[str, Quirk] = {
         "when unused, all-zero input reads converted at R = inf",
         "each partial read with its own conductance (SRAM: the cells storing a 1), only used "
         "row groups, all-zero reads skipped (their result is known), one vector per output "
-        "position", (_E,), "reference §6-7, tables §5.10, ProcessingUnit.cpp "
-        "(GetColumnResistance)", "chip/activity.py (config.compat)"),
+        "position", (_E, _L), "reference §6-7, tables §5.10, ProcessingUnit.cpp "
+        "(GetColumnResistance)", "chip/activity.py layer_activity"),
     # --- technology ----------------------------------------------------------------------
     "cell_wire_pieces": Quirk(
         "per-cell wire resistance uses the wire width as F and swaps cell height and width",
@@ -80,8 +102,38 @@ QUIRKS: dict[str, Quirk] = {
         "the node's F", (_E,), "tables §2.2, §7.4", "chip/technology.py"),
     "wire_barrier_correction": Quirk(
         "the wire barrier-layer correction mixes nm and m, so it vanishes",
-        "the barrier correction applied in consistent units", (_C, _E, _L),
+        "the barrier correction applied in consistent units", (_A, _C, _E, _L, _K),
         "tables §7.3", "chip/technology.py"),
+    # --- formula engine (from_neurosim/src, flags of its Technology: EngineQuirks) --------
+    "fin_fold_count_floor": Quirk(
+        "a FinFET/GAA device wider than a finger's fins folds into ceil(int/int) fingers, "
+        "i.e. floor(n_fin / fins per finger): 5 fins at 4 per finger make 1 finger",
+        "the true ceiling: 5 fins at 4 per finger need 2 fingers", (_A, _E, _C),
+        "formula.cpp (CalculateGateArea, CalculateGateCapacitance)",
+        "from_neurosim/src/formula.cpp advanced_layout"),
+    "gaa_nmos_drain_generic_gap": Quirk(
+        "a GAA NMOS drain/source finger is as wide as the generic FinFET gate gap "
+        "(MIN_GAP_BET_GATE_POLY_FINFET = 3.9 F), the PMOS one as the node's CPP - poly width",
+        "both devices use the node's gap (15.5 F at 2 nm, 28 F at 1 nm)", (_A, _E, _C),
+        "formula.cpp (CalculateGateCapacitance, GAA branch)",
+        "from_neurosim/src/formula.cpp advanced_layout"),
+    "inv_nmos_sidewall_pmos_folds": Quirk(
+        "an inverter's NMOS drain sidewall is counted with the PMOS fold count (1 when the "
+        "gate has no PMOS), so a folded NMOS-only device loses a sidewall",
+        "each device's sidewall with its own fold count", (_E, _C),
+        "formula.cpp (CalculateGateCapacitance, INV)",
+        "from_neurosim/src/formula.cpp output_cap"),
+    "finfet_gm_fin_geometry": Quirk(
+        "FinFET transconductance per fin = gm x (2 h_fin + w_fin), with h_fin never set at 5 "
+        "and 3 nm: only w_fin (6 / 5 nm) counts there",
+        "gm x the tabulated effective width per fin (106 / 101 nm at 5 / 3 nm; equal to "
+        "2 h_fin + w_fin at 14, 10, 7 nm)", (_C,), "tables §1.5, §7.9",
+        "from_neurosim/src/formula.cpp transconductance"),
+    "wire_temperature_wire_width_only": Quirk(
+        "the wire temperature factor 1 + 0.00451 (T - 300) scales the wireWidth metal only; "
+        "the array's Metal0 / Metal1 keep their 300 K resistivity",
+        "every metal is as hot as the chip", (_E, _C), "tables §2.2 (notes), §7.3",
+        "from_neurosim/src/technology.cpp WireTechnology"),
     # --- ADC ----------------------------------------------------------------------------
     "mlsa_column_charge": Quirk(
         "MLSA switching energy drops the 1/(L-1) share of the column charge (integer division)",
@@ -178,7 +230,7 @@ QUIRKS: dict[str, Quirk] = {
         "+ 1/(R_off + R_acc))",
         "both drive a column with half of the rows read at once on: R_on / (rows read / 2) "
         "for the mux (as NeuroSim's SRAM mux), R_on / rows read for the SL driver",
-        (_A, _E), "SubArray.cpp (Initialize, conventionalParallel eNVM)",
+        (_A, _E, _C), "SubArray.cpp (Initialize, conventionalParallel eNVM)",
         "chip/components/subarray.py"),
     "envm_wl_energy_vdd": Quirk(
         "an eNVM 1T1R array's word-line read energy is C_row Vdd^2, with no bit-line term "
@@ -218,12 +270,12 @@ QUIRKS: dict[str, Quirk] = {
         "chip/components/switch_matrix.py"),
     "new_switch_matrix_pmos_table": Quirk(
         "NewSwitchMatrix sizes its PMOS half with the NMOS current table",
-        "PMOS with the PMOS table", (_C, _A), "tables §7.13",
+        "PMOS with the PMOS table", (_C,), "tables §7.13",
         "chip/components/switch_matrix.py"),
     "maxpool_single_tile_lanes": Quirk(
         "the chip's max-pool has one lane per ADC lane of one tile, even when pipelined",
         "as many lanes as the chip activation (x (#layers + 1) when pipelined): every "
-        "pipelined layer pools at once", (_A, _L), "Chip.cpp (ChipInitialize)",
+        "pipelined layer pools at once", (_A, _L, _E), "Chip.cpp (ChipInitialize)",
         "chip/hierarchy.py"),
     "maxpool_extra_stage": Quirk(
         "a 2x2 max-pool counts 3 comparator stages (one more than a pairwise tree)",
@@ -249,7 +301,7 @@ QUIRKS: dict[str, Quirk] = {
         "chip/hierarchy.py"),
     "buffer_traffic_halved": Quirk(
         "tile buffers count reads = writes = bits / interface / 2",
-        "every bit is written once and read once: bits / interface each", (_E, _L),
+        "every bit is written once and read once: bits / interface each", (_E,),
         "tables §5.11", "chip/hierarchy.py"),
     "htree_area_strips": Quirk(
         "H-tree area: every bit lane of a stage is a strip one repeater wide (/ folded ratio), "
@@ -287,6 +339,27 @@ QUIRKS: dict[str, Quirk] = {
 }
 
 _ALL = frozenset(QUIRKS)
+
+#: quirks of the C++ formula engine: flags of its Technology / WireTechnology values
+#: (from_neurosim EngineQuirks, same names), set by chip.technology.TechContext
+ENGINE_QUIRKS = ("fin_fold_count_floor", "gaa_nmos_drain_generic_gap",
+                 "inv_nmos_sidewall_pmos_folds", "finfet_gm_fin_geometry",
+                 "wire_temperature_wire_width_only")
+
+
+def markdown_table() -> str:
+    """The registry as the Markdown table of docs/neurosim-differences.md ("The quirks")."""
+    out = ["| quirk | NeuroSim V1.4 | ours, and why it is right | source | figures | code |",
+           "|---|---|---|---|---|---|"]
+    for name, q in QUIRKS.items():
+        cells = [f"`{name}`", q.description, q.ours, q.source, ", ".join(q.figures), q.where]
+        out.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(out)
+
+
+def engine_quirk_names(active) -> list[str]:
+    """The engine quirks among the ``active`` quirk names, in ENGINE_QUIRKS order."""
+    return [n for n in ENGINE_QUIRKS if n in active]
 
 
 def parse_quirks(text: str) -> tuple[str, ...]:
