@@ -71,13 +71,8 @@ def table(rows, md: bool = False) -> str:
 def registry_table() -> str:
     """The quirk registry (chip/compat.py) as the Markdown table of
     docs/neurosim-differences.md, "The quirks"."""
-    from chip.compat import QUIRKS
-    out = ["| quirk | NeuroSim V1.4 | ours, and why it is right | source | figures | code |",
-           "|---|---|---|---|---|---|"]
-    for name, q in QUIRKS.items():
-        cells = [f"`{name}`", q.description, q.ours, q.source, ", ".join(q.figures), q.where]
-        out.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
-    return "\n".join(out)
+    from chip.compat import markdown_table
+    return markdown_table()
 
 
 def main(argv=None) -> int:

@@ -18,7 +18,22 @@ from dataclasses import dataclass
 
 from contracts.config import ConfigError
 
-__all__ = ["Quirk", "QUIRKS", "active_quirks", "check_quirks", "quirk_on", "parse_quirks"]
+__all__ = ["FIGURES", "Quirk", "QUIRKS", "ENGINE_QUIRKS", "active_quirks", "check_quirks",
+           "engine_quirk_names", "markdown_table", "quirk_on", "parse_quirks"]
+
+
+#: Summary figures a quirk can move (``Quirk.figures``), each naming summary.json entries:
+#: area (area_mm2 and its breakdown), clock (clock_period_ns), latency
+#: (latency_per_image_ns, fps), dynamic_energy (dynamic_energy_per_image_pJ and its
+#: breakdown), leakage (leakage_power_uW, leakage_energy_per_image_pJ), utilization
+#: (memory_utilization, num_tiles), tops (ops_per_image, tops), tops_per_w, write
+#: (write_energy_pJ, write_latency_ns). A quirk declares the figures it moves itself; the
+#: figures computed from them follow without being declared: the clock sets the latency and
+#: the SRAM write time, the latency the leakage energy, the average leakage power and the
+#: throughput, any energy or operation count TOPS/W, and the area the bus lengths (bus
+#: energy, leakage and latency). tests/test_compat_quirks.py holds every quirk to this.
+FIGURES = ("area", "clock", "latency", "dynamic_energy", "leakage", "utilization", "tops",
+           "tops_per_w", "write")
 
 
 @dataclass(frozen=True)
@@ -27,12 +42,19 @@ class Quirk:
 
     description: str          # what NeuroSim does
     ours: str                 # what we do instead, and why it is right
-    figures: tuple[str, ...]  # summary figures it can move
+    figures: tuple[str, ...]  # summary figures it moves (FIGURES)
     source: str               # where it is documented (reference / tables section)
     where: str                # where it is implemented here
 
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.figures if f not in FIGURES]
+        if unknown:
+            raise ValueError(f"Quirk.figures: unknown figure {unknown[0]!r}; known: "
+                             f"{', '.join(FIGURES)}")
+
 
 _A, _L, _E, _K, _C, _U = "area", "latency", "dynamic_energy", "leakage", "clock", "utilization"
+_W = "write"
 
 QUIRKS: dict[str, Quirk] = {
     # --- mapping and counting ------------------------------------------------------------
@@ -51,8 +73,8 @@ QUIRKS: dict[str, Quirk] = {
         "ceil(sqrt(n))^2 sub-arrays, n = ceil(PE/numRow) x ceil(PE/numCol) (Tile.cpp)",
         "tile/PE sizes in whole sub-arrays of the configured rows x cols (non-square works); "
         "a PE holds exactly its grid of sub-arrays",
-        (_A, _U, _L, _E, _K), "reference §7, Chip.cpp / Tile.cpp (TileInitialize, "
-        "TileCalculateArea)", "chip/mapping.py map_network, chip/hierarchy.py"),
+        (_A, _U, _L, _E, _K, _W), "reference §7, Chip.cpp / Tile.cpp (TileInitialize, "
+        "TileCalculateArea)", "chip/mapping.py map_network, chip/chip_model.py, chip/mapping.py"),
     "novel_mapping_row_blocks": Quirk(
         "a novel-mapped layer's PE k holds the contiguous unrolled rows k*Cin ... (k+1)*Cin - 1 "
         "(ReshapeArray / ReshapeInput assume the row order k*Cin + c): every PE mixes kernel "
@@ -71,8 +93,8 @@ QUIRKS: dict[str, Quirk] = {
         "when unused, all-zero input reads converted at R = inf",
         "each partial read with its own conductance (SRAM: the cells storing a 1), only used "
         "row groups, all-zero reads skipped (their result is known), one vector per output "
-        "position", (_E,), "reference §6-7, tables §5.10, ProcessingUnit.cpp "
-        "(GetColumnResistance)", "chip/activity.py (config.compat)"),
+        "position", (_E, _L), "reference §6-7, tables §5.10, ProcessingUnit.cpp "
+        "(GetColumnResistance)", "chip/activity.py layer_activity"),
     # --- technology ----------------------------------------------------------------------
     "cell_wire_pieces": Quirk(
         "per-cell wire resistance uses the wire width as F and swaps cell height and width",
@@ -80,8 +102,38 @@ QUIRKS: dict[str, Quirk] = {
         "the node's F", (_E,), "tables §2.2, §7.4", "chip/technology.py"),
     "wire_barrier_correction": Quirk(
         "the wire barrier-layer correction mixes nm and m, so it vanishes",
-        "the barrier correction applied in consistent units", (_C, _E, _L),
+        "the barrier correction applied in consistent units", (_A, _C, _E, _L, _K),
         "tables §7.3", "chip/technology.py"),
+    # --- formula engine (from_neurosim/src, flags of its Technology: EngineQuirks) --------
+    "fin_fold_count_floor": Quirk(
+        "a FinFET/GAA device wider than a finger's fins folds into ceil(int/int) fingers, "
+        "i.e. floor(n_fin / fins per finger): 5 fins at 4 per finger make 1 finger",
+        "the true ceiling: 5 fins at 4 per finger need 2 fingers", (_A, _E, _C),
+        "formula.cpp (CalculateGateArea, CalculateGateCapacitance)",
+        "from_neurosim/src/formula.cpp advanced_layout"),
+    "gaa_nmos_drain_generic_gap": Quirk(
+        "a GAA NMOS drain/source finger is as wide as the generic FinFET gate gap "
+        "(MIN_GAP_BET_GATE_POLY_FINFET = 3.9 F), the PMOS one as the node's CPP - poly width",
+        "both devices use the node's gap (15.5 F at 2 nm, 28 F at 1 nm)", (_A, _E, _C),
+        "formula.cpp (CalculateGateCapacitance, GAA branch)",
+        "from_neurosim/src/formula.cpp advanced_layout"),
+    "inv_nmos_sidewall_pmos_folds": Quirk(
+        "an inverter's NMOS drain sidewall is counted with the PMOS fold count (1 when the "
+        "gate has no PMOS), so a folded NMOS-only device loses a sidewall",
+        "each device's sidewall with its own fold count", (_E, _C),
+        "formula.cpp (CalculateGateCapacitance, INV)",
+        "from_neurosim/src/formula.cpp output_cap"),
+    "finfet_gm_fin_geometry": Quirk(
+        "FinFET transconductance per fin = gm x (2 h_fin + w_fin), with h_fin never set at 5 "
+        "and 3 nm: only w_fin (6 / 5 nm) counts there",
+        "gm x the tabulated effective width per fin (106 / 101 nm at 5 / 3 nm; equal to "
+        "2 h_fin + w_fin at 14, 10, 7 nm)", (_C,), "tables §1.5, §7.9",
+        "from_neurosim/src/formula.cpp transconductance"),
+    "wire_temperature_wire_width_only": Quirk(
+        "the wire temperature factor 1 + 0.00451 (T - 300) scales the wireWidth metal only; "
+        "the array's Metal0 / Metal1 keep their 300 K resistivity",
+        "every metal is as hot as the chip", (_E, _C), "tables §2.2 (notes), §7.3",
+        "from_neurosim/src/technology.cpp WireTechnology"),
     # --- ADC ----------------------------------------------------------------------------
     "mlsa_column_charge": Quirk(
         "MLSA switching energy drops the 1/(L-1) share of the column charge (integer division)",
@@ -150,12 +202,12 @@ QUIRKS: dict[str, Quirk] = {
         "a PE or CM-tile adder tree leaks only the stages the current layer feeds (its "
         "leakage is evaluated with the layer's input count; an unused tree leaks nothing)",
         "the whole tree is powered and leaks whatever the layer uses", (_K,),
-        "ProcessingUnit.cpp / Tile.cpp (AdderTree::CalculatePower)", "chip/hierarchy.py"),
+        "ProcessingUnit.cpp / Tile.cpp (AdderTree::CalculatePower)", "chip/chip_model.py"),
     "global_accumulation_counts_duplicates": Quirk(
         "the chip-level accumulation adds a layer's tile rows whenever it has more than one, "
         "counting pipeline-duplicate tiles as rows", "only tiles holding different weight "
         "rows of one copy are added (duplicates work on different input vectors)",
-        (_E, _L), "Chip.cpp (ChipCalculatePerformance)", "chip/hierarchy.py"),
+        (_E, _L), "Chip.cpp (ChipCalculatePerformance)", "chip/global_blocks.py"),
     "unused_lanes_charged": Quirk(
         "every adder tree (PE, tile, chip) is charged for all its lanes on each evaluation, "
         "and a sub-array's shift-adders and partial-sum accumulators for all their units, "
@@ -163,7 +215,7 @@ QUIRKS: dict[str, Quirk] = {
         "only the lanes and units that carry a mapped output switch (a layer of 10 outputs "
         "uses 10 of a tile tree's 128 lanes)", (_E,),
         "AdderTree.cpp / ShiftAdd.cpp / Adder.cpp (CalculatePower x numAdderTree, numAdder)",
-        "chip/hierarchy.py, chip/components/subarray.py"),
+        "chip/pe.py, chip/tile.py, chip/global_blocks.py, chip/components/subarray.py"),
     "global_accumulation_sizing": Quirk(
         "the chip accumulation tree has max(#tile rows) inputs, pipeline duplicates included, "
         "and adds ceil(log2 maxAddFromSubArray) bits to the sub-array output "
@@ -171,14 +223,14 @@ QUIRKS: dict[str, Quirk] = {
         "x (#layers + 1) pipelined)",
         "as many inputs as a layer has tile rows of one weight copy, each as wide as a tile's "
         "output plus the tree's own stages", (_A, _E, _K, _L), "Chip.cpp (ChipInitialize)",
-        "chip/hierarchy.py"),
+        "chip/global_blocks.py"),
     "envm_average_cell_loads": Quirk(
         "eNVM parallel sub-arrays size the column mux on R_avg / numRowParallel and the SL "
         "switch matrix on R_avg x numRow / numRowParallel, R_avg = 2 / (1/(R_on + R_acc) "
         "+ 1/(R_off + R_acc))",
         "both drive a column with half of the rows read at once on: R_on / (rows read / 2) "
         "for the mux (as NeuroSim's SRAM mux), R_on / rows read for the SL driver",
-        (_A, _E), "SubArray.cpp (Initialize, conventionalParallel eNVM)",
+        (_A, _E, _C), "SubArray.cpp (Initialize, conventionalParallel eNVM)",
         "chip/components/subarray.py"),
     "envm_wl_energy_vdd": Quirk(
         "an eNVM 1T1R array's word-line read energy is C_row Vdd^2, with no bit-line term "
@@ -189,7 +241,7 @@ QUIRKS: dict[str, Quirk] = {
     "tile_output_bits_sqrt": Quirk(
         "tile accumulation width = sub-array output bits + ceil(sqrt(#sub-arrays per PE))",
         "the PE adder tree's real output width (sub-array bits + its stages)",
-        (_A, _E, _L), "Tile.cpp rule (docs/validation.md)", "chip/hierarchy.py"),
+        (_A, _E, _L), "Tile.cpp rule (docs/validation.md)", "chip/tile.py"),
     "level_shifter_no_leakage": Quirk(
         "the eNVM write level shifters (WL, BL, SL) report no leakage, no read energy and "
         "no read delay (their power and delay are evaluated for writes only)",
@@ -218,13 +270,13 @@ QUIRKS: dict[str, Quirk] = {
         "chip/components/switch_matrix.py"),
     "new_switch_matrix_pmos_table": Quirk(
         "NewSwitchMatrix sizes its PMOS half with the NMOS current table",
-        "PMOS with the PMOS table", (_C, _A), "tables §7.13",
+        "PMOS with the PMOS table", (_C,), "tables §7.13",
         "chip/components/switch_matrix.py"),
     "maxpool_single_tile_lanes": Quirk(
         "the chip's max-pool has one lane per ADC lane of one tile, even when pipelined",
         "as many lanes as the chip activation (x (#layers + 1) when pipelined): every "
-        "pipelined layer pools at once", (_A, _L), "Chip.cpp (ChipInitialize)",
-        "chip/hierarchy.py"),
+        "pipelined layer pools at once", (_A, _L, _E), "Chip.cpp (ChipInitialize)",
+        "chip/global_blocks.py"),
     "maxpool_extra_stage": Quirk(
         "a 2x2 max-pool counts 3 comparator stages (one more than a pairwise tree)",
         "ceil(log2 window) stages", (_L,), "tables §7.15", "chip/components/max_pool.py"),
@@ -233,24 +285,23 @@ QUIRKS: dict[str, Quirk] = {
         "X-Y bus: inputs on the horizontal bus over ceil(cols/2) tiles, outputs on the "
         "vertical bus over rows - ceil(rows/2) - 1 tiles (Chip.cpp's call)",
         "inputs and outputs from the centre to the farthest tile (latency), mean path "
-        "(energy)", (_L, _E), "tables §5.9, XYBus.cpp rule", "chip/components/xybus.py, "
-        "chip/hierarchy.py"),
+        "(energy)", (_L, _E), "tables §5.9, XYBus.cpp rule", "chip/components/xybus.py"),
     "global_bus_layer_tile_size": Quirk(
         "a layer's global-bus transfers are timed and charged on the pitch of its own tile "
         "flavour (CM or NM tile side), while the bus is laid out over a grid of the largest",
         "every transfer crosses the grid the bus is laid out on (the largest tile's pitch)",
-        (_L, _E), "Chip.cpp rule (ChipCalculatePerformance)", "chip/hierarchy.py"),
+        (_L, _E), "Chip.cpp rule (ChipCalculatePerformance)", "chip/global_blocks.py"),
     "global_htree_width_share": Quirk(
         "a layer drives ceil(bus width x its tiles / chip tiles) bits per global H-tree "
-        "transfer", "the whole bus width", (_L,), "Chip.cpp rule", "chip/hierarchy.py"),
+        "transfer", "the whole bus width", (_L,), "Chip.cpp rule", "chip/global_blocks.py"),
     "pe_bus_untimed": Quirk(
         "with the synchronous clock the PE bus is left out of the latency",
         "its transfers take whole clock cycles", (_L,), "ProcessingUnit.cpp rule",
-        "chip/hierarchy.py"),
+        "chip/pe.py"),
     "buffer_traffic_halved": Quirk(
         "tile buffers count reads = writes = bits / interface / 2",
-        "every bit is written once and read once: bits / interface each", (_E, _L),
-        "tables §5.11", "chip/hierarchy.py"),
+        "every bit is written once and read once: bits / interface each", (_E,),
+        "tables §5.11", "chip/tile.py"),
     "htree_area_strips": Quirk(
         "H-tree area: every bit lane of a stage is a strip one repeater wide (/ folded ratio), "
         "strip widths accumulate from stage to stage, plus the main bus",
@@ -275,18 +326,39 @@ QUIRKS: dict[str, Quirk] = {
     "in_use_leakage_sram_only": Quirk(
         "a busy tile leaks only its SRAM cells not being read (pipelined)",
         "its peripherals keep leaking while busy", (_K,), "tables §5.8, main.cpp rule",
-        "chip/hierarchy.py"),
+        "chip/chip_model.py"),
     "layer_by_layer_leakage_running_tile": Quirk(
         "layer by layer: while a layer runs, the idle tiles of all other layers are charged "
         "at the running layer's per-tile leakage", "every tile leaks at its own rate for "
         "the whole image time (in use only while its layer runs)", (_K,), "main.cpp rule",
-        "chip/hierarchy.py"),
+        "chip/chip_model.py"),
     "chip_blocks_no_leakage": Quirk(
         "chip-level blocks (global buffer, bus, accumulation, activation) do not leak",
-        "they leak for the whole image time", (_K,), "main.cpp rule", "chip/hierarchy.py"),
+        "they leak for the whole image time", (_K,), "main.cpp rule", "chip/chip_model.py"),
 }
 
 _ALL = frozenset(QUIRKS)
+
+#: quirks of the C++ formula engine: flags of its Technology / WireTechnology values
+#: (from_neurosim EngineQuirks, same names), set by chip.technology.TechContext
+ENGINE_QUIRKS = ("fin_fold_count_floor", "gaa_nmos_drain_generic_gap",
+                 "inv_nmos_sidewall_pmos_folds", "finfet_gm_fin_geometry",
+                 "wire_temperature_wire_width_only")
+
+
+def markdown_table() -> str:
+    """The registry as the Markdown table of docs/neurosim-differences.md ("The quirks")."""
+    out = ["| quirk | NeuroSim V1.4 | ours, and why it is right | source | figures | code |",
+           "|---|---|---|---|---|---|"]
+    for name, q in QUIRKS.items():
+        cells = [f"`{name}`", q.description, q.ours, q.source, ", ".join(q.figures), q.where]
+        out.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(out)
+
+
+def engine_quirk_names(active) -> list[str]:
+    """The engine quirks among the ``active`` quirk names, in ENGINE_QUIRKS order."""
+    return [n for n in ENGINE_QUIRKS if n in active]
 
 
 def parse_quirks(text: str) -> tuple[str, ...]:

@@ -82,16 +82,18 @@ class TechContext:
         fb = bindings()
         self.fb = fb
         self.config = config
-        self.compat = config.compat == "neurosim-1.4"      # every NeuroSim quirk on
-        from chip.compat import active_quirks
+        from chip.compat import active_quirks, engine_quirk_names
         self.quirks = active_quirks(config)                 # the named ones (chip/compat.py)
+        # the formula engine's own NeuroSim conventions travel inside its Technology values
+        self.engine_quirks = fb.EngineQuirks(engine_quirk_names(self.quirks))
         nm = config.technology_node_nm
-        self.tech = fb.Technology(nm, config.roadmap, config.temperature_K)
+        self.tech = fb.Technology(nm, config.roadmap, config.temperature_K, self.engine_quirks)
         self.node = fb.NodeParameters(nm)
         # NeuroSim V1.4 tables §2.2 / §7.3: its barrier correction is ~0 (unit mix); ours is on.
         self.wire = fb.WireTechnology(nm, config.temperature_K,
                                       barrier_correction=not self.quirk(
-                                          "wire_barrier_correction"))
+                                          "wire_barrier_correction"),
+                                      quirks=self.engine_quirks)
         t = self.tech
         self.feature_size_m = float(t.feature_size_m)
         self.wire_width_m = float(self.node.wire_width_m)       # NeuroSim's second "F"

@@ -1,13 +1,15 @@
 """chip/compat.py: NeuroSim V1.4 conventions as named, individually switchable quirks."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from chip.compat import QUIRKS, active_quirks, parse_quirks, quirk_on
+from chip.compat import ENGINE_QUIRKS, FIGURES, QUIRKS, active_quirks, parse_quirks, quirk_on
 from contracts.config import ConfigError, HardwareConfig, parse_override
 from contracts.presets import preset
-from chip.synthetic import _conv, _linear, synthetic_layers
+from chip.synthetic import _conv, _linear, lenet5_mnist_geometries, synthetic_layers
 from contracts.trace import Trace
 
 SMALL = [_conv("c1", 3, 16, 3, 8), _conv("c2", 16, 32, 3, 8, after=("relu", "maxpool2x2")),
@@ -19,6 +21,24 @@ def test_registry_entries_are_documented():
     for name, q in QUIRKS.items():
         assert name.islower() and " " not in name
         assert q.description and q.ours and q.source and q.where and q.figures
+        assert set(q.figures) <= set(FIGURES), (name, q.figures)
+        assert len(set(q.figures)) == len(q.figures), name
+
+
+def test_engine_quirks_are_registry_quirks_passed_to_the_engine():
+    """The C++ engine's NeuroSim conventions are registry quirks; TechContext hands the
+    active ones to its Technology and WireTechnology (chip/technology.py)."""
+    from chip.technology import TechContext, bindings
+    fb = bindings()
+    assert list(ENGINE_QUIRKS) == fb.EngineQuirks.names()
+    assert set(ENGINE_QUIRKS) <= set(QUIRKS)
+    ctx = TechContext(HardwareConfig())
+    assert ctx.tech.quirks == fb.EngineQuirks() and ctx.wire.quirks == fb.EngineQuirks()
+    ctx = TechContext(HardwareConfig(compat="neurosim-1.4"))
+    assert ctx.tech.quirks.on() == list(ENGINE_QUIRKS) == ctx.wire.quirks.on()
+    for name in ENGINE_QUIRKS:
+        ctx = TechContext(HardwareConfig(compat_quirks=f"{name},pe_bus_untimed"))
+        assert ctx.tech.quirks.on() == [name] == ctx.wire.quirks.on()
 
 
 def test_config_field_validated_against_registry():
@@ -196,3 +216,165 @@ def test_square_pe_grid_for_command_line_subarray():
         arrays = next(c for c in hw.children if c.name == "subarray_array")
         pes = next(c for c in hw.children if c.name == "pe_adder_tree")
         assert arrays.count == per_pe * pes.count, quirks
+
+
+# --- every quirk alone moves some figure, and only the figures it declares ---------------
+# Summary entry -> the declared figures (chip.compat.FIGURES) any of which may move it: its
+# own figure, or one it is computed from (chip/compat.py FIGURES). Entries that are not
+# figures are listed in NOT_FIGURES; a new summary entry must be classified here.
+_AREA = {"area"}
+_TIME = {"latency", "clock", "area"}          # area: wire lengths of the buses
+SUMMARY_FIGURES = {
+    "area_mm2": _AREA, "array_area_mm2": _AREA, "adc_area_mm2": _AREA,
+    "accumulation_area_mm2": _AREA, "interconnect_area_mm2": _AREA, "buffer_area_mm2": _AREA,
+    "other_area_mm2": _AREA, "unused_area_mm2": _AREA, "area_breakdown_mm2": _AREA,
+    "clock_period_ns": {"clock"},
+    "latency_per_image_ns": _TIME, "fps": _TIME,
+    "dynamic_energy_per_image_pJ": {"dynamic_energy"},      # + area: see _allowed
+    "energy_breakdown_pJ": {"dynamic_energy"},
+    "energy_breakdown_pJ.interconnect": {"dynamic_energy", "area"},
+    # leakage power is averaged over the image time (busy and idle tiles leak differently)
+    "leakage_power_uW": {"leakage"} | _TIME,
+    "leakage_energy_per_image_pJ": {"leakage"} | _TIME,
+    "ops_per_image": {"tops"}, "tops": {"tops"} | _TIME,
+    "tops_per_mm2": {"tops"} | _TIME,
+    "tops_per_w": {"tops_per_w", "tops", "dynamic_energy", "leakage"} | _TIME,
+    "tops_per_w_without_zeta": {"tops_per_w", "tops", "dynamic_energy", "leakage"} | _TIME,
+    "memory_utilization": {"utilization"}, "num_tiles": {"utilization", "area"},
+    # SRAM cells are written one row per read cycle
+    "write_energy_pJ": {"write"}, "write_latency_ns": {"write", "clock"},
+}
+NOT_FIGURES = {"format", "network", "config_hash", "preset", "trace", "trace_config_hash",
+               "trace_accuracy", "changed_from_trace", "notes", "pipeline", "compat",
+               "calibration_factors", "images_traced", "floorplan", "config"}
+#: a declared figure is seen when one of its own entries moves
+OWN_ENTRY = {"area": tuple(k for k, v in SUMMARY_FIGURES.items() if v == _AREA),
+             "clock": ("clock_period_ns",),
+             "latency": ("latency_per_image_ns",),
+             "dynamic_energy": ("dynamic_energy_per_image_pJ",),
+             "leakage": ("leakage_power_uW", "leakage_energy_per_image_pJ"),
+             "utilization": ("memory_utilization",), "tops": ("ops_per_image",),
+             "tops_per_w": ("tops_per_w",), "write": ("write_energy_pJ", "write_latency_ns")}
+
+
+def _allowed(key: str, moved: list[str], declared: set[str]) -> bool:
+    figures = SUMMARY_FIGURES.get(key, SUMMARY_FIGURES[key.split(".")[0]])
+    if key == "dynamic_energy_per_image_pJ" and "area" in declared:
+        # a floorplan change moves the bus energy: allowed if that is all that moved
+        shares = [k for k in moved if k.startswith("energy_breakdown_pJ.")]
+        return bool(figures & declared) or shares == ["energy_breakdown_pJ.interconnect"]
+    return bool(figures & declared)
+
+
+def _small_vgg():
+    # stride 2 (padding and vector-count quirks), max pooling, an fc layer of 3 x 384 rows;
+    # c2's input (24) is not c1's output (32): IFMs 32/24/12/6 give speed-ups 21/12/3/1,
+    # so layers replicate into several tile rows and duplication is not a power of two
+    return [_conv("c1", 3, 16, 3, 32), _conv("c2", 16, 32, 3, 24, stride=2),
+            _conv("c3", 32, 32, 3, 12, after=("relu", "maxpool2x2")),
+            _conv("c4", 32, 128, 3, 6, stride=2), _linear("fc", 1152, 10)]
+
+
+def _fixtures():
+    """name -> (network, config): a few design points on which every quirk acts somewhere."""
+    d, ns = HardwareConfig(), preset("neurosim-1.4-default")
+    return {
+        # RRAM 1T1R 22 nm, sequential, conventional, pipelined, X-Y bus
+        "lenet/rram-22nm-seq": ("lenet", d),
+        # NeuroSim's default point: SRAM, parallel, novel mapping, pipelined, X-Y bus
+        "vgg/neurosim-default": ("vgg", ns),
+        # ... with non-square sub-arrays
+        "vgg/sram-64x128": ("vgg", ns.replace(subarray_rows=64, rows_in_parallel=64)),
+        # RRAM parallel, 4 partial reads, no column mux (the WL switch matrix sets the
+        # cycle), hot (the wire temperature factor acts)
+        "vgg/rram-22nm-par32-mux1-350K": ("vgg", preset("table7-rram-22nm-par32").replace(
+            cols_per_adc=1, temperature_K=350.0)),
+        # planar 65 nm, novel mapping, H-tree, layer by layer, asynchronous clock (sub-cycle
+        # delays show)
+        "vgg/rram-65nm-novel-htree-lbl-async-350K": ("vgg", d.replace(
+            technology_node_nm=65, operation_mode="parallel", rows_in_parallel=32,
+            mapping="novel", global_interconnect="htree", pipeline=False,
+            clock="asynchronous", temperature_K=350.0)),
+        # 0T1R crossbar, novel mapping, layer by layer
+        "lenet/rram-0t1r-novel-lbl": ("lenet", d.replace(
+            access_device="0t1r", operation_mode="parallel", mapping="novel", pipeline=False)),
+        # 130 nm, 2:1 column mux (NeuroSim's minimum mux-decoder driver)
+        "lenet/rram-130nm-mux2": ("lenet", d.replace(technology_node_nm=130,
+                                                    operation_mode="parallel", cols_per_adc=2)),
+        # FinFET 5 nm SRAM read sequentially (latch sense amps), clock cap above the cycle
+        "lenet/sram-5nm-seq": ("lenet", preset("table7-sram-5nm-par32").replace(
+            operation_mode="sequential", clock_freq_max_Hz=1e11)),
+        # GAA 1 nm SRAM
+        "lenet/sram-1nm": ("lenet", preset("table7-sram-1nm-par32")),
+    }
+
+
+def _flat(summary) -> dict[str, float]:
+    out = {}
+    for key, value in summary.items():
+        if key in NOT_FIGURES:
+            continue
+        assert key in SUMMARY_FIGURES, f"summary entry {key!r}: classify it in SUMMARY_FIGURES"
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": float(v) for k, v in value.items()})
+        else:
+            out[key] = float(value)
+    return out
+
+
+class _Runs:
+    """Summaries per (fixture, quirk), each estimated once; the base once per fixture."""
+
+    def __init__(self):
+        nets = {"lenet": lenet5_mnist_geometries(), "vgg": _small_vgg()}
+        self.traces = {k: Trace(manifest={"network": k, "config": {}, "layers": []},
+                                layers=synthetic_layers(g, seed=3, input_sparsity=0.5))
+                       for k, g in nets.items()}
+        self.fixtures = _fixtures()
+        self.cache: dict[tuple[str, str], dict[str, float]] = {}
+
+    def summary(self, fixture: str, quirk: str = "") -> dict[str, float]:
+        if (fixture, quirk) not in self.cache:
+            from chip import estimate
+            net, cfg = self.fixtures[fixture]
+            report = estimate(self.traces[net], cfg.replace(compat_quirks=quirk))
+            self.cache[fixture, quirk] = _flat(report.summary)
+        return self.cache[fixture, quirk]
+
+    def moved(self, fixture: str, quirk: str) -> list[str]:
+        base, new = self.summary(fixture), self.summary(fixture, quirk)
+        assert base.keys() == new.keys(), (fixture, quirk)
+        return sorted(k for k in base if not math.isclose(base[k], new[k], rel_tol=1e-9,
+                                                           abs_tol=1e-300))
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return _Runs()
+
+
+@pytest.mark.parametrize("name", list(QUIRKS))
+def test_quirk_moves_exactly_its_declared_figures(name, runs):
+    """Switched on alone, the quirk moves some figure on some fixture, only figures it
+    declares (or ones computed from them), and each figure it declares somewhere."""
+    declared = set(QUIRKS[name].figures)
+    seen: set[str] = set()
+    undeclared = []
+    for fixture in runs.fixtures:
+        moved = runs.moved(fixture, name)
+        seen.update(moved)
+        undeclared += [f"{k} on {fixture}" for k in moved if not _allowed(k, moved, declared)]
+    assert seen, f"{name} moves no figure on any fixture"
+    assert not undeclared, f"{name} moves undeclared figures: {undeclared}"
+    unseen = [f for f in sorted(declared) if not any(
+        k.split(".")[0] in OWN_ENTRY[f] for k in seen)]
+    assert not unseen, f"{name} declares {unseen} but moves only {sorted(seen)}"
+
+
+def test_docs_table_is_the_registry():
+    """docs/neurosim-differences.md carries the registry table as generated from it."""
+    from pathlib import Path
+    from chip.compat import markdown_table
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "neurosim-differences.md").read_text()
+    assert markdown_table() in doc, ("docs/neurosim-differences.md: regenerate the quirk table "
+                                     "with `python benchmarks/neurosim_differences.py --registry`")

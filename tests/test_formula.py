@@ -279,3 +279,71 @@ def test_bad_input_raises_value_error(call, param):
     with pytest.raises(ValueError, match=param) as err:
         call()
     assert "allowed" in str(err.value)
+
+
+# ----------------------------------------------------------------------------- engine quirks
+# Each NeuroSim V1.4 convention of the formula layer is a flag of the Technology
+# (fb.EngineQuirks, named as in chip/compat.py); default off = ours.
+def _quirk(node, name):
+    return fb.Technology(node, quirks=fb.EngineQuirks([name]))
+
+
+def test_quirk_fin_fold_count_floor():
+    # 14 nm NMOS-only cell: 2 x max_fin_num = 8 fins per finger, gap = CPP - poly = 3.714 F
+    F, gap, cj, wfin = 14e-9, (5.571 - 1.857) * 14e-9, 0.012, 8e-9
+    ours, ns = fb.Technology(14), _quirk(14, "fin_fold_count_floor")
+    w9 = 9 * 2 * F                                  # 9 fins
+    # ours: ceil(9/8) = 2 fingers -> 3 CPP wide, drains ceil(3/2) = 2 gaps of 8 fins
+    assert fb.gate_area(ours, INV, 1, w9, 0, H(ours)).width_m == pytest.approx(3 * 5.571 * F)
+    assert fb.drain_cap(ours, w9, N, H(ours)) == pytest.approx(2 * gap * 8 * wfin * cj)
+    # NeuroSim: ceil(9/8) in integers = 1 finger -> 2 CPP, one drain gap
+    assert fb.gate_area(ns, INV, 1, w9, 0, H(ns)).width_m == pytest.approx(2 * 5.571 * F)
+    assert fb.drain_cap(ns, w9, N, H(ns)) == pytest.approx(1 * gap * 8 * wfin * cj)
+    # a whole number of fingers (16 fins) is the same either way
+    w16 = 16 * 2 * F
+    assert fb.gate_area(ns, INV, 1, w16, 0, H(ns)).area_m2 == \
+        fb.gate_area(ours, INV, 1, w16, 0, H(ours)).area_m2
+    # planar nodes fold by width, not fins: unaffected
+    t22, q22 = fb.Technology(22), _quirk(22, "fin_fold_count_floor")
+    assert fb.drain_cap(q22, 30 * 22e-9, N, H(q22)) == fb.drain_cap(t22, 30 * 22e-9, N, H(t22))
+
+
+def test_quirk_gaa_nmos_drain_generic_gap():
+    # 2 nm GAA, one sheet stack (W = 2F), unfolded: drain = gap x w_sheet(15 nm) x Cj(0.0091)
+    F, cj, wfin = 2e-9, 0.0091, 15e-9
+    ours, ns = fb.Technology(2), _quirk(2, "gaa_nmos_drain_generic_gap")
+    assert fb.drain_cap(ours, 2 * F, N, H(ours)) == pytest.approx(15.5 * F * wfin * cj)  # node gap
+    assert fb.drain_cap(ns, 2 * F, N, H(ns)) == pytest.approx(3.9 * F * wfin * cj)       # 3.9 F
+    # the PMOS keeps the node's gap; FinFET nodes are not GAA: unaffected
+    assert fb.drain_cap(ns, 2 * F, P, H(ns)) == fb.drain_cap(ours, 2 * F, P, H(ours))
+    t5, q5 = fb.Technology(5), _quirk(5, "gaa_nmos_drain_generic_gap")
+    assert fb.drain_cap(q5, 10e-9, N, H(q5)) == fb.drain_cap(t5, 10e-9, N, H(t5))
+
+
+def test_quirk_inv_nmos_sidewall_pmos_folds():
+    t, ns = fb.Technology(22), _quirk(22, "inv_nmos_sidewall_pmos_folds")
+    F, wmax = 22e-9, 24.4 * 22e-9
+    base = (2 * 2.8 * F * wmax * t.cap_junction_F_per_m2 + 2 * wmax * t.cap_drain_to_channel_F_per_m)
+    # folded NMOS 30F (2 fingers): ours counts 2 sidewall heights, NeuroSim 1 + (1+1)%2 = 1
+    # (the fold count of the absent PMOS, 1)
+    assert fb.drain_cap(t, 30 * F, N, H(t)) == pytest.approx(
+        base + (2 * 2 * 2.8 * F + 2 * wmax) * t.cap_sidewall_F_per_m, rel=1e-12)
+    assert fb.drain_cap(ns, 30 * F, N, H(ns)) == pytest.approx(
+        base + (2 * 2 * 2.8 * F + 1 * wmax) * t.cap_sidewall_F_per_m, rel=1e-12)
+    # an unfolded NMOS and a folded PMOS-only device are unaffected
+    assert fb.drain_cap(ns, 2 * F, N, H(ns)) == fb.drain_cap(t, 2 * F, N, H(t))
+    assert fb.drain_cap(ns, 30 * F, P, H(ns)) == fb.drain_cap(t, 30 * F, P, H(t))
+
+
+def test_quirk_finfet_gm_fin_geometry():
+    # 5 nm, one fin: ours gm x W_eff(106 nm); NeuroSim gm x (2 h_fin + w_fin), h_fin unset -> 6 nm
+    assert fb.transconductance(fb.Technology(5), 10e-9, P) == pytest.approx(1820.9 * 106e-9)
+    q5 = _quirk(5, "finfet_gm_fin_geometry")
+    assert fb.transconductance(q5, 10e-9, P) == pytest.approx(1820.9 * 6e-9)
+    assert fb.transconductance(_quirk(3, "finfet_gm_fin_geometry"), 2 * 6e-9, N) == \
+        pytest.approx(2018.04 * 2 * 5e-9)
+    # 14 nm: 2 h_fin + w_fin = 2 x 42 + 8 = 92 nm = W_eff; GAA keeps W_eff: the same either way
+    q14 = _quirk(14, "finfet_gm_fin_geometry")
+    assert fb.transconductance(q14, 2 * 28e-9, N) == pytest.approx(1415.34 * 2 * 92e-9)
+    assert fb.transconductance(_quirk(1, "finfet_gm_fin_geometry"), 2e-9, N) == \
+        fb.transconductance(fb.Technology(1), 2e-9, N)

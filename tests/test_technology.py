@@ -425,3 +425,44 @@ def test_unknown_node_message():
         fb.Technology(23)
     assert str(err.value) == ("node_nm=23 is not supported; allowed: "
                               "130, 90, 65, 45, 32, 22, 14, 10, 7, 5, 3, 2, 1")
+
+
+# ----------------------------------------------------------------------------- engine quirks
+def test_engine_quirks_value_type():
+    names = fb.EngineQuirks.names()
+    assert names == ["fin_fold_count_floor", "gaa_nmos_drain_generic_gap",
+                     "inv_nmos_sidewall_pmos_folds", "finfet_gm_fin_geometry",
+                     "wire_temperature_wire_width_only"]
+    none, one = fb.EngineQuirks(), fb.EngineQuirks(["finfet_gm_fin_geometry"])
+    assert not any(getattr(none, n) for n in names) and none.on() == []
+    assert one.finfet_gm_fin_geometry and one.on() == ["finfet_gm_fin_geometry"]
+    assert one == pickle.loads(pickle.dumps(one)) and one != none
+    t = fb.Technology(5, quirks=one)
+    assert t.quirks == one and t != fb.Technology(5) and hash(t) != hash(fb.Technology(5))
+    assert pickle.loads(pickle.dumps(t)) == t
+    assert repr(t) == ("Technology(node_nm=5, roadmap='lstp', temperature_K=300, "
+                       "quirks=['finfet_gm_fin_geometry'])")
+    assert t.as_dict()["quirks"] == ["finfet_gm_fin_geometry"]
+    w = fb.WireTechnology(22, 350.0, True, fb.EngineQuirks(["wire_temperature_wire_width_only"]))
+    assert pickle.loads(pickle.dumps(w)).quirks == w.quirks
+    with pytest.raises(ValueError, match="quirks='nope' is not supported; allowed: fin_fold"):
+        fb.EngineQuirks(["nope"])
+
+
+def test_quirk_wire_temperature_wire_width_only():
+    # 22 nm at 350 K, NeuroSim's barrier (x ~1): r = rho (1 + 0.00451 x 50) / (w^2 AR)
+    hot = 1 + 0.00451 * 50
+    r300 = 2.97e-8 / (40e-9 ** 2 * 1.9)
+    ours = fb.WireTechnology(22, 350.0, barrier_correction=False)
+    ns = fb.WireTechnology(22, 350.0, barrier_correction=False,
+                           quirks=fb.EngineQuirks(["wire_temperature_wire_width_only"]))
+    for w in (ours, ns):                      # the wireWidth metal is hot either way
+        assert w.unit_resistance_ohm_per_m == pytest.approx(r300 * hot, rel=1e-8)
+    assert ours.metal0_unit_resistance_ohm_per_m == pytest.approx(r300 * hot, rel=1e-8)
+    assert ours.metal1_unit_resistance_ohm_per_m == pytest.approx(r300 * hot, rel=1e-8)
+    # NeuroSim: Metal0 / Metal1 keep their 300 K resistivity
+    assert ns.metal0_unit_resistance_ohm_per_m == pytest.approx(r300, rel=1e-8)
+    assert ns.metal1_unit_resistance_ohm_per_m == pytest.approx(r300, rel=1e-8)
+    # at 300 K the quirk changes nothing
+    cold = fb.WireTechnology(22, 300.0, quirks=fb.EngineQuirks(["wire_temperature_wire_width_only"]))
+    assert cold.metal0_unit_resistance_ohm_per_m == fb.WireTechnology(22).metal0_unit_resistance_ohm_per_m

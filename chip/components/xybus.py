@@ -34,8 +34,8 @@ class XYBus(Interconnect):
             seg[name] = wire_segment(ctx, length, delay_tolerance) if length > 0 else (0, 0, 0, 0)
         self.transfer_latency_s = seg["dx_max"][0] + seg["dy_max"][0]
         self.bit_energy_J = seg["dx"][1] + seg["dy"][1]
-        self.compat = ctx.quirk("xybus_centre_traffic")
-        if self.compat:
+        self.centre_traffic = ctx.quirk("xybus_centre_traffic")
+        if self.centre_traffic:
             self._centre_traffic(cx, cy)
         else:
             # ours: inputs and outputs both run from the centre to the farthest tile

@@ -17,6 +17,37 @@ void register_activity_kernels(py::module_& m);
 
 namespace {
 
+// EngineQuirks from the names of the quirks that are on; an unknown name is a ValueError.
+EngineQuirks quirks_from_names(const std::vector<std::string>& names) {
+    EngineQuirks q;
+    for (const std::string& n : names) {
+        bool found = false;
+        for (const EngineQuirkField& f : engine_quirk_fields())
+            if (n == f.name) { q.*(f.member) = true; found = true; }
+        if (!found) {
+            std::string allowed;
+            for (const EngineQuirkField& f : engine_quirk_fields())
+                allowed += (allowed.empty() ? "" : ", ") + std::string(f.name);
+            bad_value("quirks", "'" + n + "'", allowed);
+        }
+    }
+    return q;
+}
+
+// Names of the quirks that are on, in table order.
+std::vector<std::string> quirk_names_on(const EngineQuirks& q) {
+    std::vector<std::string> out;
+    for (const EngineQuirkField& f : engine_quirk_fields())
+        if (q.*(f.member)) out.push_back(f.name);
+    return out;
+}
+
+std::string repr_quirks(const EngineQuirks& q) {
+    std::string s = "[";
+    for (const std::string& n : quirk_names_on(q)) s += (s.size() > 1 ? ", '" : "'") + n + "'";
+    return s + "]";
+}
+
 std::string kind_name(DeviceKind k) {
     switch (k) {
         case DeviceKind::PLANAR: return "PLANAR";
@@ -72,6 +103,7 @@ py::dict technology_dict(const Technology& t) {
     d["m2_pitch_F"] = t.m2_pitch_F();
     d["m3_pitch_F"] = t.m3_pitch_F();
     d["min_nmos_width_m"] = t.min_nmos_width_m();
+    d["quirks"] = quirk_names_on(t.quirks());
     return d;
 }
 
@@ -148,11 +180,36 @@ PYBIND11_MODULE(FormulaBindings, m) {
     m.def("temperature_table", &temperature_table, py::arg("node_nm"), py::arg("roadmap"), py::arg("quantity"),
           "The 11 tabulated values (A/m) at 300, 310, ..., 400 K; quantity in ion_n, ion_p, ioff_n, ioff_p.");
 
+    // ---------------------------------------------------------------- EngineQuirks
+    auto eq = py::class_<EngineQuirks>(
+        m, "EngineQuirks",
+        "NeuroSim V1.4 conventions of the formula layer (names as in chip/compat.py), built from the "
+        "names of those that are on; none on = NeuroPySim's model. Immutable.");
+    eq.def(py::init(&quirks_from_names), py::arg("names") = std::vector<std::string>{})
+        .def_static("names", [] {
+            std::vector<std::string> out;
+            for (const EngineQuirkField& f : engine_quirk_fields()) out.push_back(f.name);
+            return out;
+        }, "Every engine quirk name, in table order.")
+        .def("on", &quirk_names_on, "Names of the quirks that are on.")
+        .def("__eq__", [](const EngineQuirks& a, const EngineQuirks& b) { return a == b; })
+        .def("__hash__", [](const EngineQuirks& q) { return py::hash(py::tuple(py::cast(quirk_names_on(q)))); })
+        .def("__repr__", [](const EngineQuirks& q) { return "EngineQuirks(" + repr_quirks(q) + ")"; })
+        .def(py::pickle([](const EngineQuirks& q) { return py::make_tuple(quirk_names_on(q)); },
+                        [](py::tuple s) { return quirks_from_names(s[0].cast<std::vector<std::string>>()); }));
+    for (const EngineQuirkField& f : engine_quirk_fields()) {
+        auto member = f.member;
+        eq.def_property_readonly(f.name, [member](const EngineQuirks& q) { return q.*member; });
+    }
+
     // ---------------------------------------------------------------- Technology
     py::class_<Technology>(m, "Technology",
-                           "Device parameters for one (node, roadmap, temperature). Immutable.")
-        .def(py::init<int, const std::string&, double>(), py::arg("node_nm"), py::arg("roadmap") = "lstp",
-             py::arg("temperature_K") = 300.0)
+                           "Device parameters for one (node, roadmap, temperature) and the NeuroSim "
+                           "conventions its formulas follow (quirks). Immutable.")
+        .def(py::init<int, const std::string&, double, EngineQuirks>(), py::arg("node_nm"),
+             py::arg("roadmap") = "lstp", py::arg("temperature_K") = 300.0,
+             py::arg("quirks") = EngineQuirks{})
+        .def_property_readonly("quirks", &Technology::quirks)
         .def_property_readonly("node_nm", &Technology::node_nm)
         .def_property_readonly("roadmap", &Technology::roadmap_str)
         .def_property_readonly("temperature_K", &Technology::temperature_K)
@@ -211,19 +268,27 @@ PYBIND11_MODULE(FormulaBindings, m) {
         .def("__repr__", [](const Technology& t) {
             std::ostringstream os;
             os << "Technology(node_nm=" << t.node_nm() << ", roadmap='" << t.roadmap_str()
-               << "', temperature_K=" << t.temperature_K() << ")";
+               << "', temperature_K=" << t.temperature_K();
+            if (t.quirks() != EngineQuirks{}) os << ", quirks=" << repr_quirks(t.quirks());
+            os << ")";
             return os.str();
         })
         .def("__eq__", [](const Technology& a, const Technology& b) {
-            return a.node_nm() == b.node_nm() && a.roadmap() == b.roadmap() && a.temperature_K() == b.temperature_K();
+            return a.node_nm() == b.node_nm() && a.roadmap() == b.roadmap() &&
+                   a.temperature_K() == b.temperature_K() && a.quirks() == b.quirks();
         })
         .def("__hash__", [](const Technology& t) {
-            return py::hash(py::make_tuple(t.node_nm(), t.roadmap_str(), t.temperature_K()));
+            return py::hash(py::make_tuple(t.node_nm(), t.roadmap_str(), t.temperature_K(),
+                                           py::tuple(py::cast(quirk_names_on(t.quirks())))));
         })
         .def(py::pickle(
-            [](const Technology& t) { return py::make_tuple(t.node_nm(), t.roadmap_str(), t.temperature_K()); },
+            [](const Technology& t) {
+                return py::make_tuple(t.node_nm(), t.roadmap_str(), t.temperature_K(),
+                                      quirk_names_on(t.quirks()));
+            },
             [](py::tuple s) {
-                return Technology(s[0].cast<int>(), s[1].cast<std::string>(), s[2].cast<double>());
+                return Technology(s[0].cast<int>(), s[1].cast<std::string>(), s[2].cast<double>(),
+                                  quirks_from_names(s[3].cast<std::vector<std::string>>()));
             }));
 
     // ---------------------------------------------------------------- NodeParameters
@@ -258,8 +323,9 @@ PYBIND11_MODULE(FormulaBindings, m) {
           "NeuroSim's nm/m mix.");
 
     py::class_<WireTechnology>(m, "WireTechnology", "Wire R and C for a node (tables file 2.2/2.3). Immutable.")
-        .def(py::init<int, double, bool>(), py::arg("node_nm"), py::arg("temperature_K") = 300.0,
-             py::arg("barrier_correction") = true)
+        .def(py::init<int, double, bool, EngineQuirks>(), py::arg("node_nm"), py::arg("temperature_K") = 300.0,
+             py::arg("barrier_correction") = true, py::arg("quirks") = EngineQuirks{})
+        .def_property_readonly("quirks", &WireTechnology::quirks)
         .def_property_readonly("node_nm", &WireTechnology::node_nm)
         .def_property_readonly("temperature_K", &WireTechnology::temperature_K)
         .def_property_readonly("barrier_correction", &WireTechnology::barrier_correction)
@@ -281,15 +347,19 @@ PYBIND11_MODULE(FormulaBindings, m) {
         .def("__repr__", [](const WireTechnology& w) {
             std::ostringstream os;
             os << "WireTechnology(node_nm=" << w.node_nm() << ", temperature_K=" << w.temperature_K()
-               << ", barrier_correction=" << (w.barrier_correction() ? "True" : "False") << ")";
+               << ", barrier_correction=" << (w.barrier_correction() ? "True" : "False");
+            if (w.quirks() != EngineQuirks{}) os << ", quirks=" << repr_quirks(w.quirks());
+            os << ")";
             return os.str();
         })
         .def(py::pickle(
             [](const WireTechnology& w) {
-                return py::make_tuple(w.node_nm(), w.temperature_K(), w.barrier_correction());
+                return py::make_tuple(w.node_nm(), w.temperature_K(), w.barrier_correction(),
+                                      quirk_names_on(w.quirks()));
             },
             [](py::tuple s) {
-                return WireTechnology(s[0].cast<int>(), s[1].cast<double>(), s[2].cast<bool>());
+                return WireTechnology(s[0].cast<int>(), s[1].cast<double>(), s[2].cast<bool>(),
+                                      quirks_from_names(s[3].cast<std::vector<std::string>>()));
             }));
 
     m.def("interconnect_wire_width_m", &interconnect_wire_width, py::arg("tech"), py::arg("wire"),

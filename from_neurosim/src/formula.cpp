@@ -139,7 +139,8 @@ GateLayout advanced_layout(const Technology& tech, double wn, double wp, double 
         if (max_p == 0) { max_p = 1; max_n = budget - 1; }
         if (max_n == 0) { max_n = 1; max_p = budget - 1; }
     }
-    auto one = [&](double w, int fmax, DeviceLayout& d) {
+    const EngineQuirks& q = tech.quirks();
+    auto one = [&](double w, int fmax, double drain_gap, DeviceLayout& d) {
         const int nfin = tech.fin_count(w);
         if (nfin <= 0) return;
         if (fmax <= 0)
@@ -148,22 +149,23 @@ GateLayout advanced_layout(const Technology& tech, double wn, double wp, double 
         if (nfin <= fmax) {
             d.folds = 1;
             d.unit_region_width = 2.0 * g.cpp_m;
-            d.unit_drain_width = gap;
-            d.unit_source_width = gap;
+            d.unit_drain_width = drain_gap;
+            d.unit_source_width = drain_gap;
             d.drain_height = nfin * tech.fin_width_m();
         } else {
-            // NeuroSim quirk: it computes ceil(int/int), i.e. floor(nfin / fmax); we use the true
-            // ceiling (a 5-fin device with 4 fins per finger needs 2 fingers).
-            const int f = (nfin + fmax - 1) / fmax;
+            // Ours: the true ceiling (a 5-fin device with 4 fins per finger needs 2 fingers).
+            // NeuroSim (quirk fin_fold_count_floor) computes ceil(int/int) = floor(nfin / fmax).
+            const int f = q.fin_fold_count_floor ? nfin / fmax : (nfin + fmax - 1) / fmax;
             d.unit_region_width = (f + 1) * g.cpp_m;
-            // NeuroSim quirk: its GAA NMOS drain uses the generic FinFET gap (3.9 F) while the PMOS
-            // uses the per-node gap; we use the per-node gap for both.
-            fill_folded(d, f, gap);
+            fill_folded(d, f, drain_gap);
             d.drain_height = fmax * tech.fin_width_m();
         }
     };
-    one(wp, max_p, g.p);
-    one(wn, max_n, g.n);
+    // Ours: the per-node gap for both devices. NeuroSim's GAA NMOS drain and source use the
+    // generic FinFET gap MIN_GAP_BET_GATE_POLY_FINFET = 3.9 F (quirk gaa_nmos_drain_generic_gap).
+    const double gap_n = (gaa && q.gaa_nmos_drain_generic_gap) ? kGapGatePolyFinfet * F : gap;
+    one(wp, max_p, gap, g.p);
+    one(wn, max_n, gap_n, g.n);
     return g;
 }
 
@@ -183,8 +185,13 @@ double output_cap(const Technology& tech, GateType type, int n_in, const GateLay
     switch (type) {
         case GateType::INV:
             if (P.present) { wdp = P.unit_drain_width; swp = 2 * wdp + P.drain_height * side(P.folds); }
-            // NeuroSim quirk: its INV NMOS sidewall uses the PMOS fold count; we use the NMOS one.
-            if (N.present) { wdn = N.unit_drain_width; swn = 2 * wdn + N.drain_height * side(N.folds); }
+            if (N.present) {
+                // Ours: the NMOS fold count. NeuroSim (quirk inv_nmos_sidewall_pmos_folds) takes
+                // the PMOS one (1 when there is no PMOS).
+                const int folds = tech.quirks().inv_nmos_sidewall_pmos_folds ? P.folds : N.folds;
+                wdn = N.unit_drain_width;
+                swn = 2 * wdn + N.drain_height * side(folds);
+            }
             break;
         case GateType::NOR:
             if (unfolded) {
@@ -313,9 +320,12 @@ double transconductance(const Technology& tech, double width_m, DeviceType type)
         const double igm = type == DeviceType::NMOS ? tech.current_gm_nmos() : tech.current_gm_pmos();
         return 2.0 * igm * width_m / (0.7 * tech.vdd_V() - tech.vth_V());
     }
-    // <= 14 nm: g_m = gm_oncurrent x W_eff (NeuroSim V1.4). NeuroSim quirk (tables file 7.9): its
-    // FinFET rule uses 2 h_fin + w_fin per fin with h_fin unset at 5 and 3 nm; we use the tabulated
-    // effective width per fin (equal to 2 h_fin + w_fin at 14, 10, 7 nm).
+    // <= 14 nm: g_m = gm_oncurrent x W_eff (ours, and NeuroSim V1.4 for GAA). NeuroSim's FinFET
+    // rule (quirk finfet_gm_fin_geometry, tables file 7.9) takes 2 h_fin + w_fin per fin, with
+    // h_fin unset (0) at 5 and 3 nm; equal to the tabulated W_eff per fin at 14, 10, 7 nm.
+    if (tech.device_kind() == DeviceKind::FINFET && tech.quirks().finfet_gm_fin_geometry)
+        return tech.gm_oncurrent() * tech.fin_count(width_m) *
+               (2.0 * tech.fin_height_m() + tech.fin_width_m());
     return tech.gm_oncurrent() * tech.effective_width(width_m);
 }
 

@@ -61,6 +61,23 @@ double junction_rule(double c0, double vdd, double m) {
 
 }  // namespace
 
+const std::vector<EngineQuirkField>& engine_quirk_fields() {
+    static const std::vector<EngineQuirkField> fields = {
+        {"fin_fold_count_floor", &EngineQuirks::fin_fold_count_floor},
+        {"gaa_nmos_drain_generic_gap", &EngineQuirks::gaa_nmos_drain_generic_gap},
+        {"inv_nmos_sidewall_pmos_folds", &EngineQuirks::inv_nmos_sidewall_pmos_folds},
+        {"finfet_gm_fin_geometry", &EngineQuirks::finfet_gm_fin_geometry},
+        {"wire_temperature_wire_width_only", &EngineQuirks::wire_temperature_wire_width_only},
+    };
+    return fields;
+}
+
+bool EngineQuirks::operator==(const EngineQuirks& o) const {
+    for (const EngineQuirkField& f : engine_quirk_fields())
+        if (this->*(f.member) != o.*(f.member)) return false;
+    return true;
+}
+
 std::string roadmap_name(Roadmap rm) { return rm == Roadmap::HP ? "hp" : "lstp"; }
 
 Roadmap parse_roadmap(const std::string& s, const char* param_name) {
@@ -106,8 +123,9 @@ std::vector<double> temperature_table(int node_nm, const std::string& roadmap,
 // ------------------------------------------------------------------------------------------
 // Technology
 // ------------------------------------------------------------------------------------------
-Technology::Technology(int node_nm, const std::string& roadmap, double temperature_K)
-    : node_nm_(node_nm), roadmap_(Roadmap::LSTP), temperature_K_(temperature_K),
+Technology::Technology(int node_nm, const std::string& roadmap, double temperature_K,
+                       EngineQuirks quirks)
+    : node_nm_(node_nm), roadmap_(Roadmap::LSTP), temperature_K_(temperature_K), quirks_(quirks),
       feature_size_m_(node_nm / kNmPerM), kind_(DeviceKind::PLANAR) {
     check_node(node_nm);
     roadmap_ = parse_roadmap(roadmap);
@@ -258,25 +276,30 @@ double barrier_correction_factor(double width_nm, double aspect_ratio, double ba
     return 1.0 / (1.0 - frac);
 }
 
-WireTechnology::WireTechnology(int node_nm, double temperature_K, bool barrier_correction)
-    : node_nm_(node_nm), temperature_K_(temperature_K), barrier_correction_(barrier_correction) {
+WireTechnology::WireTechnology(int node_nm, double temperature_K, bool barrier_correction,
+                               EngineQuirks quirks)
+    : node_nm_(node_nm), temperature_K_(temperature_K), barrier_correction_(barrier_correction),
+      quirks_(quirks) {
     check_node(node_nm);
     check_temperature(temperature_K);
     const NodeParamRow& p = *find_node_params(node_nm);
     barrier_m_ = p.barrier_nm / kNmPerM;
     const double tf = temperature_factor();
-    auto make = [&](double w_nm, double& width_m, double& ar, double& rho, double& r) {
+    // Temperature factor on every metal (ours). NeuroSim V1.4 applies it to wireWidth only and
+    // never to Metal0/Metal1 (tables file 2.2 notes; quirk wire_temperature_wire_width_only);
+    // identical at 300 K.
+    const double tf_metal01 = quirks_.wire_temperature_wire_width_only ? 1.0 : tf;
+    auto make = [&](double w_nm, double t_factor, double& width_m, double& ar, double& rho,
+                    double& r) {
         width_m = w_nm / kNmPerM;
         std::tie(ar, rho) = wire_aspect_ratio_resistivity(width_m);
         rho *= barrier_correction_factor(w_nm, ar, p.barrier_nm, barrier_correction);
-        // Temperature factor on every metal. NeuroSim V1.4 applies it to wireWidth only and
-        // never to Metal0/Metal1 (tables file 2.2 notes); identical at 300 K.
-        rho *= tf;
+        rho *= t_factor;
         r = rho / (width_m * width_m * ar);  // unit-length R = rho / (w^2 AR)
     };
-    make(p.wire_width_nm, wire_width_m_, ar_, rho_, r_unit_);
-    make(p.metal0_nm, m0_width_m_, m0_ar_, m0_rho_, m0_r_);
-    make(p.metal1_nm, m1_width_m_, m1_ar_, m1_rho_, m1_r_);
+    make(p.wire_width_nm, tf, wire_width_m_, ar_, rho_, r_unit_);
+    make(p.metal0_nm, tf_metal01, m0_width_m_, m0_ar_, m0_rho_, m0_r_);
+    make(p.metal1_nm, tf_metal01, m1_width_m_, m1_ar_, m1_rho_, m1_r_);
 }
 
 double WireTechnology::temperature_factor() const {

@@ -48,6 +48,34 @@ constexpr double kMj = 0.5, kMjsw = 0.33, kMjswg = 0.33;  // grading coefficient
 constexpr double kPhiB = 0.9;       // V, built-in potential
 }  // namespace consts
 
+// NeuroSim V1.4 conventions of the formula layer that NeuroPySim corrects by default. Each flag
+// is one named quirk of chip/compat.py (same name); all false (the default) is our model, true
+// reproduces NeuroSim. The struct is part of an immutable Technology / WireTechnology value:
+// the formulas read it from there, so no call signature and no global state changes.
+struct EngineQuirks {
+    // FinFET/GAA folding: fingers = ceil(int/int) = floor(n_fin / max per finger) (ours: ceiling)
+    bool fin_fold_count_floor = false;
+    // GAA NMOS drain/source width per finger from the generic FinFET gate gap 3.9 F (ours: the
+    // node's CPP - poly width, as NeuroSim's PMOS)
+    bool gaa_nmos_drain_generic_gap = false;
+    // INV output cap: the NMOS drain sidewall counted with the PMOS fold count (ours: NMOS's)
+    bool inv_nmos_sidewall_pmos_folds = false;
+    // FinFET g_m per fin = 2 h_fin + w_fin, h_fin unset (0) at 5 and 3 nm (ours: W_eff per fin)
+    bool finfet_gm_fin_geometry = false;
+    // wire temperature factor on the wireWidth metal only, not Metal0/Metal1 (ours: every metal)
+    bool wire_temperature_wire_width_only = false;
+
+    bool operator==(const EngineQuirks& o) const;
+    bool operator!=(const EngineQuirks& o) const { return !(*this == o); }
+};
+
+// Name -> member table of EngineQuirks (bindings, equality, pickling iterate over it).
+struct EngineQuirkField {
+    const char* name;
+    bool EngineQuirks::*member;
+};
+const std::vector<EngineQuirkField>& engine_quirk_fields();
+
 std::string roadmap_name(Roadmap rm);
 Roadmap parse_roadmap(const std::string& s, const char* param_name = "roadmap");
 void check_node(int node_nm);
@@ -61,12 +89,14 @@ std::vector<double> temperature_table(int node_nm, const std::string& roadmap,
 
 class Technology {
 public:
-    Technology(int node_nm, const std::string& roadmap = "lstp", double temperature_K = 300.0);
+    Technology(int node_nm, const std::string& roadmap = "lstp", double temperature_K = 300.0,
+               EngineQuirks quirks = {});
 
     int node_nm() const { return node_nm_; }
     Roadmap roadmap() const { return roadmap_; }
     std::string roadmap_str() const { return roadmap_name(roadmap_); }
     double temperature_K() const { return temperature_K_; }
+    const EngineQuirks& quirks() const { return quirks_; }
     double feature_size_m() const { return feature_size_m_; }
     DeviceKind device_kind() const { return kind_; }
     bool is_planar() const { return kind_ == DeviceKind::PLANAR; }
@@ -128,6 +158,7 @@ private:
     int node_nm_;
     Roadmap roadmap_;
     double temperature_K_;
+    EngineQuirks quirks_;
     double feature_size_m_;
     DeviceKind kind_;
     double vdd_ = 0, vth_ = 0, gate_length_m_ = 0;
@@ -176,10 +207,12 @@ double barrier_correction_factor(double width_nm, double aspect_ratio, double ba
 
 class WireTechnology {
 public:
-    WireTechnology(int node_nm, double temperature_K = 300.0, bool barrier_correction = true);
+    WireTechnology(int node_nm, double temperature_K = 300.0, bool barrier_correction = true,
+                   EngineQuirks quirks = {});
     int node_nm() const { return node_nm_; }
     double temperature_K() const { return temperature_K_; }
     bool barrier_correction() const { return barrier_correction_; }
+    const EngineQuirks& quirks() const { return quirks_; }
     double barrier_thickness_m() const { return barrier_m_; }
     double wire_width_m() const { return wire_width_m_; }
     double aspect_ratio() const { return ar_; }
@@ -200,6 +233,7 @@ private:
     int node_nm_;
     double temperature_K_;
     bool barrier_correction_;
+    EngineQuirks quirks_;
     double barrier_m_ = 0;
     double wire_width_m_ = 0, ar_ = 0, rho_ = 0, r_unit_ = 0;
     double m0_width_m_ = 0, m0_ar_ = 0, m0_rho_ = 0, m0_r_ = 0;
