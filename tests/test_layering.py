@@ -5,6 +5,7 @@ source: every import statement, also those inside functions, of every module.
 - ``chip`` (step 2) never imports ``cim``, ``models`` or torch;
 - ``cim`` (step 1) never imports ``chip``;
 - ``models`` imports no hardware package;
+- ``neuropysim`` (workflows across both steps) may import both steps; no step imports it;
 - no package module reads the user's ``inferenceConfig.py``: only the two command lines
   (``inference_sim.py``, ``Chip.py``) do, and pass its values in.
 """
@@ -18,10 +19,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 FORBIDDEN = {
-    "contracts": {"chip", "cim", "models", "torch", "inferenceConfig", "from_neurosim"},
-    "chip": {"cim", "models", "torch", "inferenceConfig"},
-    "cim": {"chip", "inferenceConfig"},
-    "models": {"chip", "cim", "inferenceConfig"},
+    "contracts": {"chip", "cim", "models", "torch", "inferenceConfig", "from_neurosim",
+                  "neuropysim"},
+    "chip": {"cim", "models", "torch", "inferenceConfig", "neuropysim"},
+    "cim": {"chip", "inferenceConfig", "neuropysim"},
+    "models": {"chip", "cim", "inferenceConfig", "neuropysim"},
+    "neuropysim": {"inferenceConfig"},
 }
 
 
