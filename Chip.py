@@ -9,8 +9,10 @@ from pathlib import Path
 
 if __name__ == "__main__":
     try:
-        import chip.cli
+        from contracts.exits import imports_whole
+        with imports_whole():
+            import chip.cli
     except KeyboardInterrupt:
-        print("error: interrupted (Ctrl-C)", file=sys.stderr)
+        print("interrupted (Ctrl-C); no results written", file=sys.stderr)
         raise SystemExit(130)
     raise SystemExit(chip.cli.main(user_config=Path(__file__).with_name("inferenceConfig.py")))

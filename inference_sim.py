@@ -17,7 +17,9 @@ __all__ = ["main", "run", "InferenceResult"]
 
 
 def main(argv=None) -> int:
-    from cim.cli import main as cli_main
+    from contracts.exits import imports_whole
+    with imports_whole():
+        from cim.cli import main as cli_main
     return cli_main(argv, user_config=Path(__file__).with_name("inferenceConfig.py"))
 
 

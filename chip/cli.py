@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Sequence
 
 from contracts.effects import effect_note
-from contracts.staging import Terminated, exit_cleanly_on_sigterm
+from contracts.exits import INSTALLATION, one_line, stop
+from contracts.staging import exit_cleanly_on_sigterm
 from contracts.user_defaults import CONFIG_FILE
 
 __all__ = ["main"]
@@ -144,11 +145,6 @@ def _estimate(args, defaults) -> int:
     return 0
 
 
-def _one_line(err: BaseException) -> str:
-    text = str(err).splitlines()[0] if str(err) else type(err).__name__
-    return text
-
-
 def main(argv: Sequence[str] | None = None,
          user_config: str | Path | None = CONFIG_FILE) -> int:
     """Run step 2. ``user_config``: the inferenceConfig.py to read (Chip.py passes the one
@@ -165,18 +161,14 @@ def main(argv: Sequence[str] | None = None,
     try:
         from contracts.user_defaults import load_user_defaults
         return _estimate(args, load_user_defaults(user_config))
-    except Terminated:
-        print("error: terminated (SIGTERM); no results written", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("error: interrupted (Ctrl-C); no results written", file=sys.stderr)
-        return 130
-    except (ValueError, OSError, ImportError, MemoryError) as err:
-        print(f"error: {_one_line(err)}", file=sys.stderr)
-        return 2
     except RuntimeError as err:          # PhysicsUnavailable: an installation problem
-        print(f"error: {_one_line(err)}", file=sys.stderr)
-        return 1
+        print(f"error: {one_line(err)}", file=sys.stderr)
+        return INSTALLATION
+    except (Exception, KeyboardInterrupt) as err:
+        code = stop("", err, "no results written")
+        if code is None:
+            raise
+        return code
 
 
 if __name__ == "__main__":   # pragma: no cover

@@ -193,7 +193,8 @@ def _warner(quiet: bool):
 def main(argv: list[str] | None = None, user_config: str | Path | None = CONFIG_FILE) -> int:
     """Run step 1. ``user_config``: the inferenceConfig.py to read (inference_sim.py passes the
     one beside it; the console script reads ./inferenceConfig.py if there is one)."""
-    from contracts.staging import Terminated, exit_cleanly_on_sigterm
+    from contracts.exits import one_line, stop
+    from contracts.staging import exit_cleanly_on_sigterm
     exit_cleanly_on_sigterm()
     parser = build_parser()
     try:
@@ -207,22 +208,16 @@ def main(argv: list[str] | None = None, user_config: str | Path | None = CONFIG_
     except _UsageError as err:
         print(f"inference_sim.py: error: {err} (see --help)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except Terminated:
-        print("inference_sim.py: terminated (SIGTERM); nothing written", file=sys.stderr)
-        return 143
-    except KeyboardInterrupt:
-        print("inference_sim.py: interrupted (Ctrl-C); nothing written", file=sys.stderr)
-        return 130
-    except (ValueError, OSError, MemoryError) as err:
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"inference_sim.py: error: {message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except RuntimeError as err:
         from models.datasets import DataUnavailableError
-        if isinstance(err, DataUnavailableError):
-            print(f"inference_sim.py: error: {str(err).splitlines()[0]}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-        raise
+        if not isinstance(err, DataUnavailableError):
+            raise
+        return stop("inference_sim.py: ", ValueError(one_line(err)), "nothing written")
+    except (Exception, KeyboardInterrupt) as err:
+        code = stop("inference_sim.py: ", err, "nothing written")
+        if code is None:
+            raise
+        return code
 
 
 def _check_args(args) -> None:
@@ -266,9 +261,11 @@ def _train(args, cfg, network, defaults, progress) -> Path:
 
 
 def _main(args, warn, defaults) -> int:
-    import torch
+    from contracts.exits import imports_whole
+    with imports_whole():
+        import torch
 
-    from .run import run
+        from .run import run
     _check_args(args)
     drift_times = parse_durations(args.sweep_drift) if args.sweep_drift is not None else None
     cfg = _config(args, defaults)

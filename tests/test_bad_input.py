@@ -192,5 +192,5 @@ def test_ctrl_c_during_a_parallel_sweep_is_one_line(in_work_folder):
                               "--set", "operation_mode=parallel", "--sweep", "adc_bits=3,4,5,6",
                               "--sweep", "cols_per_adc=4,8,16", "-j", "2", "--out", "sw"],
                              in_work_folder, 4.0)
-    assert code == 130 and lines == ["error: interrupted (Ctrl-C); no results written"]
+    assert code == 130 and lines == ["interrupted (Ctrl-C); no results written"]
     assert sorted(p.name for p in in_work_folder.iterdir()) == ["rec"]
