@@ -266,7 +266,7 @@ class SequentialRead:
         ``z = Phi^-1(v)`` below, ``z = -Phi^-1(v - q_lo)`` above."""
         side = v < low
         z = torch.special.ndtri(torch.where(side, v, v - low))
-        z = torch.where(side, z, z.neg_())
+        z = torch.where(side, z, -z)
         gmin, delta = cells.gmin(self.config), cells.level_step(self.config)
         top = 2 ** self.config.cell_bits - 1
         g = self._g[cell].to(torch.float64)
