@@ -89,8 +89,9 @@ def bernoulli_positions(total: int, rate: float, generator: torch.Generator) -> 
         expected = (total - start) * rate
         draws = int(expected + 6 * math.sqrt(expected) + 16)
         u = torch.rand(draws, generator=generator, dtype=torch.float64)
-        # trials up to each success (float64 counts are exact integers far beyond any total)
-        steps = u.log_().div_(log_fail).floor_().clamp_(max=float(total)).add_(1.0)
+        # trials up to each success; float64 counts are exact integers up to 2^53 (a u of 0
+        # gives inf, which ends the run like any step beyond the total)
+        steps = u.log_().div_(log_fail).floor_().add_(1.0)
         pos = torch.cumsum(steps, 0).add_(start - 1)
         inside = int(torch.searchsorted(pos, float(total)))               # pos increases
         found.append(pos[:inside].to(torch.int64))
@@ -109,6 +110,7 @@ class _FlipClass:
         self.cells = members                                             # flat r*C + c, sorted
         low, high = read.flip_probabilities(members)
         self.q, self.low = low + high, low
+        self.deep = read.flip_probabilities(members, 2)                 # beyond L0 -+ 1
         self.per_row = torch.bincount(members // cols, minlength=rows)
         self.row_start = torch.cumsum(self.per_row, 0) - self.per_row
         self.bound = bound
@@ -155,17 +157,20 @@ class SequentialRead:
             self._classes, self._listed, self._q_sum = self._classify()
 
     # -- flip probabilities ----------------------------------------------------------------
-    def flip_probabilities(self, cell: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(q_lo, q_hi) (float64) of flat cell indices: P(read level below / above L0)."""
+    def flip_probabilities(self, cell: torch.Tensor, steps: int = 1
+                           ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(P(read level <= L0 - steps), P(read level >= L0 + steps)) (float64) of flat cell
+        indices; ``steps=1``: (q_lo, q_hi), the probabilities of reading below / above L0."""
         g, base = self._g[cell].to(torch.float64), self._base[cell].to(torch.float64)
         gmin, delta = cells.gmin(self.config), cells.level_step(self.config)
         top = 2 ** self.config.cell_bits - 1
         spread = self.sigma * torch.where(g > 0, g, torch.ones_like(g))
-        low = torch.special.ndtr((gmin + (base - 0.5) * delta - g) / spread)
-        high = torch.special.ndtr((g - gmin - (base + 0.5) * delta) / spread)
+        # thresholds between levels L0 - steps | L0 - steps + 1 and L0 + steps - 1 | L0 + steps
+        low = torch.special.ndtr((gmin + (base - steps + 0.5) * delta - g) / spread)
+        high = torch.special.ndtr((g - gmin - (base + steps - 0.5) * delta) / spread)
         live = g > 0                                   # a cell at 0 S reads level 0 always
-        low = torch.where(live & (base > 0), low, torch.zeros_like(low))
-        high = torch.where(live & (base < top), high, torch.zeros_like(high))
+        low = torch.where(live & (base >= steps), low, torch.zeros_like(low))
+        high = torch.where(live & (base <= top - steps), high, torch.zeros_like(high))
         return low, high
 
     def _classify(self):
@@ -221,12 +226,12 @@ class SequentialRead:
         driven = mask.sum(1)                                                # per row
         slots = torch.nonzero(mask.reshape(-1)).view(-1)                    # row-major
         slot_start = torch.cumsum(driven, 0) - driven
-        cell, row, slot, v, low = self._differing(driven, gen)
+        cell, row, slot, v, low, deep_low, deep_high = self._differing(driven, gen)
         if not cell.numel():
             return torch.zeros(mc, self.mapping.outputs, dtype=torch.float64)
         local = slots[slot_start[row] + slot] - row * (mc * planes)
         vec, plane = local // planes, local % planes
-        change = self._new_levels(cell, v, low)
+        change = self._new_levels(cell, v, low, deep_low, deep_high)
         if encoding == "bit_serial":                  # a driven bit-serial plane is 1
             weights = plane_weights(input_bits, signed, encoding).weights
             term = weights[plane].mul_(change)
@@ -237,8 +242,9 @@ class SequentialRead:
         return self.mapping.combine(per_col.view(mc, cols))
 
     def _differing(self, driven: torch.Tensor, gen):
-        """(cell, row, k-th driven read of the row, v, q_lo) of every read that differs from
-        its cell's noise-free level; ``v`` is uniform on [0, q) (the thinning draw)."""
+        """(cell, row, k-th driven read of the row, v, q_lo, P(level <= L0 - 2),
+        P(level >= L0 + 2)) of every read that differs from its cell's noise-free level;
+        ``v`` is uniform on [0, q) (the thinning draw)."""
         cols = self.mapping.columns
         found = []
         for cls in self._classes:
@@ -246,7 +252,8 @@ class SequentialRead:
             index += cls.row_start[row]                                  # into the class
             kept, v = _thin(cls.q[index], cls.bound, gen)
             index = index[kept]
-            found.append((cls.cells[index], row[kept], slot[kept], v, cls.low[index]))
+            found.append((cls.cells[index], row[kept], slot[kept], v, cls.low[index],
+                          cls.deep[0][index], cls.deep[1][index]))
         # cells with q < 2^-UNLISTED_BITS: the pairs of all cells, thinned to them
         bound = 2.0 ** -UNLISTED_BITS
         cell, row, slot = _pick(driven * cols, driven, bound, gen)
@@ -256,24 +263,34 @@ class SequentialRead:
             cell, row, slot = cell[keep], row[keep], slot[keep]
         low, high = self.flip_probabilities(cell)
         kept, v = _thin(low + high, bound, gen)
-        found.append((cell[kept], row[kept], slot[kept], v, low[kept]))
+        cell = cell[kept]
+        found.append((cell, row[kept], slot[kept], v, low[kept])
+                     + self.flip_probabilities(cell, 2))
         return tuple(torch.cat(parts) for parts in zip(*found))
 
-    def _new_levels(self, cell, v, low) -> torch.Tensor:
+    def _new_levels(self, cell, v, low, deep_low, deep_high) -> torch.Tensor:
         """Level change (float64, never 0) of each differing read, from its cell's level
         distribution: the normal tail beyond L0's interval (module docstring). ``v``,
-        uniform on [0, q), picks the side (below when v < q_lo) and the place in the tail:
-        ``z = Phi^-1(v)`` below, ``z = -Phi^-1(v - q_lo)`` above."""
+        uniform on [0, q), picks the side (below when v < q_lo) and the place in the tail,
+        ``w = v`` below, ``w = v - q_lo`` above; the read lands next to L0 unless ``w`` falls
+        in the tail's far part (``w < P(level <= L0 - 2)`` below, ``< P(level >= L0 + 2)``
+        above), whose level comes from ``z = Phi^-1(w)`` (below) or ``-Phi^-1(w)`` (above)."""
         side = v < low
-        z = torch.special.ndtri(torch.where(side, v, v - low))
-        z = torch.where(side, z, -z)
-        gmin, delta = cells.gmin(self.config), cells.level_step(self.config)
-        top = 2 ** self.config.cell_bits - 1
-        g = self._g[cell].to(torch.float64)
-        level = ((g * (1 + self.sigma * z) - gmin) / delta + 0.5).floor_().clamp_(0, top)
-        change = level.sub_(self._base[cell])
-        # the tail lies beyond L0's thresholds; rounding at a threshold must not land on L0
-        return torch.where(side, change.clamp(max=-1), change.clamp(min=1))
+        w = torch.where(side, v, v - low)
+        change = torch.where(side, -1.0, 1.0).to(torch.float64)
+        far = torch.nonzero(w < torch.where(side, deep_low, deep_high)).view(-1)
+        if far.numel():
+            side, cell = side[far], cell[far]
+            z = torch.special.ndtri(w[far])
+            z = torch.where(side, z, -z)
+            gmin, delta = cells.gmin(self.config), cells.level_step(self.config)
+            top = 2 ** self.config.cell_bits - 1
+            g = self._g[cell].to(torch.float64)
+            level = ((g * (1 + self.sigma * z) - gmin) / delta + 0.5).floor_().clamp_(0, top)
+            jump = level.sub_(self._base[cell])
+            # rounding at a threshold must not land on the levels next to L0
+            change[far] = torch.where(side, jump.clamp(max=-2), jump.clamp(min=2))
+        return change
 
 
 def _thin(q: torch.Tensor, bound: float, gen) -> tuple[torch.Tensor, torch.Tensor]:
