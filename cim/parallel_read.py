@@ -129,7 +129,7 @@ class _Plan:
         """(plane levels as the engine takes them, active inputs per read or None) of a
         chunk of padded input codes: groups x P*mc x rows."""
         xb = self.xb
-        part = inputs[:, xb.groups]                                      # mc x groups x rows
+        part = inputs.index_select(1, xb.groups.view(-1)).view(-1, self.groups, self.rpp)
         mc = int(part.shape[0])
         levels = plane_levels(part, self.input_bits, self.signed, self.config.input_encoding)
         levels = levels.reshape(self.groups, self.planes_n * mc, self.rpp)
