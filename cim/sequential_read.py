@@ -76,13 +76,16 @@ def driven_reads(codes: torch.Tensor, bits: int, signed: bool, encoding: str) ->
     return (x != 0).reshape(rows, -1)
 
 
-def bernoulli_positions(total: int, rate: float, generator: torch.Generator) -> torch.Tensor:
-    """Indices (int64, increasing) of the successes among ``total`` independent trials of
-    success probability ``rate``, drawn by geometric gaps (cost ~ successes, not trials)."""
+def bernoulli_positions(total: int, rate: float, generator: torch.Generator,
+                        as_float: bool = False) -> torch.Tensor:
+    """Indices (int64, increasing; float64 with ``as_float``) of the successes among
+    ``total`` (< 2^53) independent trials of success probability ``rate``, drawn by geometric
+    gaps (cost ~ successes, not trials)."""
+    dtype = torch.float64 if as_float else torch.int64
     if total <= 0 or rate <= 0:
-        return torch.zeros(0, dtype=torch.int64)
+        return torch.zeros(0, dtype=dtype)
     if rate >= 1:
-        return torch.arange(total)
+        return torch.arange(total, dtype=dtype)
     log_fail = math.log1p(-rate)
     found, start = [], 0
     while start < total:
@@ -94,7 +97,7 @@ def bernoulli_positions(total: int, rate: float, generator: torch.Generator) -> 
         steps = u.log_().div_(log_fail).floor_().add_(1.0)
         pos = torch.cumsum(steps, 0).add_(start - 1)
         inside = int(torch.searchsorted(pos, float(total)))               # pos increases
-        found.append(pos[:inside].to(torch.int64))
+        found.append(pos[:inside].to(dtype))
         if inside < draws:
             break
         start = int(pos[-1]) + 1
@@ -227,36 +230,36 @@ class SequentialRead:
         driven = mask.sum(1)                                                # per row
         slots = torch.nonzero(mask.reshape(-1)).view(-1)                    # row-major
         slot_start = torch.cumsum(driven, 0) - driven
-        cell, row, slot, v, low, deep_low, deep_high = self._differing(driven, gen)
-        if not cell.numel():
-            return torch.zeros(mc, self.mapping.outputs, dtype=torch.float64)
-        local = _take(slots, _take(slot_start, row).add_(slot)).sub_(row * (mc * planes))
-        vec, plane = local // planes, local % planes
-        change = self._new_levels(cell, v, low, deep_low, deep_high)
-        if encoding == "bit_serial":                  # a driven bit-serial plane is 1
-            weights = plane_weights(input_bits, signed, encoding).weights
-            term = _take(weights, plane).mul_(change)
-        else:
-            codes = _take(x_codes.reshape(-1), vec * rows + row)
-            term = plane_terms(codes, plane, input_bits, signed, encoding) * change
+        weights = plane_weights(input_bits, signed, encoding).weights
         per_col = torch.zeros(mc * cols, dtype=torch.float64)
-        per_col.index_add_(0, vec * cols + cell % cols, term)
+        for cell, row, slot, v, low, deep_low, deep_high in self._differing(driven, gen):
+            if not cell.numel():
+                continue
+            local = _take(slots, _take(slot_start, row).add_(slot)).sub_(row * (mc * planes))
+            vec = torch.div(local, planes, rounding_mode="floor")
+            plane = local.sub_(vec * planes)
+            change = self._new_levels(cell, v, low, deep_low, deep_high)
+            if encoding == "bit_serial":              # a driven bit-serial plane is 1
+                term = _take(weights, plane).mul_(change)
+            else:
+                codes = _take(x_codes.reshape(-1), vec * rows + row)
+                term = plane_terms(codes, plane, input_bits, signed, encoding) * change
+            column = cell.sub(row.mul_(cols))                               # cell = r*C + c
+            per_col.index_add_(0, vec.mul_(cols).add_(column), term)
         return self.mapping.combine(per_col.view(mc, cols))
 
     def _differing(self, driven: torch.Tensor, gen):
-        """(cell, row, k-th driven read of the row, v, q_lo, P(level <= L0 - 2),
-        P(level >= L0 + 2)) of every read that differs from its cell's noise-free level;
-        ``v`` is uniform on [0, q) (the thinning draw)."""
+        """Per flip class, then for the unlisted cells: (cell, row, k-th driven read of the
+        row, v, q_lo, P(level <= L0 - 2), P(level >= L0 + 2)) of every read that differs from
+        its cell's noise-free level; ``v`` is uniform on [0, q) (the thinning draw)."""
         cols = self.mapping.columns
-        found = []
         for cls in self._classes:
             index, row, slot = _pick(cls.per_row * driven, driven, cls.bound, gen)
             index += _take(cls.row_start, row)                          # into the class
             kept, v = _thin(_take(cls.q, index), cls.bound, gen)
             index = _take(index, kept)
-            found.append((_take(cls.cells, index), _take(row, kept), _take(slot, kept), v,
-                          _take(cls.low, index), _take(cls.deep[0], index),
-                          _take(cls.deep[1], index)))
+            yield (_take(cls.cells, index), _take(row, kept), _take(slot, kept), v,
+                   _take(cls.low, index), _take(cls.deep[0], index), _take(cls.deep[1], index))
         # cells with q < 2^-UNLISTED_BITS: the pairs of all cells, thinned to them
         bound = 2.0 ** -UNLISTED_BITS
         cell, row, slot = _pick(driven * cols, driven, bound, gen)
@@ -267,9 +270,8 @@ class SequentialRead:
         low, high = self.flip_probabilities(cell)
         kept, v = _thin(low + high, bound, gen)
         cell = _take(cell, kept)
-        found.append((cell, _take(row, kept), _take(slot, kept), v, _take(low, kept))
-                     + self.flip_probabilities(cell, 2))
-        return tuple(torch.cat(parts) for parts in zip(*found))
+        yield (cell, _take(row, kept), _take(slot, kept), v, _take(low, kept)) + \
+            self.flip_probabilities(cell, 2)
 
     def _new_levels(self, cell, v, low, deep_low, deep_high) -> torch.Tensor:
         """Level change (float64, never 0) of each differing read, from its cell's level
@@ -280,7 +282,7 @@ class SequentialRead:
         above), whose level comes from ``z = Phi^-1(w)`` (below) or ``-Phi^-1(w)`` (above)."""
         side = v < low
         w = torch.where(side, v, v - low)
-        change = torch.where(side, -1.0, 1.0).to(torch.float64)
+        change = side.to(torch.float64).mul_(-2.0).add_(1.0)            # -1 below, +1 above
         far = torch.nonzero(w < torch.where(side, deep_low, deep_high)).view(-1)
         if far.numel():
             side, cell = _take(side, far), _take(cell, far)
@@ -307,16 +309,19 @@ def _thin(q: torch.Tensor, bound: float, gen) -> tuple[torch.Tensor, torch.Tenso
 def _pick(pairs: torch.Tensor, driven: torch.Tensor, bound: float, gen):
     """Successes of Bernoulli(bound) trials over the (cell, driven read) pairs of every row,
     ``pairs[r] = cells of row r x driven[r]``: (cell index within the row, row, k-th driven
-    read of the row)."""
+    read of the row), int64."""
     ends = torch.cumsum(pairs, 0)
     total = int(ends[-1]) if ends.numel() else 0
-    pos = bernoulli_positions(total, bound, gen)
+    pos = bernoulli_positions(total, bound, gen, as_float=True)
     # positions increase: count them per row instead of searching each one's row
-    per_row = torch.diff(torch.searchsorted(pos, ends), prepend=ends.new_zeros(1))
+    per_row = torch.diff(torch.searchsorted(pos, ends.to(torch.float64)),
+                         prepend=ends.new_zeros(1))
     row = torch.repeat_interleave(torch.arange(int(pairs.numel())), per_row)
-    local = pos - torch.repeat_interleave(ends - pairs, per_row)
-    n = torch.repeat_interleave(driven, per_row)
-    return local // n, row, local % n
+    local = pos.sub_(torch.repeat_interleave((ends - pairs).to(torch.float64), per_row))
+    n = torch.repeat_interleave(driven.to(torch.float64), per_row)
+    # float64 floor division is exact for integers with local + n < 2^53
+    cell = torch.div(local, n).floor_()
+    return cell.to(torch.int64), row, local.sub_(cell.mul_(n)).to(torch.int64)
 
 
 def _take(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
