@@ -37,6 +37,9 @@ mode). Sequential mode does not model IR drop or the ADC effects (it has no ADC;
 Randomness: each crossbar draws ONE seed from the run's generator and derives a child stream
 per use (programming, reads, ADC noise, ADC curve, reference; cim.devices._common), so
 switching one effect never moves another's random numbers and a seed reproduces every draw.
+Reads draw per chunk of input vectors from streams derived from it (cim.parallel_read,
+cim.sequential_read), so the worker threads that share the chunks (cim.workers) do not
+change any draw.
 """
 from __future__ import annotations
 

@@ -17,25 +17,28 @@ only the reads whose level differs from the noise-free level ``L0``, exactly in 
   thresholds around ``L0`` (``gmin + (L0 -+ 1/2) delta``); ``q = q_lo + q_hi``;
 * only *driven* reads matter (a row whose input plane is 0 adds nothing), so the candidates are
   the pairs (cell, driven read of its row) of a chunk of input vectors, and each differs with
-  probability ``q`` of its cell, independently. Cells are put in classes
-  ``q in (2^-(k+1), 2^-k]``; within a class the pairs of all its cells form one sequence of
-  Bernoulli trials at the class's bound ``Q_k``, whose successes are drawn by geometric gaps
-  (``floor(log U / log(1 - Q))`` failures before each), and a success is kept with
-  probability ``q / Q_k`` (thinning) - exactly a Bernoulli(q) trial per pair, at a cost
-  proportional to the reads that differ (each class keeps at least half of its successes);
+  probability ``q`` of its cell, independently. Cells are put in classes by q (one octave
+  ``(2^-(k+1), 2^-k]`` each down to 2^-8, then four octaves each down to 2^-40); within a
+  class the pairs of all its cells form one sequence of Bernoulli trials at the class's bound
+  ``Q``, whose successes are drawn by geometric gaps (``floor(log U / log(1 - Q))``
+  failures before each), and a success is kept with probability ``q / Q`` (thinning) -
+  exactly a Bernoulli(q) trial per pair, at a cost proportional to the reads that differ
+  (a class keeps at least 1/2 of its successes, 1/16 below 2^-8);
 * cells with ``q < 2^-40`` (e.g. 1-bit cells at 5 % noise, q ~ 1e-21) are not listed: the
   pairs of all cells form one more sequence at ``Q = 2^-40``, thinned to the unlisted cells'
   ``q``, which costs nothing per cell;
 * a differing read's level is the level of ``G (1 + s z)`` with ``z`` drawn from the normal
-  tail beyond the nominal level's interval (below with probability ``q_lo / q``, by inverse
-  CDF: ``z = Phi^-1(u q_lo)``; above: ``z = -Phi^-1(u q_hi)``), i.e. the cell's level
-  distribution without ``L0``;
+  tail beyond the nominal level's interval, i.e. from the cell's level distribution without
+  ``L0``: the thinning draw ``v``, uniform on [0, q), picks the side (below when
+  ``v < q_lo``) and the place in the tail by inverse CDF (``z = Phi^-1(v)`` below,
+  ``z = -Phi^-1(v - q_lo)`` above); the inverse is needed only beyond the next level, whose
+  tail probabilities are stored per listed cell (exact up to float64 rounding);
 * each differing read adds ``plane value x place value x (level change)`` to its vector's
   output (``WeightMapping.combine`` of the per-column corrections).
 
 Chunks of input vectors bound memory (driven reads and expected differing reads) and are
 shared out to worker threads (cim.workers); each chunk draws from its own stream, derived
-from the array's read stream seed, the number of the call and the chunk's index.
+from a seed drawn from the array's read stream at every call and the chunk's index.
 """
 from __future__ import annotations
 
