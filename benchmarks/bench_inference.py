@@ -9,6 +9,13 @@ one evaluation pass over the images is divided by the float pass of the same net
 (calibration, programming the arrays) is reported apart. Target: <= 10x for conventional
 parallel mode with 8-bit inputs and 1-bit cells.
 
+    python benchmarks/bench_inference.py --step1 --threads 2 --repeat 3   # whole step-1 runs
+
+``--step1`` times ``cim.run.run`` on the default network (LeNet-5, all 1,000 mnist5k test
+images, no trace written) for the cases of STEP1_CASES: wall time, the process' CPU time
+(user + sys, every thread) and the 1-minute load average, best of ``--repeat``. Targets:
+parallel mode <= 20 s, sequential mode with read noise <= 30 s.
+
 Why the ratio has a floor: parallel mode converts every (row group, input bit, cell slice,
 column) partial sum with the ADC; that is MACs x (input bits x cells per weight) / rows read
 at once conversions - 0.5 per MAC for VGG-8 at 8-bit inputs, 1-bit cells, 128 rows - each an
@@ -91,14 +98,71 @@ def bench(network: str, images: torch.Tensor, labels, checkpoint: Path | None, r
     return rows
 
 
+#: whole step-1 runs of --step1: name -> (config fields, target wall time in s)
+NOISE = dict(read_noise_sigma=0.02, programming_error_sigma=0.05, stuck_at_fault_rate=0.01)
+STEP1_CASES = {
+    "parallel, 5-bit ADC": (dict(operation_mode="parallel"), 20.0),
+    "sequential, read noise": (dict(NOISE), 30.0),
+    "sequential, read noise, 4-bit cells": (dict(NOISE, cell_bits=4), 30.0),
+    "parallel, read noise": (dict(NOISE, operation_mode="parallel"), None),
+}
+
+
+def step1_runs(repeat: int) -> list[dict]:
+    """Best-of-``repeat`` wall and CPU time of whole step-1 runs (see module docstring)."""
+    import os
+    import resource
+
+    from cim.run import run
+
+    def cpu() -> float:
+        use = resource.getrusage(resource.RUSAGE_SELF)
+        return use.ru_utime + use.ru_stime
+
+    rows = []
+    for name, (fields, target) in STEP1_CASES.items():
+        best = None
+        for _ in range(repeat):
+            load = os.getloadavg()[0]
+            t, c = time.perf_counter(), cpu()
+            result = run(HardwareConfig(**fields), write_trace=False)
+            wall, used = time.perf_counter() - t, cpu() - c
+            if best is None or wall < best["wall_s"]:
+                best = dict(case=name, wall_s=round(wall, 2), cpu_s=round(used, 2),
+                            load=round(load, 2), hardware_s=round(result.timings_s["hardware"], 2),
+                            accuracy_hw=result.accuracy["hardware"], target_s=target,
+                            threads=torch.get_num_threads())
+        rows.append(best)
+    return rows
+
+
+def print_step1(rows: list[dict]) -> None:
+    print(f"{'case':38} {'wall s':>7} {'cpu s':>7} {'hw pass s':>9} {'load':>5} {'acc hw':>7} "
+          f"{'target':>7}")
+    for r in rows:
+        target = "-" if r["target_s"] is None else (
+            f"{'met' if r['wall_s'] <= r['target_s'] else 'MISSED'} {r['target_s']:.0f}")
+        print(f"{r['case']:38} {r['wall_s']:7.2f} {r['cpu_s']:7.2f} {r['hardware_s']:9.2f} "
+              f"{r['load']:5.2f} {100 * r['accuracy_hw']:6.2f}% {target:>7}")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--vgg-images", type=int, default=100)
     p.add_argument("--repeat", type=int, default=1, help="best of N passes")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--step1", action="store_true",
+                   help="whole step-1 runs of LeNet-5 (1,000 images) instead of the ratios")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.step1:
+        rows = step1_runs(args.repeat)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            print_step1(rows)
+        return 0
     from models import datasets
     test = datasets.load_dataset("mnist5k", "test")
     ckpt = models.checkpoints.default_checkpoint_path("lenet5", "mnist5k")

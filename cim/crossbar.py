@@ -37,6 +37,9 @@ mode). Sequential mode does not model IR drop or the ADC effects (it has no ADC;
 Randomness: each crossbar draws ONE seed from the run's generator and derives a child stream
 per use (programming, reads, ADC noise, ADC curve, reference; cim.devices._common), so
 switching one effect never moves another's random numbers and a seed reproduces every draw.
+Reads draw per chunk of input vectors from streams derived from it (cim.parallel_read,
+cim.sequential_read), so the worker threads that share the chunks (cim.workers) do not
+change any draw.
 """
 from __future__ import annotations
 
@@ -50,6 +53,7 @@ from .parallel_read import ELEMENT_BUDGET, parallel_read
 from .read_groups import GroupConductances, row_groups
 from .reference import OffsetReference
 from .sequential_read import SequentialRead
+from .workers import one_op_thread
 
 __all__ = ["Crossbar", "row_groups", "ELEMENT_BUDGET"]
 
@@ -64,6 +68,10 @@ class Crossbar:
     """
 
     def __init__(self, weight_codes: torch.Tensor, config, generator: torch.Generator | None = None):
+        with one_op_thread():                # many small operations (cim.workers)
+            self._program(weight_codes, config, generator)
+
+    def _program(self, weight_codes: torch.Tensor, config, generator) -> None:
         self.config = config
         self.rows, self.outputs = int(weight_codes.shape[0]), int(weight_codes.shape[1])
         self.mapping: WeightMapping = slice_weights(weight_codes, config.weight_bits,
@@ -93,6 +101,7 @@ class Crossbar:
             self.adc_curve = devices.make_transfer_curve(
                 config.adc_bits, config.adc_inl_lsb, config.adc_dnl_lsb,
                 self.streams["adc_curve"])
+        self.read_calls = 0          # parallel reads so far (names their noise streams)
         self.reads = 0               # array read operations (one row group, one input plane)
         self.conversions = 0         # ADC conversions (reads x columns)
         self.adc: ADC | None = None
@@ -184,6 +193,10 @@ class Crossbar:
         """Fix the ADC: full-scale range, or ``current_range`` (calibrated; one value, or one
         per input plane - the reference levels are re-set for each input bit's cycles).
         With an offset reference, its array gain is then calibrated (cim.reference)."""
+        with one_op_thread():                # many small operations (cim.workers)
+            return self._set_adc(input_bits, signed, current_range)
+
+    def _set_adc(self, input_bits: int, signed: bool, current_range) -> ADC:
         spec = plane_weights(input_bits, signed, self.config.input_encoding)
         if current_range is None:
             current_range = full_scale_range(self.config.parallel_rows)
@@ -236,7 +249,7 @@ class Crossbar:
             return self.sense(x_codes, input_bits, signed)
         if self.adc is None and not observe:
             raise RuntimeError("Crossbar.set_adc must be called before a parallel read")
-        out = parallel_read(self, x_codes, input_bits, signed, observe)
+        out = parallel_read(self, x_codes, input_bits, signed, observe)    # cim.workers
         if observe:
             return out
         if self.reference is not None:

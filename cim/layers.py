@@ -31,10 +31,11 @@ from torch import nn
 from .crossbar import Crossbar
 from .fixed_quant import FixedQuantization, per_output, zero_point_term
 from .grouped import make_crossbar
+from .workers import one_op_thread
 from .quantize import QuantSpec, activation_scale, fake_quant, quantize, quantize_weight, \
     weight_scale
 
-__all__ = ["CIMLayer", "MODES"]
+__all__ = ["CIMLayer", "MODES", "unfold_codes"]
 
 MODES = ("float", "calibrate", "quant", "hw", "qat")
 
@@ -185,16 +186,19 @@ class CIMLayer(nn.Module):
             # sequential read: exact product of the fixed levels the sense amplifiers read
             w = xb.effective_codes.t().reshape(inner.weight.shape)
             return self._linear_op(codes.to(torch.float64), w)
+        with one_op_thread():              # many small operations (cim.workers)
+            return self._read(codes, spec)
+
+    def _read(self, codes: torch.Tensor, spec: QuantSpec) -> torch.Tensor:
+        """The reads of :meth:`_hardware` that go through the crossbar model."""
+        xb = self.crossbar
         if self.kind == "linear":
-            flat = codes.reshape(-1, codes.shape[-1])
-            rows = flat
+            rows = codes.reshape(-1, codes.shape[-1])
         else:
             n = codes.shape[0]
             kernel, dilation, padding, stride = self.geometry_2d()
             planes = codes.unsqueeze(2) if self.kind == "conv1d" else codes
-            cols = F.unfold(planes.to(torch.float32), kernel, dilation, padding,
-                            stride)                                 # n x R x L (exact ints)
-            rows = cols.transpose(1, 2).reshape(-1, cols.shape[1]).to(torch.int64)
+            rows = unfold_codes(planes, kernel, dilation, padding, stride)
         if not xb.parallel:
             # sequential read with read noise: every read of every input vector differs
             out = xb.sense(rows, self.config.activation_bits, spec.signed)
@@ -226,3 +230,16 @@ class CIMLayer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, kind={self.kind}, mode={self.mode}"
+
+
+def unfold_codes(codes: torch.Tensor, kernel_size, dilation, padding, stride) -> torch.Tensor:
+    """Integer im2col: input codes (n x C x H x W) -> one row per output position (n*L x R,
+    positions row-major), R = C*kh*kw in F.unfold's order (c*kh*kw + i*kw + j), zero padded;
+    the codes' own dtype, one copy (F.unfold needs floats and is slow with several threads)."""
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = kernel_size, dilation, padding, stride
+    x = F.pad(codes, (pw, pw, ph, ph)) if ph or pw else codes
+    n, c, h, w = (int(v) for v in x.shape)
+    oh, ow = (h - dh * (kh - 1) - 1) // sh + 1, (w - dw * (kw - 1) - 1) // sw + 1
+    sn, sc, sy, sx = x.stride()
+    view = x.as_strided((n, oh, ow, c, kh, kw), (sn, sy * sh, sx * sw, sc, sy * dh, sx * dw))
+    return view.reshape(n * oh * ow, c * kh * kw)

@@ -79,6 +79,7 @@ class GroupConductances:
             self.base = lo.to(torch.float32).contiguous()
             self.slope = ((hi - lo) / (A_HI - A_LO)).to(torch.float32).contiguous()
         self._square = None
+        self._stack = None                  # (sigma, [G | dG | sigma^2 G^2]) of noisy()
 
     @staticmethod
     def _ir_drop(padded: torch.Tensor, groups: torch.Tensor, config, activity: float
@@ -122,6 +123,33 @@ class GroupConductances:
             self._square = mid * mid
         return self._square
 
+    def noise_stack(self, sigma: float) -> torch.Tensor:
+        """``[G | dG | sigma^2 G^2]`` per group (groups x rows x 2C or 3C; made once per
+        sigma; call it before reading from several threads)."""
+        if self._stack is None or self._stack[0] != sigma:
+            parts = [self.base] + ([] if self.slope is None else [self.slope])
+            self._stack = (sigma, torch.cat(parts + [self.square * sigma ** 2], -1))
+        return self._stack[1]
+
+    def noisy(self, planes: torch.Tensor, group: int, sigma: float, binary: bool = False
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(column currents as :meth:`current`, read-noise variance ``sigma^2 sum_r x_r^2
+        G_r^2``) of input planes (reads x rows per read), both reads x C float32.
+
+        Binary planes (``x^2 = x``) get both from one matrix product with
+        ``[G | dG | sigma^2 G^2]`` side by side (made once per sigma)."""
+        c = int(self.base.shape[-1])
+        stack = self.noise_stack(sigma)[group]
+        if not binary:
+            return self.current(planes, group), (planes * planes) @ stack[:, -c:]
+        both = planes @ stack
+        if self.slope is None:
+            current = both[:, :c]
+        else:
+            activity = planes.sum(-1, keepdim=True) / self.rows_per_group[group]
+            current = torch.addcmul(both[:, :c], both[:, c:2 * c], activity - A_LO)
+        return current, both[:, -c:]
+
     def at_activity(self, activity: float) -> torch.Tensor:
         """G of every group at one activity (groups x rows x C, float32)."""
         if self.slope is None:
@@ -144,5 +172,5 @@ class GroupConductances:
                                                           self.ir_drop)
         part.base = self.base[..., index].contiguous()
         part.slope = None if self.slope is None else self.slope[..., index].contiguous()
-        part._square = None
+        part._square = part._stack = None
         return part
