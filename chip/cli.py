@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
                         "--sweep) and write sweep.csv and sweep.png to results/<NET>-sweep")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="sweep points estimated in parallel (needs joblib; default 1)")
+    p.add_argument("--activity", choices=("trace", "stats"), default="trace",
+                   help="activity model: trace-accurate (default) or the statistical fast "
+                        "mode (per-layer input-bit and weight-bit statistics)")
     return p
 
 
@@ -102,7 +105,7 @@ def _run_sweep(args, trace, trace_path, base_config, defaults) -> int:
     check_replaceable(out, SWEEP_KIND, what="out")      # refuse before the work
     source = trace if args.jobs == 1 else trace_path     # workers read it themselves
     table = run_sweep(source, points, jobs=args.jobs, network_csv=args.network_csv,
-                      progress=not args.quiet)
+                      progress=not args.quiet, activity=args.activity)
     folder, notes = write_sweep(table, [a.key for a in axes], out, plot=not args.no_plot)
     if args.json:
         sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
@@ -134,7 +137,8 @@ def _estimate(args, defaults) -> int:
     out = _out_folder(args, trace, defaults)
     check_replaceable(out, RESULTS_KIND, what="out")  # refuse before the work
     updated = load_trace(args.updated_trace) if args.updated_trace else None
-    report = estimate(trace, config, provenance=provenance, updated_trace=updated)
+    report = estimate(trace, config, provenance=provenance, updated_trace=updated,
+                      activity=args.activity)
     folder, notes = write_results(report, out, plot=not args.no_plot)
     if args.json:
         sys.stdout.write(summary_json(report))
