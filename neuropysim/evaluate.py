@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,11 @@ __all__ = ["Step1Result", "run_step1", "run_step2", "error_row", "ACCURACY_COLUM
 
 #: accuracy figures of a row (fractions in [0, 1]; empty when not measured)
 ACCURACY_COLUMNS = ("accuracy", "accuracy_float", "accuracy_quantized")
+
+#: one step-1 run at a time per process: torch.fx's tracing (cim.convert) patches torch's
+#: module call while it runs, and the thread setting is process-wide, so workers that are
+#: threads of one process (LocalCluster(processes=False)) take turns
+_STEP1_LOCK = threading.Lock()
 
 
 @dataclass
@@ -70,11 +76,12 @@ def run_step1(task: dict) -> Step1Result:
             scratch = Path(tempfile.mkdtemp(prefix="neuropysim-step1-"))
             folder = scratch / "trace"
         import torch
-        torch.set_num_threads(max(1, int(task.get("threads", 1))))
         from cim.run import run
-        result = run(HardwareConfig.from_dict(task["config"]), network=task["network"],
-                     dataset=task["dataset"], eval_images=task["eval_images"],
-                     images=task["images"], seed=task["seed"], trace_dir=folder)
+        with _STEP1_LOCK:
+            torch.set_num_threads(max(1, int(task.get("threads", 1))))
+            result = run(HardwareConfig.from_dict(task["config"]), network=task["network"],
+                         dataset=task["dataset"], eval_images=task["eval_images"],
+                         images=task["images"], seed=task["seed"], trace_dir=folder)
         trace = read_trace(folder)
         accuracy = None if result.is_synthetic else {k: result.accuracy.get(k) for k in
                                                        ("hardware", "float", "quantized")}

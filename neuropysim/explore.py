@@ -44,6 +44,13 @@ class Backend:
     processes: bool = True
     step1_threads: int = 1
 
+    def __post_init__(self):
+        if self.client is None and not self.scheduler:
+            for name in ("workers", "step1_threads"):
+                value = getattr(self, name)
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError(f"{name}={value!r} must be a positive integer")
+
     @contextlib.contextmanager
     def session(self):
         if self.client is not None:
