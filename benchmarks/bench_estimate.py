@@ -6,6 +6,7 @@ NeuroSim preset, <= 0.8 s with the default config; ResNet-18 <= 2 s).
     python benchmarks/bench_estimate.py                       # synthetic traces (seeded)
     python benchmarks/bench_estimate.py --vgg8 layer_record_VGG8   # a step-1 trace instead
     python benchmarks/bench_estimate.py --repeat 5 --plot     # also with breakdown.png
+    python benchmarks/bench_estimate.py --chip /tmp/old/Chip.py   # another copy's Chip.py
 
 Traces: chip.synthetic's seeded VGG-8 (CIFAR-10 shape) and ResNet-18 (224x224), one image,
 input sparsity 0.5, as benchmarks/bench_chip.py; ``--vgg8 DIR`` prices a folder written by
@@ -63,6 +64,8 @@ def main() -> int:
     p.add_argument("--vgg8", metavar="DIR", help="VGG-8 trace folder (default: synthetic)")
     p.add_argument("--plot", action="store_true", help="also runs that write breakdown.png")
     p.add_argument("--only", choices=("vgg8", "resnet18-224"), help="one network")
+    p.add_argument("--chip", metavar="PATH", default=str(REPO / "Chip.py"),
+                   help="the Chip.py to run (e.g. of an exported older commit)")
     args = p.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-estimate-"))
     traces = {"vgg8": Path(args.vgg8) if args.vgg8 else _trace("vgg8", scratch),
@@ -79,7 +82,7 @@ def main() -> int:
             continue
         for preset in ("neurosim-1.4-default", "default"):
             for plot in ([False, True] if args.plot else [False]):
-                argv = [py, str(REPO / "Chip.py"), "--trace", str(trace), "--preset", preset,
+                argv = [py, args.chip, "--trace", str(trace), "--preset", preset,
                         "--quiet", "--out", str(scratch / f"out-{net}-{preset}")]
                 if not plot:
                     argv.append("--no-plot")
