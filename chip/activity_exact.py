@@ -62,20 +62,7 @@ def exact_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
             else:
                 _sram_neurosim(reads, rows, n_cols)
     values, counts = reads.hist.result()
-    S, R = book.subarrays, config.subarray_rows
-    return SubArrayActivity(
-        subarrays=S,
-        bit_vectors_per_subarray=float(bv),
-        reads_per_subarray=float(bv * (reads.scale_reads if reads.neurosim else
-                                       book.reads_max)),
-        active_row_fraction=book.active_sum / (images * bv * R * S) if S else 0.0,
-        column_conductance_S=values,
-        column_conductance_count=counts / images,
-        adc_code_mean=code_mean(values, counts, config, ctx),
-        used_rows=book.used_rows_sum / S if S else 0.0,
-        used_cols=book.used_cols_sum / S if S else 0.0,
-        images=images,
-    )
+    return book.activity(values, counts / images, images, bv, reads.neurosim, ctx)
 
 
 def code_mean(values: np.ndarray, counts: np.ndarray, config: HardwareConfig, ctx) -> float:
@@ -93,6 +80,7 @@ class Bookkeeping:
     per-block rules: every block spans all weight columns, cut into subarray_cols blocks)."""
 
     def __init__(self, config: HardwareConfig, n_cols: int, rows_per_read: int):
+        self.config = config
         self.col_blocks = math.ceil(n_cols / config.subarray_cols)
         self.n_cols, self.rows_per_read = n_cols, rows_per_read
         self.subarrays = 0
@@ -106,6 +94,24 @@ class Bookkeeping:
         self.used_cols_sum += float(self.n_cols)
         self.active_sum += input_ones * self.col_blocks
         self.reads_max = max(self.reads_max, math.ceil(n / self.rows_per_read))
+
+    def activity(self, values: np.ndarray, counts: np.ndarray, images: int, bit_vectors: int,
+                 neurosim: bool, ctx, extra: dict | None = None) -> SubArrayActivity:
+        """The layer's SubArrayActivity from these blocks and the histogram (``counts`` per
+        image) of its column sums; ``neurosim``: NeuroSim's read count (numAdd per bit
+        vector, quirk activity_counting)."""
+        S, R = self.subarrays, self.config.subarray_rows
+        per_vector = math.ceil(R / min(self.config.rows_per_read, R)) if neurosim \
+            else self.reads_max
+        fraction = self.active_sum / (images * bit_vectors * R * S) if S else 0.0
+        return SubArrayActivity(
+            subarrays=S, bit_vectors_per_subarray=float(bit_vectors),
+            reads_per_subarray=float(bit_vectors * per_vector), active_row_fraction=fraction,
+            column_conductance_S=values, column_conductance_count=counts,
+            adc_code_mean=code_mean(values, counts, self.config, ctx),
+            used_rows=self.used_rows_sum / S if S else 0.0,
+            used_cols=self.used_cols_sum / S if S else 0.0,
+            images=images, extra=dict(extra or {}))
 
 
 # --- one row per read ---------------------------------------------------------------------

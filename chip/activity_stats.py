@@ -66,7 +66,6 @@ class ReadStatistics:
     active_reads: np.ndarray      # [k] reads per image with k active rows (k = 0 included)
     block_ones: tuple             # input 1s of each row block (over all traced images)
     block_rows: tuple             # rows of each block
-    reads_per_block: int          # the most reads of a block (ceil(rows / rows per read))
 
 
 class _Memo:
@@ -123,13 +122,11 @@ def _count_reads(layer, config, groups, neurosim: bool, R: int, rpr: int) -> Rea
     top = R if neurosim else rpr
     active = np.zeros(top + 1)
     ones, rows_of = [], []
-    reads_max = 0
     for gr in groups:
         for lo in range(0, gr.size, R):
             rows = gr[lo:lo + R]
             ones.append(float(row_ones[rows].sum()))
             rows_of.append(rows.size)
-            reads_max = max(reads_max, math.ceil(rows.size / rpr))
             if rpr == 1:                 # one row per read: active or not
                 active[1] += ones[-1]
                 active[0] += float(X.shape[0] * rows.size) - ones[-1]
@@ -139,8 +136,7 @@ def _count_reads(layer, config, groups, neurosim: bool, R: int, rpr: int) -> Rea
                 k = X[:, rows[q:q + step]].sum(axis=1, dtype=np.int64)
                 active[:k.max() + 1] += np.bincount(k)
     return ReadStatistics(images=images, bit_vectors=bv, active_reads=active / images,
-                          block_ones=tuple(ones), block_rows=tuple(rows_of),
-                          reads_per_block=reads_max)
+                          block_ones=tuple(ones), block_rows=tuple(rows_of))
 
 
 def _slice_levels(stats: WeightStatistics, config: HardwareConfig) -> np.ndarray:
@@ -204,28 +200,14 @@ def statistical_activity(layer, config: HardwareConfig, row_groups=None, ctx=Non
     groups = trace_activity._checked_groups(layer, row_groups, g.rows)
     reads = read_statistics(layer, config, groups)
     neurosim = quirk_on(config, "activity_counting")
-    R = config.subarray_rows
-    rpr = min(config.rows_per_read, R)
     n_cols = g.out_channels * config.cells_per_weight
-    book = Bookkeeping(config, n_cols, rpr)
+    book = Bookkeeping(config, n_cols, min(config.rows_per_read, config.subarray_rows))
     for n, ones in zip(reads.block_rows, reads.block_ones):
         book.block(n, ones)
     values, counts = _histogram(weight_statistics(layer), config, ctx, reads, g.out_channels,
                                 neurosim)
-    S, bv = book.subarrays, reads.bit_vectors
-    return SubArrayActivity(
-        subarrays=S,
-        bit_vectors_per_subarray=float(bv),
-        reads_per_subarray=float(bv * (math.ceil(R / rpr) if neurosim else book.reads_max)),
-        active_row_fraction=book.active_sum / (reads.images * bv * R * S) if S else 0.0,
-        column_conductance_S=values,
-        column_conductance_count=counts,
-        adc_code_mean=code_mean(values, counts, config, ctx),
-        used_rows=book.used_rows_sum / S if S else 0.0,
-        used_cols=book.used_cols_sum / S if S else 0.0,
-        images=reads.images,
-        extra={"model": "stats"},
-    )
+    return book.activity(values, counts, reads.images, reads.bit_vectors, neurosim, ctx,
+                         extra={"model": "stats"})
 
 
 def _histogram(weights: WeightStatistics, config: HardwareConfig, ctx, reads: ReadStatistics,

@@ -16,25 +16,17 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from contracts.command_line import OneLineParser, parse, run
 from contracts.effects import effect_note
-from contracts.exits import INSTALLATION, one_line, stop
+from contracts.exits import BAD_INPUT
 from contracts.staging import exit_cleanly_on_sigterm
 from contracts.user_defaults import CONFIG_FILE
 
 __all__ = ["main"]
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:          # one line, exit 2 (argparse's own code)
-        raise _UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="Chip.py", description="NeuroPySim step 2: area, latency and energy of a "
+    p = OneLineParser(prog="Chip.py", description="NeuroPySim step 2: area, latency and energy of a "
                 "compute-in-memory chip for a trace folder.")
     p.add_argument("--trace", metavar="DIR", help="trace folder (default: inferenceConfig.TRACE_DIR)")
     p.add_argument("--network-csv", metavar="CSV", dest="network_csv",
@@ -154,25 +146,18 @@ def main(argv: Sequence[str] | None = None,
     """Run step 2. ``user_config``: the inferenceConfig.py to read (Chip.py passes the one
     beside it; the console script reads ./inferenceConfig.py if there is one)."""
     exit_cleanly_on_sigterm()
-    try:
-        args = _parser().parse_args(argv)
-    except _UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    args = parse(_parser(), argv)
+    if args is None:
+        return BAD_INPUT
     if args.jobs != 1 and not args.sweep:
         print(f"error: --jobs {args.jobs} applies only to --sweep", file=sys.stderr)
-        return 2
-    try:
+        return BAD_INPUT
+
+    def work() -> int:
         from contracts.user_defaults import load_user_defaults
         return _estimate(args, load_user_defaults(user_config))
-    except RuntimeError as err:          # PhysicsUnavailable: an installation problem
-        print(f"error: {one_line(err)}", file=sys.stderr)
-        return INSTALLATION
-    except (Exception, KeyboardInterrupt) as err:
-        code = stop("", err, "no results written")
-        if code is None:
-            raise
-        return code
+    # PhysicsUnavailable (a RuntimeError): an installation problem
+    return run(work, "no results written", installation=(RuntimeError,))
 
 
 if __name__ == "__main__":   # pragma: no cover

@@ -23,23 +23,15 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from contracts.exits import INSTALLATION, imports_whole, one_line, stop
+from contracts.command_line import OneLineParser, parse, run
+from contracts.exits import BAD_INPUT, imports_whole
 from contracts.staging import exit_cleanly_on_sigterm
 
 __all__ = ["main"]
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        raise _UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m neuropysim.sweep", description="Explore chip designs over "
+    p = OneLineParser(prog="python -m neuropysim.sweep", description="Explore chip designs over "
                 "accuracy (step 1) and cost (step 2) on a Dask cluster; resumable.")
     src = p.add_argument_group("what to price")
     src.add_argument("--network", action="append", default=[], metavar="NAME",
@@ -151,23 +143,16 @@ def _run(args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     exit_cleanly_on_sigterm()
-    try:
-        args = _parser().parse_args(argv)
-    except _UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    try:
+    args = parse(_parser(), argv)
+    if args is None:
+        return BAD_INPUT
+
+    def work() -> int:
         with imports_whole():
             import neuropysim.explore  # noqa: F401  (Ctrl-C held while numpy/pandas load)
         return _run(args)
-    except ImportError as err:
-        print(f"error: {one_line(err)}", file=sys.stderr)
-        return INSTALLATION
-    except (Exception, KeyboardInterrupt) as err:
-        code = stop("", err, f"the points finished so far are in {Path(args.out)}/points.csv")
-        if code is None:
-            raise
-        return code
+    return run(work, f"the points finished so far are in {Path(args.out)}/points.csv",
+               installation=(ImportError,))
 
 
 if __name__ == "__main__":   # pragma: no cover

@@ -15,21 +15,15 @@ from chip.activity_stats import statistical_activity
 from chip.parts import ActivityMemo, _NOT_IN_ACTIVITY, activity_key
 from contracts.config import HardwareConfig
 from contracts.effects import STEP1_ONLY
+from chip.synthetic import _conv, _linear, synthetic_layers
 from contracts.trace import LayerGeometry, LayerTrace
 
 
-def _layer(cin=5, cout=7, k=3, hw=6, pad=1, seed=0, density=0.4, kind="conv2d", images=2):
-    rng = np.random.default_rng(seed)
-    if kind == "linear":
-        g = LayerGeometry("fc", "linear", cin, cout)
-    else:
-        out = hw + 2 * pad - k + 1
-        g = LayerGeometry("conv", "conv2d", cin, cout, (k, k), (1, 1), (pad, pad),
-                          input_hw=(hw, hw), output_hw=(out, out))
-    w = rng.integers(-128, 128, size=g.weight_shape).astype(np.int8)
-    x = rng.integers(1, 256, size=g.input_shape(images))
-    x[rng.random(x.shape) > density] = 0
-    return LayerTrace(g, w, 1 / 128, x.astype(np.uint8), 1 / 255)
+def _layer(cin=5, cout=7, k=3, hw=6, seed=0, density=0.4, kind="conv2d", images=2):
+    """A seeded random layer (chip.synthetic) traced on ``images`` images."""
+    geom = _linear("fc", cin, cout) if kind == "linear" else _conv("conv", cin, cout, k, hw)
+    return synthetic_layers([geom], images=images, input_sparsity=1.0 - density,
+                            seed=seed)[0]
 
 
 def _cfg(**kw):
