@@ -21,9 +21,11 @@ from typing import Any, Iterable, Mapping
 __all__ = [
     "ConfigError",
     "HardwareConfig",
+    "REMOVED_FIELDS",
     "SUPPORTED_NODES_NM",
     "apply_overrides",
     "parse_override",
+    "unknown_key_message",
 ]
 
 # Nodes with technology tables in from_neurosim (DNN+NeuroSim V1.4's set).
@@ -37,6 +39,33 @@ class ConfigError(ValueError):
     """A configuration value is out of range; the message names field, value and rule."""
 
 
+#: fields that existed once and were removed, with why: a config that sets one is refused
+#: with this reason; a trace that records one is still read (contracts.provenance keeps
+#: only the fields that exist)
+REMOVED_FIELDS = {
+    "read_pulse_width_s": "it had no effect (DNN+NeuroSim V1.4 reads readPulseWidth only in "
+                          "ShiftAdd's asynchronous rule, which its SubArray evaluates for one "
+                          "read, where the pulse-width term is multiplied by reads - 1 = 0; "
+                          "our read cycle is set by the sensing circuit); delete the setting",
+}
+
+
+def unknown_key_message(key: str, known: Iterable[str]) -> str:
+    """One line for a config key that is not a field: removed (and why), or unknown."""
+    if key in REMOVED_FIELDS:
+        return f"config key {key!r} was removed: {REMOVED_FIELDS[key]}"
+    return f"unknown config key {key!r}; known keys: {', '.join(sorted(known))}"
+
+
+#: cell types that were once accepted and are refused, with why
+_REFUSED_CELLS = {
+    "fefet": "memory_cell='fefet' is not supported: neither step has a FeFET cell model (both "
+             "treated it as RRAM; DNN+NeuroSim V1.4 itself prices a FeFET as its 1T1R RRAM cell "
+             "without the access resistance); use memory_cell='rram' with the FeFET's on/off "
+             "resistances as r_on_ohm / r_off_ohm",
+}
+
+
 def _field(default: Any, doc: str, *, unit: str = "", choices: tuple = (), accuracy: bool = False):
     return field(default=default, metadata={"doc": doc, "unit": unit, "choices": choices,
                                             "accuracy": accuracy})
@@ -47,7 +76,7 @@ class HardwareConfig:
     """Every hardware parameter of a compute-in-memory chip, in SI units."""
 
     # --- memory cell and device -------------------------------------------------------
-    memory_cell: str = _field("rram", "synaptic memory cell", choices=("rram", "sram", "fefet"),
+    memory_cell: str = _field("rram", "synaptic memory cell", choices=("rram", "sram"),
                               accuracy=True)
     access_device: str = _field("1t1r", "cell access device: 1T1R (CMOS access) or 0T1R crossbar",
                                 choices=("1t1r", "0t1r"), accuracy=True)
@@ -82,7 +111,6 @@ class HardwareConfig:
     r_off_ohm: float = _field(1.7e6, "high-resistance state (eNVM)", unit="ohm", accuracy=True)
     read_voltage_V: float | None = _field(None, "read voltage; None = the node's default "
                                           "(the ADC fits assume it)", unit="V")
-    read_pulse_width_s: float = _field(10e-9, "read pulse width", unit="s")
     access_voltage_V: float = _field(1.1, "1T1R access-transistor gate voltage", unit="V")
     write_voltage_V: float = _field(2.0, "write (programming) voltage", unit="V")
     write_pulse_width_s: float = _field(10e-9, "write pulse width", unit="s")
@@ -202,6 +230,8 @@ class HardwareConfig:
                 raise ConfigError(f"{f.name}={value!r} must be a finite number")
 
     def _validate(self) -> None:
+        if self.memory_cell in _REFUSED_CELLS:
+            raise ConfigError(_REFUSED_CELLS[self.memory_cell])
         for f in dataclasses.fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
@@ -223,7 +253,7 @@ class HardwareConfig:
         for name in positive_ints:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be a positive integer")
-        positive_floats = ("r_on_ohm", "r_off_ohm", "read_pulse_width_s", "access_voltage_V",
+        positive_floats = ("r_on_ohm", "r_off_ohm", "access_voltage_V",
                            "write_voltage_V", "write_pulse_width_s", "clock_freq_max_Hz")
         for name in positive_floats:
             if not getattr(self, name) > 0:
@@ -337,16 +367,14 @@ class HardwareConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(f"unknown config key {unknown[0]!r}; known keys: "
-                              f"{', '.join(sorted(known))}")
+            raise ConfigError(unknown_key_message(unknown[0], known))
         return cls(**dict(data))
 
     def replace(self, **changes: Any) -> "HardwareConfig":
         known = {f.name for f in dataclasses.fields(self)}
         for key in changes:
             if key not in known:
-                raise ConfigError(f"unknown config key {key!r}; known keys: "
-                                  f"{', '.join(sorted(known))}")
+                raise ConfigError(unknown_key_message(key, known))
         return dataclasses.replace(self, **changes)
 
     def config_hash(self) -> str:
@@ -376,7 +404,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, raw = (part.strip() for part in text.split("=", 1))
     fields = {f.name: f for f in dataclasses.fields(HardwareConfig)}
     if key not in fields:
-        raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(sorted(fields))}")
+        raise ConfigError(unknown_key_message(key, fields))
     hint = typing.get_type_hints(HardwareConfig)[key]
     args = typing.get_args(hint)
     if raw.lower() == "none" and type(None) in args:
