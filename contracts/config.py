@@ -230,6 +230,7 @@ class HardwareConfig:
                 raise ConfigError(f"{f.name}={value!r} must be a finite number")
 
     def _validate(self) -> None:
+        """Every rule; the first broken one raises ConfigError naming field, value, rule."""
         if self.memory_cell in _REFUSED_CELLS:
             raise ConfigError(_REFUSED_CELLS[self.memory_cell])
         for f in dataclasses.fields(self):
@@ -238,6 +239,14 @@ class HardwareConfig:
                 allowed = ", ".join(repr(c) if isinstance(c, str) else str(c) for c in choices)
                 raise ConfigError(f"{f.name}={getattr(self, f.name)!r} is not allowed; "
                                   f"choose from: {allowed}")
+        self._check_sizes()
+        self._check_conventions()
+        self._check_device_effects()
+        self._check_technology()
+        self._check_precisions()
+
+    def _check_sizes(self) -> None:
+        """Counts, sizes and electrical values in range."""
         if self.rows_in_parallel is not None and self.rows_in_parallel < 1:
             raise ConfigError(f"rows_in_parallel={self.rows_in_parallel} must be a positive "
                               f"integer (or None for every row of the sub-array)")
@@ -261,6 +270,9 @@ class HardwareConfig:
         if self.read_voltage_V is not None and not self.read_voltage_V > 0:
             raise ConfigError(f"read_voltage_V={self.read_voltage_V} must be > 0 (or None for "
                               f"the node default)")
+
+    def _check_conventions(self) -> None:
+        """The NeuroSim-convention fields and the bus settings."""
         if not isinstance(self.compat_quirks, str):
             raise ConfigError(f"compat_quirks={self.compat_quirks!r} must be a comma-separated "
                               f"string of quirk names")
@@ -277,6 +289,9 @@ class HardwareConfig:
         for name in ("global_bus_delay_tolerance", "local_bus_delay_tolerance"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)} must be >= 0")
+
+    def _check_device_effects(self) -> None:
+        """The device and crossbar non-idealities of step 1."""
         for name in ("programming_error_sigma", "relaxation_sigma", "drift_time_s",
                      "drift_relative_k", "drift_nu", "d2d_variation_sigma", "read_noise_sigma",
                      "wire_resistance_ohm", "adc_inl_lsb", "adc_dnl_lsb", "adc_noise_lsb"):
@@ -295,6 +310,9 @@ class HardwareConfig:
                               f"be a finite number >= 0")
         if not self.adc_gain_error > -1.0:
             raise ConfigError(f"adc_gain_error={self.adc_gain_error} must be > -1")
+
+    def _check_technology(self) -> None:
+        """What the technology tables hold: temperatures, roadmaps, cells per node."""
         if not 300.0 <= self.temperature_K <= 400.0:
             raise ConfigError(f"temperature_K={self.temperature_K} must lie in [300, 400] K "
                               f"(the range of the technology tables)")
@@ -316,6 +334,9 @@ class HardwareConfig:
         if self.memory_cell == "sram" and self.access_device != "1t1r":
             raise ConfigError("access_device='0t1r' needs an eNVM cell; memory_cell='sram' "
                               "has its own access transistors (use access_device='1t1r')")
+
+    def _check_precisions(self) -> None:
+        """Precisions and array organisation that must agree with each other."""
         if self.weight_bits < 2:
             raise ConfigError(f"weight_bits={self.weight_bits} must be >= 2: signed "
                               f"two's-complement weights need a sign bit and at least one "
