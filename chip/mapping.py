@@ -31,10 +31,10 @@ from typing import Sequence
 import numpy as np
 
 from contracts.config import ConfigError, HardwareConfig
-from contracts.trace import LayerGeometry
+from contracts.trace import LayerGeometry, Trace
 
 __all__ = ["LayerMapping", "NetworkMapping", "map_network", "row_groups", "pipeline_speedups",
-           "neurosim_input_vectors"]
+           "neurosim_input_vectors", "priced_trace"]
 
 
 @dataclass
@@ -364,6 +364,19 @@ def _layer(i: int, g: LayerGeometry, plan: _Floorplan) -> LayerMapping:
         weight_subarrays=int(sa_one), used_subarrays=int(sa_one * dup * rep),
         used_pes=int(pes_one * pdup[0] * pdup[1] * rep), pe_row_blocks=int(pe_row_blocks),
         kernel_positions=plan.nm_pes if novel else 1)
+
+
+def priced_trace(trace: Trace, config: HardwareConfig) -> Trace:
+    """The trace whose shapes the chip prices. A layer imported from a NeuroSim NetWork csv
+    that disagrees with its weights (geometry ``table_channels``) is priced with the table's
+    channels under quirk neurosim_table_shape, as NeuroSim runs it (Chip.cpp sizes the
+    weight matrix from the table; LoadInWeightData reads the file's own columns, so the
+    missing ones act as zero weights); ours prices the weights the trace holds."""
+    from chip.compat import quirk_on
+    if not quirk_on(config, "neurosim_table_shape") or not any(
+            layer.geometry.table_channels for layer in trace.layers):
+        return trace
+    return Trace(manifest=trace.manifest, layers=[layer.table_view() for layer in trace.layers])
 
 
 def map_network(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> NetworkMapping:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -70,6 +70,10 @@ class LayerGeometry:
     input_bits: int = 8
     input_signed: bool = False
     file: str = ""
+    # (in, out) channels of a DNN+NeuroSim NetWork csv that disagree with the weights (its
+    # DenseNet40 table gives Cout after the concatenation); None: the table agrees. Only
+    # NeuroSim's convention prices them (chip quirk neurosim_table_shape, table_geometry)
+    table_channels: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("conv2d", "linear"):
@@ -78,6 +82,18 @@ class LayerGeometry:
         for name in ("kernel_size", "stride", "padding", "dilation", "input_hw", "output_hw"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
         object.__setattr__(self, "followed_by", tuple(self.followed_by))
+        if self.table_channels is not None:
+            self._check_table_channels()
+
+    def _check_table_channels(self) -> None:
+        value = tuple(int(v) for v in self.table_channels)
+        if len(value) != 2 or min(value) < 1:
+            raise TraceError(f"layer {self.name!r}: table_channels={self.table_channels!r} "
+                             f"must be two positive channel counts (in, out)")
+        if self.groups != 1:
+            raise TraceError(f"layer {self.name!r}: table_channels with groups={self.groups}; "
+                             f"NeuroSim's NetWork csv has no grouped layers")
+        object.__setattr__(self, "table_channels", value)
 
     @property
     def rows(self) -> int:
@@ -105,8 +121,17 @@ class LayerGeometry:
             return (images, self.in_channels)
         return (images, self.in_channels, *self.input_hw)
 
+    def table_geometry(self) -> "LayerGeometry":
+        """This layer with the channel counts of its NeuroSim table (itself when they agree)."""
+        if self.table_channels is None:
+            return self
+        cin, cout = self.table_channels
+        return replace(self, in_channels=cin, out_channels=cout, table_channels=None)
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        if data["table_channels"] is None:
+            del data["table_channels"]      # written only when a table disagreed
         for key, value in data.items():
             if isinstance(value, tuple):
                 data[key] = list(value)
@@ -139,6 +164,25 @@ class LayerTrace:
     def images(self) -> int:
         return int(self.input_codes.shape[0])
 
+    def table_view(self) -> "LayerTrace":
+        """This layer as NeuroSim prices a disagreeing NetWork csv row (the table's channel
+        counts): channels the trace lacks hold zero weights and zero inputs, channels the
+        table lacks are left out. Itself when the table agrees."""
+        g = self.geometry
+        if g.table_channels is None:
+            return self
+        t = g.table_geometry()
+        co, ci = min(g.out_channels, t.out_channels), min(g.in_channels, t.in_channels)
+        weights = np.zeros(t.weight_shape, dtype=self.weight_codes.dtype)
+        weights[:co, :ci] = self.weight_codes[:co, :ci]
+        inputs = np.zeros(t.input_shape(self.images), dtype=self.input_codes.dtype)
+        inputs[:, :ci] = self.input_codes[:, :ci]
+        scale = self.weight_scale
+        if np.ndim(scale):                    # per output channel: missing ones weigh 1
+            scale = np.concatenate([np.asarray(scale, dtype=np.float64)[:co],
+                                    np.ones(t.out_channels - co)])
+        return LayerTrace(t, weights, scale, inputs, self.input_scale, self.input_zero_point)
+
 
 @dataclass
 class Trace:
@@ -170,8 +214,9 @@ def network_csv_rows(geometries: Sequence[LayerGeometry]) -> list[list[int]]:
     rows = []
     for g in geometries:
         pooled = int(any(step.startswith("maxpool") for step in g.followed_by))
-        rows.append([g.input_hw[0], g.input_hw[1], g.in_channels, g.kernel_size[0],
-                     g.kernel_size[1], g.out_channels, pooled, g.stride[0]])
+        t = g.table_geometry()      # a NeuroSim table that disagreed is written back as it was
+        rows.append([t.input_hw[0], t.input_hw[1], t.in_channels, t.kernel_size[0],
+                     t.kernel_size[1], t.out_channels, pooled, t.stride[0]])
     return rows
 
 
