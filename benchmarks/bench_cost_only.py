@@ -15,8 +15,9 @@ import included), in a scratch folder:
 - ``mobilenetv2``: the same two commands for MobileNetV2 (no target; reported).
 
 Wall time is the best of ``--repeat`` runs of each command (the machine is shared; the
-1-minute load average before each run is printed with it); peak RSS is the child's
-``ru_maxrss`` (the largest over the runs).
+1-minute load average before each run is printed with it, and each run's CPU time, user +
+system, which other processes disturb less); peak RSS is the child's ``ru_maxrss`` (the
+largest over the runs).
 """
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ CASES = {
 }
 
 
-def _run(argv: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one child process; a failure stops the benchmark."""
+def _run(argv: list[str], cwd: Path) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MB, CPU seconds user + system) of one child process; a failure
+    stops the benchmark."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, *argv], cwd=cwd, stdout=subprocess.DEVNULL,
@@ -53,15 +55,16 @@ def _run(argv: list[str], cwd: Path) -> tuple[float, float]:
             lines = err.read().decode(errors="replace").strip().splitlines()
             raise SystemExit(f"{' '.join(argv)}: exit {proc.returncode}: "
                              f"{lines[-1] if lines else ''}")
-    return wall, usage.ru_maxrss / 1024.0                  # ru_maxrss: KiB on Linux
+    # ru_maxrss: KiB on Linux; the CPU time is less sensitive to the other processes' load
+    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime
 
 
 def _best(argv: list[str], cwd: Path, repeat: int) -> dict:
     runs = []
     for _ in range(repeat):
         load = os.getloadavg()[0]
-        wall, rss = _run(argv, cwd)
-        runs.append({"wall_s": wall, "peak_rss_MB": rss, "load_1min": load})
+        wall, rss, cpu = _run(argv, cwd)
+        runs.append({"wall_s": wall, "cpu_s": cpu, "peak_rss_MB": rss, "load_1min": load})
     best = min(runs, key=lambda r: r["wall_s"])
     return {"best_wall_s": best["wall_s"], "load_at_best": best["load_1min"],
             "peak_rss_MB": max(r["peak_rss_MB"] for r in runs), "runs": runs}
@@ -93,8 +96,8 @@ def _print(result: dict) -> None:
     for part in ("step1", "step2"):
         if part in result:
             r = result[part]
-            runs = ", ".join(f"{x['wall_s']:.2f} s (load {x['load_1min']:.1f})"
-                             for x in r["runs"])
+            runs = ", ".join(f"{x['wall_s']:.2f} s, CPU {x['cpu_s']:.2f} s (load "
+                             f"{x['load_1min']:.1f})" for x in r["runs"])
             print(f"{result['case']:12s} {part}: best {r['best_wall_s']:6.2f} s, peak RSS "
                   f"{r['peak_rss_MB']:6.0f} MB   [{runs}]")
     if "both_s" in result:

@@ -274,11 +274,12 @@ def _analyse_by_order(model: nn.Module) -> NetworkAnalysis:
     return analysis
 
 
-def convert(model: nn.Module, analysis: NetworkAnalysis | None = None
-            ) -> tuple[nn.Module, NetworkAnalysis]:
-    """A deep copy of ``model`` with every Conv2d/Linear replaced by a CIMLayer."""
+def convert(model: nn.Module, analysis: NetworkAnalysis | None = None,
+            inplace: bool = False) -> tuple[nn.Module, NetworkAnalysis]:
+    """A deep copy of ``model`` with every Conv2d/Linear replaced by a CIMLayer (``inplace``:
+    ``model`` itself, for a model nobody else holds: no second copy of its weights)."""
     analysis = analysis or analyse(model)
-    cim = copy.deepcopy(model).eval()
+    cim = (model if inplace else copy.deepcopy(model)).eval()
     for name in analysis.compute:
         parent_name, _, attr = name.rpartition(".")
         parent = cim.get_submodule(parent_name) if parent_name else cim

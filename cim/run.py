@@ -360,14 +360,15 @@ def _check_outputs(model: nn.Module, req: _Request, data, y_eval) -> None:
                          f"{req.dataset!r} has labels up to {int(y_eval.max())}")
 
 
-def _cim_layers(model: nn.Module, warn):
-    """(CIM model, its compute layers in order, analysis); unsupported layers raise."""
+def _cim_layers(model: nn.Module, warn, inplace: bool = False):
+    """(CIM model, its compute layers in order, analysis); unsupported layers raise.
+    ``inplace``: convert ``model`` itself (one built here for this run)."""
     with warnings.catch_warnings(record=True) as caught:     # one line each, not a traceback
         warnings.simplefilter("always")
         analysis = analyse(model)                            # UnsupportedLayerError
     for item in caught:
         warn(f"warning: {item.message}")
-    cim_model, analysis = convert(model, analysis)
+    cim_model, analysis = convert(model, analysis, inplace=inplace)
     return cim_model, ordered_layers(cim_model, analysis), analysis
 
 
@@ -503,7 +504,8 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
         _warn(calibration["warning"])
     model, meta, ckpt_used = _model(req, data, checkpoint, _warn)
     _check_outputs(model, req, data, y_eval)
-    cim_model, layers, analysis = _cim_layers(model, _warn)
+    # a registered network is built afresh for this run: converted in place, no copy
+    cim_model, layers, analysis = _cim_layers(model, _warn, inplace=req.spec is not None)
     timings["setup"] = time.perf_counter() - t_start
     cost_only = bool(no_accuracy) or data.is_synthetic
     if cost_only:
