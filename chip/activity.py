@@ -309,7 +309,7 @@ def _checked_groups(layer, row_groups, total_rows: int) -> list[np.ndarray]:
     return groups
 
 
-def _check_dense_groups(layer, groups: list[np.ndarray], rows: int) -> None:
+def _check_one_row_group(layer, groups: list[np.ndarray], rows: int) -> None:
     """A grouped layer is mapped conventionally: one row group of all its rows."""
     if len(groups) != 1 or not np.array_equal(groups[0], np.arange(rows)):
         raise ValueError(f"layer {layer.geometry.name!r}: a grouped convolution (groups="
@@ -461,7 +461,7 @@ def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
     groups = _checked_groups(layer, row_groups, W.shape[0])
     reads, images, bv = _reads(layer, config, ctx, cell_levels(W, config))
     if layer.geometry.groups > 1:
-        _check_dense_groups(layer, groups, W.shape[0])
+        _check_one_row_group(layer, groups, W.shape[0])
         for rows, block in _weight_blocks(layer, reads.levels, config):
             _place(reads, rows, block, config)
     else:
