@@ -145,8 +145,9 @@ class Tile:
             return (tile_rows * NV / math.sqrt(n), m.weight_rows * NV / math.sqrt(n) * col_blocks,
                     min(pe_c, m.weight_cols), math.ceil(m.weight_rows / (pe_r * n)))
         T = f.tile_cells                                     # Tile.cpp (CM)
-        col_blocks = math.ceil(m.weight_cols / T[1])
-        return (min(T[0], m.weight_rows) * NV, m.weight_rows * NV * col_blocks,
+        # a grouped layer's blocks each take their own input rows (chip.mapping)
+        return (min(T[0], m.weight_rows) * NV * m.blocks_per(T[1]),
+                m.weight_rows * NV * m.input_col_blocks(T[1]),
                 min(T[1], m.weight_cols), math.ceil(m.weight_rows / T[0]))
 
     def cost(self, load: LayerLoad) -> list[Cost]:
