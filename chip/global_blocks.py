@@ -15,7 +15,7 @@ from chip.mapping import LayerMapping, NetworkMapping
 from chip.pe import LayerLoad
 from chip.tile import Tile
 from chip.usage import buffer_work, bus_work, static, tree_work, unit_work
-from contracts.trace import LayerGeometry
+from contracts.trace import LayerGeometry, pool_shape
 
 __all__ = ["GlobalBlocks", "NONLINEAR_OPS", "nonlinear_ops"]
 
@@ -30,6 +30,16 @@ def nonlinear_ops(geometry: LayerGeometry, config) -> tuple[str, ...]:
     follows."""
     return tuple(s for s in geometry.followed_by
                  if s in NONLINEAR_OPS and s != config.activation_function)
+
+
+def _max_pool(geometry: LayerGeometry) -> tuple[tuple[int, int] | None, int]:
+    """(window, output reduction = stride_h x stride_w) of the max pool after a layer, or
+    (None, 1) when none follows it."""
+    for step in geometry.followed_by:
+        shape = pool_shape(step)
+        if shape and shape[0] == "max":
+            return shape[1], shape[2][0] * shape[2][1]
+    return None, 1
 
 
 class GlobalBlocks:
@@ -53,7 +63,10 @@ class GlobalBlocks:
         # NeuroSim sizes the max-pool for one tile's outputs (quirk)
         self.pool_lanes = max(1, math.ceil(self._tile_cols / config.cols_per_adc)) \
             if quirk_on(config, "maxpool_single_tile_lanes") else self.lanes
-        self.pool = parts.max_pool(B, 4, self.pool_lanes)
+        # one max-pool unit, its comparator tree sized for the largest window the layers
+        # pool over (2x2 when none pools)
+        windows = [w[0] * w[1] for g in geometries for w in [_max_pool(g)[0]] if w]
+        self.pool = parts.max_pool(B, max(windows, default=4), self.pool_lanes)
         self._nonlinear(parts, geometries)
 
     def _nonlinear(self, parts, geometries: Sequence[LayerGeometry]) -> None:
@@ -150,17 +163,17 @@ class GlobalBlocks:
         if not ops:
             nodes.append(unit_work(self.activation, "activation", ops=V * outs,
                                    lanes=self.lanes, clock=load.clock))
-        pooled = any(s.startswith("maxpool") for s in geometry.followed_by)
-        if pooled:
-            nodes.append(unit_work(self.pool, "max_pool", ops=math.ceil(V * outs / 4),
+        window, reduction = _max_pool(geometry)
+        if window:                 # one pooled output per read, stride_h x stride_w fewer
+            nodes.append(unit_work(self.pool, "max_pool", ops=math.ceil(V * outs / reduction),
                                    lanes=self.pool_lanes, clock=load.clock))
         # global traffic (Chip.cpp counts): in = rows x bits x vectors (NM: / sqrt(#PE) = K,
         # the K*K PEs share shifted copies of the same activations), out = Cout x bits x
-        # vectors (/4 after max pooling)
+        # vectors (/ the pooling reduction, 4 for NeuroSim's 2x2 max pool)
         B = cfg.activation_bits
         bits_in = (m.input_rows or m.weight_rows) * B * V / (math.sqrt(tile.flavour.pes)
                                                              if m.novel else 1)
-        bits_out = outs * B * V / (4 if pooled else 1)
+        bits_out = outs * B * V / reduction
         parallel = min(self.buffer_cores,
                        math.ceil(self.bus_width / cfg.global_buffer_core_cols))
         nodes.append(buffer_work(self.buffer, "global_buffer", clock=load.clock,

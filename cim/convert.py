@@ -91,7 +91,7 @@ def _module_step(module: nn.Module) -> str | None:
         return _ACTIVATIONS[type(module)]
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         kind = "maxpool" if isinstance(module, nn.MaxPool2d) else "avgpool"
-        return pool_step(kind, module.kernel_size)
+        return pool_step(kind, module.kernel_size, module.stride)
     if isinstance(module, nn.AdaptiveAvgPool2d):
         return "globalavgpool"
     return None
@@ -201,10 +201,17 @@ _ADD = {operator.add, operator.iadd, torch.add}
 _LONGEST_CHAIN = 8
 
 
-def pool_step(kind: str, kernel) -> str:
-    """Name of a pooling step, the same for nn.MaxPool2d and F.max_pool2d: ``maxpool2x2``."""
-    k = (int(kernel), int(kernel)) if isinstance(kernel, int) else tuple(int(v) for v in kernel)
-    return f"{kind}{k[0]}x{k[1]}"
+def pool_step(kind: str, kernel, stride=None) -> str:
+    """Name of a pooling step, the same for nn.MaxPool2d and F.max_pool2d: ``maxpool2x2``, or
+    ``maxpool3x3s2x2`` when the stride is not the window (contracts.trace.pool_shape reads it)."""
+    k = _pair(kernel)
+    s = k if stride is None or stride == [] else _pair(stride)
+    name = f"{kind}{k[0]}x{k[1]}"
+    return name if s == k else f"{name}s{s[0]}x{s[1]}"
+
+
+def _pair(value) -> tuple[int, int]:
+    return (int(value), int(value)) if isinstance(value, int) else tuple(int(v) for v in value)
 
 
 def _function_step(node: fx.Node) -> str | None | bool:
@@ -212,7 +219,10 @@ def _function_step(node: fx.Node) -> str | None | bool:
     target = node.target
     if target in _POOL_FUNCTIONS:
         kernel = node.kwargs.get("kernel_size", node.args[1] if len(node.args) > 1 else None)
-        return pool_step(_POOL_FUNCTIONS[target], kernel) if kernel is not None else False
+        stride = node.kwargs.get("stride", node.args[2] if len(node.args) > 2 else None)
+        if kernel is None or not isinstance(stride, (int, tuple, list, type(None))):
+            return False
+        return pool_step(_POOL_FUNCTIONS[target], kernel, stride)
     if target is F.adaptive_avg_pool2d:
         size = node.kwargs.get("output_size", node.args[1] if len(node.args) > 1 else None)
         # like nn.AdaptiveAvgPool2d: one output position is a global pool

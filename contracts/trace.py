@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -30,6 +31,7 @@ __all__ = [
     "write_trace",
     "TRACE_KIND",
     "network_csv_rows",
+    "pool_shape",
 ]
 
 FORMAT_NAME = "neuropysim-trace"
@@ -207,6 +209,21 @@ def _smallest_int_dtype(codes: np.ndarray) -> np.dtype:
         if info.min <= lo and hi <= info.max:
             return np.dtype(dtype)
     return np.dtype(np.int64)
+
+
+_POOL = re.compile(r"^(max|avg)pool(\d+)x(\d+)(?:s(\d+)(?:x(\d+))?)?$")
+
+
+def pool_shape(step: str) -> tuple[str, tuple[int, int], tuple[int, int]] | None:
+    """(kind, window, stride) of a pooling step of ``followed_by`` (``maxpool2x2``,
+    ``maxpool3x3s2x2``, ``maxpool3x3s2``), or None for any other step. The stride is the
+    window unless named."""
+    match = _POOL.match(step)
+    if not match:
+        return None
+    window = (int(match[2]), int(match[3]))
+    stride = window if not match[4] else (int(match[4]), int(match[5] or match[4]))
+    return match[1], window, stride
 
 
 def network_csv_rows(geometries: Sequence[LayerGeometry]) -> list[list[int]]:
