@@ -143,6 +143,12 @@ class HardwareConfig:
                         choices=("synchronous", "asynchronous"))
     clock_freq_max_Hz: float = _field(1e9, "clock-frequency cap", unit="Hz")
     activation_function: str = _field("relu", "activation unit", choices=("relu", "sigmoid"))
+    dynamic_matmul_policy: str = _field(
+        "digital", "where attention's activation x activation products run: a digital MAC "
+        "unit, or crossbars whose cells are re-written with K and V for every input "
+        "(docs/transformers.md)", choices=("digital", "crossbar"), accuracy=True)
+    digital_mac_units: int = _field(64, "multiply-accumulate lanes of the digital unit for "
+                                    "dynamic products (dynamic_matmul_policy='digital')")
     input_toggle_rate: float = _field(0.18, "bit-toggle rate of input traffic on buses")
     output_toggle_rate: float = _field(0.5, "bit-toggle rate of output traffic on buses")
     global_bus_delay_tolerance: float = _field(0.1, "repeater down-sizing tolerance, chip bus")
@@ -258,7 +264,8 @@ class HardwareConfig:
         positive_ints = ("subarray_rows", "subarray_cols", "cell_bits",
                          "weight_bits", "activation_bits", "adc_bits", "cols_per_adc",
                          "speedup_degree", "global_buffer_core_rows", "global_buffer_core_cols",
-                         "tile_buffer_core_rows", "tile_buffer_core_cols", "max_global_bus_width")
+                         "tile_buffer_core_rows", "tile_buffer_core_cols", "max_global_bus_width",
+                         "digital_mac_units")
         for name in positive_ints:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be a positive integer")
