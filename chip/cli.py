@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -155,7 +156,11 @@ def main(argv: Sequence[str] | None = None,
 
     def work() -> int:
         from contracts.user_defaults import load_user_defaults
-        return _estimate(args, load_user_defaults(user_config))
+        with warnings.catch_warnings():
+            # Python warnings (a NeuroSim table that disagrees with its files, ...) as one
+            # line each, like every other warning of this command
+            warnings.showwarning = lambda message, *rest, **kw: _say(args, f"warning: {message}")
+            return _estimate(args, load_user_defaults(user_config))
     # PhysicsUnavailable (a RuntimeError): an installation problem
     return run(work, "no results written", installation=(RuntimeError,))
 

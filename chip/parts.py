@@ -4,7 +4,8 @@ activity the hierarchy (SubArray -> PE -> Tile -> Chip) is built from.
 The activity model is chosen here: ``activity="trace"`` (default) is the trace-accurate
 `chip.activity.layer_activity`, through its exact shortcuts where they apply
 (`chip.activity_exact`); ``activity="stats"`` is the statistical fast mode
-(`chip.activity_stats`: per-layer input-bit and weight-bit statistics). A sweep passes an
+(`chip.activity_stats`: per-layer input-bit and weight-bit statistics) for dense layers,
+grouped/depthwise convolutions being priced from the trace in both modes. A sweep passes an
 `ActivityMemo` so that points whose activity is the same (`activity_key`) share it.
 
 It is the one place that knows the components' constructor arguments. Tests replace it with a
@@ -36,12 +37,12 @@ _NOT_IN_ACTIVITY = (
     "tile_buffer_core_cols", "clock", "clock_freq_max_Hz", "activation_function",
     "input_toggle_rate", "output_toggle_rate", "global_bus_delay_tolerance",
     "local_bus_delay_tolerance", "max_global_bus_width", "calibration_factors",
-    "read_pulse_width_s", "write_pulse_width_s", "write_voltage_V", "input_encoding")
+    "write_pulse_width_s", "write_voltage_V", "digital_mac_units")
 
 _REQUIRED = ("chip.technology", "chip.activity", "chip.components.subarray",
              "chip.components.adder_tree", "chip.components.buffer", "chip.components.bus",
              "chip.components.htree", "chip.components.xybus", "chip.components.max_pool",
-             "chip.components.activation")
+             "chip.components.activation", "chip.components.nonlinear")
 
 
 class PhysicsUnavailable(RuntimeError):
@@ -148,7 +149,8 @@ class Parts:
         return found
 
     def _activity(self, layer: LayerTrace, row_groups: list[np.ndarray]):
-        if self.activity_model == "stats":
+        # a grouped/depthwise layer has no statistical model yet: it is priced from its trace
+        if self.activity_model == "stats" and layer.geometry.groups == 1:
             from chip.activity_stats import statistical_activity
             act = statistical_activity(layer, self.config, row_groups, ctx=self.ctx)
         else:
@@ -202,6 +204,14 @@ class Parts:
     def activation(self, bits: int, lanes: int):
         from chip.components.activation import Activation
         return Activation(self.ctx, self.config, num_bits=bits, num_units=lanes)
+
+    def nonlinear(self, op: str, bits: int, lanes: int, length: int = 1):
+        """The digital unit of a nonlinear function (chip.components.nonlinear): ``lanes``
+        element-wise lanes, or ``lanes`` softmax units over vectors of ``length`` values."""
+        from chip.components.nonlinear import NonlinearUnit, Softmax
+        if op == "softmax":
+            return Softmax(self.ctx, self.config, num_bits=bits, length=length, num_units=lanes)
+        return NonlinearUnit(self.ctx, self.config, op, num_bits=bits, num_units=lanes)
 
     def write_energy_per_cell_J(self) -> float:
         c = self.config

@@ -7,7 +7,9 @@ same hardware.
 
 Runs a network over real data three ways - float software, quantized software (integer codes,
 exact products) and hardware in the loop (cim.crossbar) - and records the trace of the first
-``images`` images for step 2 (contracts.trace, DESIGN.md §3).
+``images`` images for step 2 (contracts.trace, DESIGN.md §3). A cost-only run (synthetic
+inputs, or ``no_accuracy=True``) skips all three and records the trace from one quantized
+forward of the traced images, no crossbar built (cim.cost_only).
 
 Order of work, so that bad input fails before anything is computed or written:
 config -> network -> data -> checkpoint -> layer check -> evaluation -> trace (atomic).
@@ -99,6 +101,9 @@ class InferenceResult:
     accuracy_file: Path | None = None
     #: where the config came from (contracts.provenance.step1_record)
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: no accuracy measured: synthetic inputs or no_accuracy (the trace is the quantized
+    #: software's, cim.cost_only)
+    cost_only: bool = False
 
     @property
     def preset(self) -> str | None:
@@ -108,7 +113,7 @@ class InferenceResult:
         return {
             "network": self.network, "dataset": self.dataset,
             "dataset_description": self.dataset_description, "is_synthetic": self.is_synthetic,
-            "cost_only": self.is_synthetic, "accuracy": dict(self.accuracy),
+            "cost_only": self.cost_only, "accuracy": dict(self.accuracy),
             "eval_images": self.eval_images, "traced_images": self.traced_images,
             "trace_dir": str(self.trace_dir) if self.trace_dir else None,
             "trace_bytes": self.trace_bytes, "checkpoint": self.checkpoint,
@@ -355,14 +360,15 @@ def _check_outputs(model: nn.Module, req: _Request, data, y_eval) -> None:
                          f"{req.dataset!r} has labels up to {int(y_eval.max())}")
 
 
-def _cim_layers(model: nn.Module, warn):
-    """(CIM model, its compute layers in order, analysis); unsupported layers raise."""
+def _cim_layers(model: nn.Module, warn, inplace: bool = False):
+    """(CIM model, its compute layers in order, analysis); unsupported layers raise.
+    ``inplace``: convert ``model`` itself (one built here for this run)."""
     with warnings.catch_warnings(record=True) as caught:     # one line each, not a traceback
         warnings.simplefilter("always")
         analysis = analyse(model)                            # UnsupportedLayerError
     for item in caught:
         warn(f"warning: {item.message}")
-    cim_model, analysis = convert(model, analysis)
+    cim_model, analysis = convert(model, analysis, inplace=inplace)
     return cim_model, ordered_layers(cim_model, analysis), analysis
 
 
@@ -414,7 +420,7 @@ def _write_trace(req: _Request, result: InferenceResult, traces, data, warn) -> 
     t = time.perf_counter()
     cfg = req.cfg
     manifest_accuracy = dict(result.accuracy, eval_images=result.eval_images,
-                             cost_only=data.is_synthetic, split=data.split)
+                             cost_only=result.cost_only, split=data.split)
     write_trace(req.trace_dir, req.name, traces, cfg.to_dict(), cfg.config_hash(),
                 dataset={"name": req.dataset, "split": data.split,
                          "description": data.description, "is_synthetic": data.is_synthetic,
@@ -443,7 +449,7 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
         input_shape: tuple[int, int, int] | None = None, progress: bool = False,
         neurosim_export: str | Path | None = None,
         warn: Callable[[str], None] | None = None,
-        results_dir: str | Path | None = None) -> InferenceResult:
+        results_dir: str | Path | None = None, no_accuracy: bool = False) -> InferenceResult:
     """Step 1: accuracy three ways and the trace (see module docstring).
 
     Args:
@@ -469,6 +475,8 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
         warn: called with each warning or note line (default: ignored; they are in the result).
         results_dir: also write the accuracy report ``accuracy.json`` into this folder
             (the command line passes results/<net>; default: not written).
+        no_accuracy: cost only: measure no accuracy, write the trace from one quantized
+            forward of the traced images (cim.cost_only; always so for synthetic data).
 
     Existing output folders (trace_dir, neurosim_export, results_dir) are rewritten only when
     empty or written by this tool (the user's own files in them are kept); otherwise
@@ -496,15 +504,23 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
         _warn(calibration["warning"])
     model, meta, ckpt_used = _model(req, data, checkpoint, _warn)
     _check_outputs(model, req, data, y_eval)
-    cim_model, layers, analysis = _cim_layers(model, _warn)
+    # a registered network is built afresh for this run: converted in place, no copy
+    cim_model, layers, analysis = _cim_layers(model, _warn, inplace=req.spec is not None)
     timings["setup"] = time.perf_counter() - t_start
-    accuracy, stats = _passes(req, cim_model, layers, data, x_eval, y_eval, calib, meta,
-                              progress, _warn if progress else None, timings)
+    cost_only = bool(no_accuracy) or data.is_synthetic
+    if cost_only:
+        from .cost_only import trace_pass
+        accuracy, stats = trace_pass(cim_model, layers, calib, data.images[:req.images],
+                                     req.cfg, meta.get("activation_clip"), timings)
+    else:
+        accuracy, stats = _passes(req, cim_model, layers, data, x_eval, y_eval, calib, meta,
+                                  progress, _warn if progress else None, timings)
     traces = recorder.collect(layers, analysis)
     result = InferenceResult(
         network=req.name, dataset=req.dataset, dataset_description=data.description,
         is_synthetic=data.is_synthetic, config=req.cfg, config_hash=req.cfg.config_hash(),
-        accuracy=accuracy, eval_images=len(x_eval), traced_images=req.images, trace_dir=None,
+        accuracy=accuracy, eval_images=len(x_eval) if not no_accuracy else 0,
+        traced_images=req.images, trace_dir=None, cost_only=cost_only,
         trace_bytes=0, checkpoint=ckpt_used, warnings=warnings_out, timings_s=timings,
         layers=[dict(tr.geometry.to_json(), rows=tr.geometry.rows, macs=tr.geometry.macs)
                 for tr in traces], statistics=stats, seed=req.seed, calibration=calibration,
@@ -531,7 +547,7 @@ def write_accuracy_report(result: InferenceResult, folder: str | Path,
         "network": result.network,
         "dataset": {"name": result.dataset, "description": result.dataset_description,
                     "is_synthetic": result.is_synthetic},
-        "cost_only": result.is_synthetic,
+        "cost_only": result.cost_only,
         "images": {"evaluated": result.eval_images, "traced": result.traced_images},
         "calibration": dict(result.calibration),
         "accuracy": dict(result.accuracy),

@@ -144,6 +144,26 @@ def test_statistics_refuse_grouped_convolutions():
         statistical_activity(layer, _cfg())
 
 
+@pytest.mark.parametrize("cfg", [_cfg(), _cfg(memory_cell="sram", operation_mode="parallel",
+                                               compat="neurosim-1.4")],
+                         ids=["rram-sequential", "sram-parallel-compat"])
+def test_grouped_layers_are_priced_from_their_trace_in_both_modes(cfg):
+    """No shortcut or statistical model for grouped layers: Parts falls back to the trace."""
+    from chip.parts import Parts
+    g = LayerGeometry("dw", "conv2d", 6, 6, (3, 3), (1, 1), (1, 1), input_hw=(5, 5),
+                      output_hw=(5, 5), groups=3)
+    rng = np.random.default_rng(3)
+    layer = LayerTrace(g, rng.integers(-128, 128, g.weight_shape).astype(np.int8), 1 / 128,
+                       rng.integers(0, 256, g.input_shape(2)).astype(np.uint8), 1 / 255)
+    assert exact_activity(layer, cfg) is None
+    want = layer_activity(layer, cfg)
+    for model in ("trace", "stats"):
+        got = Parts(cfg, activity=model).activity(layer, None)
+        assert np.array_equal(got.column_conductance_count, want.column_conductance_count)
+        assert np.array_equal(got.column_conductance_S, want.column_conductance_S)
+        assert got.adc_code_mean == want.adc_code_mean
+
+
 def _changed(config: HardwareConfig, name: str):
     """``config`` with field ``name`` moved to another valid value."""
     row = next(r for r in HardwareConfig.describe() if r["name"] == name)
