@@ -186,7 +186,7 @@ def input_bit_vectors(layer, config: HardwareConfig, neurosim: bool = False) -> 
         x = x.astype(dt, copy=False)
     n = x.shape[0]
     if g.kind == "linear":
-        cols = x.reshape(n, 1, -1)
+        cols = x.reshape(n, g.tokens, -1)               # one vector per token
     else:
         # all input channels: a grouped layer's group j reads rows [j R_g, (j+1) R_g)
         ph, pw = g.padding
