@@ -25,7 +25,7 @@ import pandas as pd
 from chip.compat import check_quirks
 from chip.cost import Cost
 from chip.technology import applied_calibration_factors
-from contracts.config import HardwareConfig
+from contracts.config import ConfigError, HardwareConfig
 from contracts.provenance import Provenance, step2_config
 from contracts.results import SUMMARY_FORMAT
 from chip.chip_model import Chip, ChipResult
@@ -159,7 +159,9 @@ def _layers_frame(result: ChipResult) -> pd.DataFrame:
     for r in result.layers:
         m = r.mapping
         rows.append({
-            "layer": m.name, "kind": m.kind, "mapping": "novel" if m.novel else "conventional",
+            "layer": m.name, "kind": m.kind,
+            # a product on the digital unit has no tiles (chip.dynamic.digital_mapping)
+            "mapping": "digital" if not m.tiles else "novel" if m.novel else "conventional",
             "tiles": m.tiles, "pes": m.used_pes, "arrays_used": m.used_subarrays,
             "arrays_per_copy": m.weight_subarrays, "duplication": m.speedup,
             "utilization": m.utilization, "input_vectors": m.input_vectors, "ops": m.ops,
@@ -209,7 +211,13 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
     geoms = [layer.geometry for layer in trace.layers]
     check_estimate_memory(geoms, config, trace.layers[0].images)
     # every layer on crossbars but the dynamic products the digital policy runs digitally
-    mapping = map_network([g for g in geoms if not digital_layer(g, config)], config)
+    mapped = [g for g in geoms if not digital_layer(g, config)]
+    if not mapped:
+        raise ConfigError(f"dynamic_matmul_policy='digital': every layer of "
+                          f"{trace.network!r} is a dynamic_matmul layer and runs on the "
+                          f"digital unit; the chip needs at least one static-weight layer "
+                          f"(or use dynamic_matmul_policy='crossbar')")
+    mapping = map_network(mapped, config)
     parts = parts if parts is not None else default_parts(config)
     chip = Chip(mapping, geoms, config, parts)
     result = chip.cost(trace.layers, progress=progress)
