@@ -237,3 +237,30 @@ def test_bad_input_gives_one_line(toy, tmp_path):
     with pytest.raises(TraceError) as info:
         write_trace(tmp_path / "bad", "toy", [static_shaped], {}, "0")
     assert "weight_codes shape" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_synthetic_transformers_have_the_published_shapes():
+    bert = geometries("bert-base")
+    static = sum(g.rows * g.out_channels for g in bert if not g.dynamic)
+    assert static == 12 * (4 * 768 * 768 + 2 * 768 * 3072) + 768 * 768 + 768 * 2
+    assert sum(g.macs for g in bert if g.dynamic) == 12 * 2 * 128 * 64 * 128 * 12
+    vit = geometries("vit-mnist")
+    assert (vit[0].in_channels, vit[0].tokens) == (49, 16)          # 7x7 patches of 28x28
+    assert {g.tokens for g in vit[1:-1]} == {17} and vit[-1].tokens == 1
+    assert sum(g.dynamic for g in vit) == 8
+    layers = synthetic_layers(geometries("toy-encoder"), images=3, seed=0)
+    qk = next(x for x in layers if x.geometry.dynamic)
+    assert qk.weight_codes.shape == (3, 2, 4, 4) and qk.input_codes.shape == (3, 2, 4, 4)
+    assert not np.array_equal(qk.weight_codes[0], qk.weight_codes[1])   # one per image
+
+
+def test_rewriting_the_static_weights_leaves_the_dynamic_arrays_out(toy):
+    new = _trace(synthetic_layers(geometries("toy-encoder"), images=2, seed=4))
+    figures = []
+    for policy in ("digital", "crossbar"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = estimate(toy, HardwareConfig(dynamic_matmul_policy=policy),
+                         updated_trace=new).summary
+        figures.append((s["rewrite_energy_pJ"], s["rewrite_cells"], s["write_energy_pJ"]))
+    assert figures[0] == figures[1]
