@@ -21,6 +21,8 @@ from typing import Sequence
 
 from chip.compat import quirk_on
 from chip.cost import Cost
+from chip.dynamic import (DigitalProducts, DynamicWrites, digital_layer, digital_mapping,
+                          dynamic_activity, dynamic_writes, write_node)
 from chip.global_blocks import GlobalBlocks
 from chip.mapping import LayerMapping, NetworkMapping
 from chip.neurosim_trees import tree_inputs
@@ -47,6 +49,7 @@ class LayerResult:
     area_m2: float = 0.0
     read_cycle_s: float = 0.0
     breakdown_latency_s: dict = field(default_factory=dict)
+    writes: DynamicWrites | None = None   # a dynamic product on crossbars: its rewrites
 
 
 @dataclass
@@ -64,10 +67,14 @@ class ChipResult:
 
 class Chip:
     """The chip for ``mapping``: one sub-array design, a tile (and its PE) per flavour the
-    layers use, and the shared blocks."""
+    layers use, and the shared blocks. ``geometries``: every layer of the trace; ``mapping``
+    holds those on crossbars (all but the dynamic products of the digital policy, which run
+    on the digital MAC unit, chip.dynamic)."""
 
     def __init__(self, mapping: NetworkMapping, geometries, config: HardwareConfig, parts):
         self.mapping, self.config, self.parts = mapping, config, parts
+        digital = [g for g in geometries if digital_layer(g, config)]
+        self.digital = DigitalProducts(parts, config, digital) if digital else None
         self.subarray = parts.subarray(mapping.subarray_rows, mapping.subarray_cols)
         self.read_cycle_s = float(self.subarray.read_cycle_s)
         # main.cpp: f = min(clkFreq, 1 / clkPeriod)
@@ -103,7 +110,9 @@ class Chip:
         """One layer per image: its tiles' work, its share of the chip blocks, its leakage."""
         tile, load = self.tiles[m.novel], self._load(m, trace)
         # the activity model applies the compat vector count itself (chip/activity.py)
-        c_sa = self.subarray.cost(self.parts.activity(trace, m.row_groups), self.clock_period_s)
+        activity = dynamic_activity(self.parts, trace, m.row_groups) if trace.geometry.dynamic \
+            else self.parts.activity(trace, m.row_groups)
+        c_sa = self.subarray.cost(activity, self.clock_period_s)
         c_sa.name = "subarrays"
         speedup = max(1, m.speedup)
         core = [c_sa, *tile.pe.cost(load)]
@@ -116,6 +125,9 @@ class Chip:
         chip_nodes = self.blocks.cost(load, trace.geometry, tile)
         for c in chip_nodes:
             _work_only(c)        # chip blocks' area and leakage are booked at chip level
+        writes = dynamic_writes(trace, m, self.config) if trace.geometry.dynamic else None
+        if writes is not None:       # its operand written into the cells before the reads
+            chip_nodes.insert(0, write_node(writes, self.parts))
         core_latency = sum(c.latency_s for c in core)
         chip_latency = sum(c.latency_s for c in chip_nodes)
         tiles_node = Cost(name="tiles", category="other", latency_s=core_latency, count=m.tiles,
@@ -129,7 +141,7 @@ class Chip:
             mapping=m, tree=layer_node, latency_s=layer_node.latency_s,
             dynamic_energy_J=layer_node.total_dynamic_energy_J, leakage_W=idle,
             leakage_in_use_W=in_use, area_m2=m.tiles * tile.area_m2,
-            read_cycle_s=self.read_cycle_s,
+            read_cycle_s=self.read_cycle_s, writes=writes,
             breakdown_latency_s={"core": core_latency, "chip": chip_latency})
 
     def _leakage(self, load: LayerLoad, tile: Tile) -> tuple[float, float]:
@@ -168,10 +180,35 @@ class Chip:
         return (pe.tree.leakage_W - leaking(pe.tree, used.pe, pe.psum_bits),
                 tile.tree.leakage_W - leaking(tile.tree, used.tile, tile.output_bits))
 
+    def digital_cost(self, index: int, trace: LayerTrace) -> LayerResult:
+        """A dynamic product on the digital unit per image, and its share of the chip blocks
+        (input and operand traffic, the functions after it)."""
+        g, cfg = trace.geometry, self.config
+        m = digital_mapping(index, g)
+        clock = sync_clock(cfg, self.clock_period_s)
+        load = LayerLoad(mapping=m, rows_per_pe_copy=0, vectors=m.input_vectors,
+                         outputs=g.out_channels, bit_vectors=m.input_vectors * cfg.activation_bits,
+                         tree_reads=0, clock=clock)
+        nodes = self.digital.cost(g, clock)
+        chip_nodes = self.blocks.cost(load, g, next(iter(self.tiles.values())))
+        for c in chip_nodes:
+            _work_only(c)
+        layer_node = Cost(name=m.name, category="other",
+                          latency_s=sum(c.latency_s for c in nodes + chip_nodes),
+                          children=[*nodes, *chip_nodes])
+        return LayerResult(mapping=m, tree=layer_node, latency_s=layer_node.latency_s,
+                           dynamic_energy_J=layer_node.total_dynamic_energy_J, leakage_W=0.0,
+                           leakage_in_use_W=0.0, read_cycle_s=self.read_cycle_s)
+
     def cost(self, traces: Sequence[LayerTrace], progress=None) -> ChipResult:
-        """The whole Chip -> Tile -> PE -> SubArray cost tree for one image."""
-        results = []
-        for m, trace in zip(self.mapping.layers, traces):
+        """The whole Chip -> Tile -> PE -> SubArray cost tree for one image (the layers in
+        the trace's order; those on the digital unit beside the mapped ones)."""
+        results, mapped = [], iter(self.mapping.layers)
+        for index, trace in enumerate(traces):
+            if digital_layer(trace.geometry, self.config):
+                results.append(self.digital_cost(index, trace))
+                continue
+            m = next(mapped)
             if progress is not None:
                 progress(m)
             results.append(self.layer_cost(m, trace))
@@ -181,7 +218,7 @@ class Chip:
         cfg = self.config
         image_time = max(r.latency_s for r in results) if cfg.pipeline else \
             sum(r.latency_s for r in results)
-        static_nodes = self.blocks.static()
+        static_nodes = self.blocks.static() + (self.digital.static() if self.digital else [])
         running = 0.0
         for r in results:
             running = max(running, r.latency_s)
