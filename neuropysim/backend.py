@@ -20,7 +20,7 @@ import itertools
 import logging
 from typing import Iterator
 
-from neuropysim.evaluate import error_row, run_step1, run_step2
+from neuropysim.evaluate import STEP1_REUSED, error_row, run_step1, run_step2
 from neuropysim.space import Point
 
 __all__ = ["open_client", "Runner"]
@@ -74,7 +74,9 @@ class Runner:
         self._users: dict[str, int] = {}              # step-1 key -> points still running
         self._points: dict[object, Point] = {}        # step-2 future -> point
         self._done = as_completed()
-        self.step1_runs = 0
+        self.step1_runs = 0                           # computed, not read from the cache
+        self._counted: set[str] = set()               # step-1 tasks seen finished
+        self._task_of: dict[object, str] = {}         # step-2 future -> its step-1 task
 
     def submit(self, point: Point) -> None:
         dependency = None
@@ -85,11 +87,12 @@ class Runner:
                     run_step1, point.step1_task(self.trace_cache, self.step1_threads),
                     key=f"step1-{point.step1_key}-{next(_COUNTER)}", pure=False, priority=10)
                 self._step1[point.step1_key] = dependency
-                self.step1_runs += 1
             self._users[point.step1_key] = self._users.get(point.step1_key, 0) + 1
         future = self.client.submit(run_step2, point.task(), dependency,
                                     key=f"point-{point.key}-{next(_COUNTER)}", pure=False)
         self._points[future] = point
+        if dependency is not None:
+            self._task_of[future] = dependency.key
         self._done.add(future)
 
     @property
@@ -106,8 +109,18 @@ class Runner:
                 row = future.result()
             except Exception as err:
                 row = error_row(point.task(), f"worker: {type(err).__name__}: {err}")
+            self._count_step1(self._task_of.pop(future, None), row.pop(STEP1_REUSED, None))
             self._release(point)
             yield point, row
+
+    def _count_step1(self, task: str | None, reused: bool | None) -> None:
+        """One step-1 run per step-1 task whose first finished point says its trace was
+        computed (run or failed), not read from the trace cache (None: unknown, e.g. a
+        worker lost)."""
+        if task is None or reused is None or task in self._counted:
+            return
+        self._counted.add(task)
+        self.step1_runs += not reused
 
     def _release(self, point: Point) -> None:
         key = point.step1_key
@@ -126,3 +139,4 @@ class Runner:
         self._points.clear()
         self._step1.clear()
         self._users.clear()
+        self._task_of.clear()

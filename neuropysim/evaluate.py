@@ -116,12 +116,27 @@ def error_row(task: dict, message: str, step1_s: float = 0.0) -> dict[str, Any]:
             "step1_s": step1_s, "worker": _worker_name()}
 
 
+#: the row key run_step2 adds for the client: whether the point's step-1 trace was read from
+#: the trace cache rather than computed (Runner.finished removes it before the row is stored)
+STEP1_REUSED = "_step1_reused"
+
+
 def run_step2(task: dict, step1: Step1Result | None) -> dict[str, Any]:
     """One point's row: its values, accuracy, SWEEP_METRICS and times (or an error row)."""
     t0 = time.perf_counter()
     step1_s = step1.seconds if step1 is not None else 0.0
-    if step1 is not None and step1.error:
-        return error_row(task, step1.error, step1_s)
+    if step1 is not None:
+        # for the client's count of step-1 runs (a trace read from the cache is not one);
+        # not a column: Runner.finished takes it off the row
+        reused = {STEP1_REUSED: bool(step1.reused)}
+        if step1.error:
+            return {**error_row(task, step1.error, step1_s), **reused}
+        return {**_step2_row(task, step1, step1_s, t0), **reused}
+    return _step2_row(task, None, step1_s, t0)
+
+
+def _step2_row(task: dict, step1: Step1Result | None, step1_s: float, t0: float
+               ) -> dict[str, Any]:
     try:
         config = HardwareConfig.from_dict(task["config"])
         if step1 is not None:

@@ -183,6 +183,26 @@ def test_two_network_sweep_on_a_local_cluster_resumes_without_losing_or_repeatin
     assert meta["axes"] == ["adc_bits", "cols_per_adc"] and meta["mode"] == "grid"
 
 
+def test_step1_runs_count_computed_traces_not_cached_ones(cluster, tmp_path):
+    """A second exploration sharing the first one's trace cache reads its trace: no step-1
+    run; a network that fails step 1 runs (and fails) again and counts."""
+    from neuropysim.explore import Backend, run_grid
+    space = Space([Source.from_network("mlp"), Source.from_network("no_such_network")],
+                  PARALLEL, Step1Settings(eval_images=20))
+    axes = [parse_axis("cols_per_adc=4,8")]
+    cache = tmp_path / "traces"
+    first = run_grid(space, axes, tmp_path / "a", backend=Backend(client=cluster), plot=False,
+                     trace_cache=str(cache))
+    second = run_grid(space, axes, tmp_path / "b", backend=Backend(client=cluster), plot=False,
+                      trace_cache=str(cache))
+    assert first.ran == second.ran == 4
+    assert first.step1_runs == 2 and second.step1_runs == 1      # mlp's trace read, not run
+    rows = [list(csv.DictReader(open(tmp_path / d / "points.csv"))) for d in ("a", "b")]
+    accuracy = [{r["point"]: r["accuracy"] for r in table} for table in rows]
+    assert accuracy[0] == accuracy[1] and len(accuracy[0]) == 4
+    assert all("_step1_reused" not in r for r in rows[0])        # not a column
+
+
 # --- the search ---------------------------------------------------------------------------
 def test_search_evaluates_fewer_points_and_its_front_is_not_dominated_by_the_grid(
         cluster, tiny_trace, tmp_path):
