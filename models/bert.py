@@ -14,7 +14,7 @@ from __future__ import annotations
 from torch import nn
 
 from .registry import NetworkSpec, register
-from .vit import EncoderBlock
+from ._transformer import EncoderBlock
 
 __all__ = ["BertEncoder"]
 

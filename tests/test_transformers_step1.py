@@ -14,7 +14,7 @@ from cim.quantize import QuantSpec, quantize
 from cim.run import run
 from contracts.config import HardwareConfig
 from contracts.trace import read_trace
-from models.vit import EncoderBlock
+from models._transformer import EncoderBlock
 
 
 class ToyEncoder(nn.Module):
