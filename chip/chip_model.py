@@ -63,6 +63,8 @@ class ChipResult:
     leakage_W: float
     area_m2: float
     chip_blocks: Cost
+    # pipelined: the shared unit (SHARED_UNITS) whose busy time sets the image period, if one
+    period_set_by: str | None = None
 
 
 class Chip:
@@ -218,6 +220,9 @@ class Chip:
         cfg = self.config
         image_time = max(r.latency_s for r in results) if cfg.pipeline else \
             sum(r.latency_s for r in results)
+        shared, busy = shared_unit_time(results)
+        period_set_by = shared if cfg.pipeline and busy > image_time else None
+        image_time = max(image_time, busy) if cfg.pipeline else image_time
         static_nodes = self.blocks.static() + (self.digital.static() if self.digital else [])
         running = 0.0
         for r in results:
@@ -235,7 +240,8 @@ class Chip:
         return ChipResult(tree=chip_node, layers=results, clock_period_s=self.clock_period_s,
                           latency_s=image_time, dynamic_energy_J=chip_node.total_dynamic_energy_J,
                           leakage_energy_J=leak_energy, leakage_W=leakage_W,
-                          area_m2=chip_node.total_area_m2, chip_blocks=chip_node)
+                          area_m2=chip_node.total_area_m2, chip_blocks=chip_node,
+                          period_set_by=period_set_by)
 
     def _layer_leakage_energy(self, r: LayerResult, image_time: float,
                               running_time: float) -> float:
@@ -257,6 +263,27 @@ class Chip:
             return power * image_time
         # busy for its own stage time at the in-use rate, idle the rest of the image time
         return r.leakage_in_use_W * r.latency_s + r.leakage_W * (image_time - r.latency_s)
+
+
+#: blocks the chip has once, shared by every layer that needs them (not one per pipelined
+#: layer like the activation, pooling, softmax and LayerNorm units), by the cost nodes of
+#: their work: the digital MAC unit with its K/V buffer (a layer writes its operand into
+#: the buffer, then runs its MACs)
+SHARED_UNITS = {"digital_mac": ("digital_mac", "kv_buffer")}
+
+
+def shared_unit_time(results: Sequence[LayerResult]) -> tuple[str | None, float]:
+    """(unit, time): the shared unit busiest per image, its busy time summed over the layers
+    that use it. In a pipeline the layers take turns on it, so the image period is at least
+    this (ours; (None, 0) when no layer uses one)."""
+    busy = dict.fromkeys(SHARED_UNITS, 0.0)
+    for r in results:
+        for node in r.tree.children:
+            for unit, names in SHARED_UNITS.items():
+                if node.name in names:
+                    busy[unit] += node.latency_s
+    unit = max(busy, key=busy.get)
+    return (unit, busy[unit]) if busy[unit] > 0 else (None, 0.0)
 
 
 def _work_only(c: Cost) -> None:

@@ -313,6 +313,8 @@ def _summary(trace: Trace, config: HardwareConfig, mapping: NetworkMapping, resu
     })
     if any(layer.geometry.dynamic for layer in trace.layers):
         summary.update(dynamic_summary(config, result, summary["fps"]))
+    if result.period_set_by:      # a shared unit, not a layer, sets the pipelined period
+        summary["pipeline_period_set_by"] = result.period_set_by
     return summary
 
 

@@ -82,11 +82,18 @@ class GlobalBlocks:
 
     def _nonlinear(self, parts, geometries: Sequence[LayerGeometry]) -> None:
         """One unit per function the layers need (ours): element-wise ones with the activation
-        unit's lanes, one softmax (LayerNorm) unit over the longest vector it meets."""
+        unit's lanes, a softmax (LayerNorm) unit over the longest vector it meets; pipelined,
+        one such vector unit per layer that uses it, as the activation lanes serve every
+        pipelined layer at once (a single one would make the layers take turns on it)."""
         lengths: dict[str, int] = {}
+        self.vector_units: dict[str, int] = {}
         for g in geometries:
             for op in nonlinear_ops(g, self.config):
                 lengths[op] = max(lengths.get(op, 1), vector_shape(g, op)[1])
+                if op in VECTOR_OPS:
+                    self.vector_units[op] = self.vector_units.get(op, 0) + 1
+        if not self.config.pipeline:
+            self.vector_units = dict.fromkeys(self.vector_units, 1)
         B = self.config.activation_bits
         self.nonlinear = {op: parts.nonlinear(op, B, 1 if op in VECTOR_OPS else self.lanes, n)
                           for op, n in lengths.items()}
@@ -149,7 +156,8 @@ class GlobalBlocks:
                 static("global_accumulation", self.accumulation, "accumulation"),
                 static("activation", self.activation, "other"),
                 static("max_pool", self.pool, "other"),
-                *(static(op, unit, "other") for op, unit in self.nonlinear.items())]
+                *(static(op, unit, "other", self.vector_units.get(op, 1))
+                  for op, unit in self.nonlinear.items())]
 
     def cost(self, load: LayerLoad, geometry: LayerGeometry, tile: Tile) -> list[Cost]:
         """The layer's work on the shared blocks (time not divided by duplication)."""

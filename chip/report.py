@@ -164,7 +164,9 @@ def format_summary(report) -> str:
         if key in s:
             p(f"    {label + ':':<25}{s[key]:.4g} mm²")
     p(f"  clock period:              {s['clock_period_ns']:.4g} ns")
-    p(f"  latency per image ({mode}): {s['latency_per_image_ns']:.5g} ns")
+    bound = (f" (set by the shared {s['pipeline_period_set_by']} unit, which the layers take "
+             f"turns on)" if s.get("pipeline_period_set_by") else "")
+    p(f"  latency per image ({mode}): {s['latency_per_image_ns']:.5g} ns{bound}")
     p(f"  dynamic energy per image:  {s['dynamic_energy_per_image_pJ']:.5g} pJ")
     for cat, value in s.get("energy_breakdown_pJ", {}).items():
         if value:

@@ -264,3 +264,29 @@ def test_rewriting_the_static_weights_leaves_the_dynamic_arrays_out(toy):
                          updated_trace=new).summary
         figures.append((s["rewrite_energy_pJ"], s["rewrite_cells"], s["write_energy_pJ"]))
     assert figures[0] == figures[1]
+
+
+def test_pipelined_layers_take_turns_on_the_digital_unit(toy):
+    """The chip has one digital MAC unit: in a pipeline its layers run one after another on
+    it, so the image period is at least its busy time summed over the dynamic layers. With
+    one lane on the small ViT (8 products of 17 x 16 x 17 x 4 MACs) that sum exceeds every
+    layer's own stage and sets the period (and the report says so); on the toy with 64 lanes
+    a layer does. Softmax and LayerNorm units are one per pipelined layer that uses them."""
+    vit = _trace(synthetic_layers(geometries("vit-mnist"), images=1, seed=3), "vit")
+    slow = _estimate(vit, digital_mac_units=1)
+    dynamic = [r for r in slow.result.layers if r.mapping.kind == "dynamic_matmul"]
+    busy = sum(_node(r, "digital_mac").latency_s + _node(r, "kv_buffer").latency_s
+               for r in dynamic)
+    assert len(dynamic) == 8 and busy > max(r.latency_s for r in slow.result.layers)
+    assert slow.summary["latency_per_image_ns"] == pytest.approx(busy * 1e9)
+    assert slow.summary["pipeline_period_set_by"] == "digital_mac"
+    assert "set by the shared digital_mac unit" in format_summary(slow)
+    fast = _estimate(toy)
+    assert "pipeline_period_set_by" not in fast.summary
+    assert fast.summary["latency_per_image_ns"] == pytest.approx(
+        max(r.latency_s for r in fast.result.layers) * 1e9)
+    users = sum("softmax" in g.followed_by for g in geometries("toy-encoder"))
+    blocks = {c.name: c for c in fast.result.chip_blocks.children}
+    assert blocks["softmax"].count == users >= 1
+    serial = _estimate(toy, pipeline=False)
+    assert {c.name: c for c in serial.result.chip_blocks.children}["softmax"].count == 1
