@@ -43,6 +43,8 @@ change any draw.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from . import cells, devices
@@ -84,6 +86,9 @@ class Crossbar:
         self.device_state, self.conductance = cells.program_cells(
             self.mapping.levels, config, self.streams["program"])
         self.parallel = config.operation_mode == "parallel"
+        if not self.parallel and self.mapping.reference_column is not None:
+            self.device_state, self.conductance = _without_reference(
+                self.device_state, self.conductance, self.mapping.reference_column)
         self.adc_ideal = devices.adc_is_ideal(config)
         ideal = (cells.read_is_ideal(config, self.device_state)
                  and config.wire_resistance_ohm == 0
@@ -258,6 +263,23 @@ class Crossbar:
             # ideal array and ADC: the bias of the offset code is a digital constant
             out -= self.mapping.offset * x_codes.to(torch.float64).sum(1).unsqueeze(1)
         return out
+
+
+def _without_reference(state, g: torch.Tensor, column: int):
+    """Sequential mode: the offset code's level-0 reference column is not part of the array
+    (a sense amplifier resolves each cell against fixed thresholds; the offset's bias is a
+    digital constant), so no fault or device effect may reach it. The cells are programmed
+    as before - the data cells keep their random draws - and the column is then set back to
+    level 0 at the nominal Gmin, fault-free."""
+    if state is None:
+        return state, g
+    mask = state.fault_mask.clone()
+    mask[:, column] = devices.OK
+    g_state = state.g.clone()
+    g_state[:, column] = state.g_target[:, column]
+    g = g.clone()
+    g[:, column] = state.g_target[:, column].to(g.dtype)
+    return dataclasses.replace(state, g=g_state, fault_mask=mask), g
 
 
 def _as_read(state, g: torch.Tensor) -> torch.Tensor:
