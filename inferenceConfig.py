@@ -35,7 +35,7 @@ RESULTS_DIR = "results"         # results/<net>/: step 1's accuracy.json, step 2
 # --- the hardware (one source of truth for both steps) ------------------------------------
 HARDWARE = HardwareConfig(
     # memory cell and device
-    memory_cell="rram",           # [accuracy] rram | sram | fefet
+    memory_cell="rram",           # [accuracy] rram | sram
     access_device="1t1r",         # [accuracy] 1t1r (CMOS access transistor) | 0t1r (crossbar)
     technology_node_nm=22,        # 130, 90, 65, 45, 32, 22 (planar), 14..3 (FinFET), 2, 1 (GAA)
     roadmap="lstp",               # lstp | hp (hp only at planar nodes)
@@ -49,12 +49,12 @@ HARDWARE = HardwareConfig(
     weight_bits=8,                # [accuracy] weight precision
     activation_bits=8,            # [accuracy] input activation precision
     weight_encoding="offset",     # [accuracy] offset (reference column) | differential (G+ - G-)
-    input_encoding="bit_serial",  # [accuracy] bit_serial (1 bit per cycle) | dac
+    input_encoding="bit_serial",  # [accuracy] bit_serial (1 bit per cycle) | dac (step 1
+                                  # only: Chip.py refuses it, it prices bit-serial reads)
     # device electrical
     r_on_ohm=100e3,               # [accuracy] low-resistance state
     r_off_ohm=1.7e6,              # [accuracy] high-resistance state (on/off ratio 17)
     read_voltage_V=None,          # None: the node's default read voltage
-    read_pulse_width_s=10e-9,     # read pulse
     access_voltage_V=1.1,         # 1T1R gate voltage
     write_voltage_V=2.0,          # programming voltage (level shifters above 1.5 V)
     write_pulse_width_s=10e-9,    # programming pulse

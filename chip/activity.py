@@ -7,6 +7,11 @@ column presents to its sense amplifier (eNVM: with the position-dependent wire a
 resistance of NeuroSim's GetColumnResistance, which is linear in the active rows, so a sum
 of per-cell effective conductances; SRAM: a count of stored 1s), and the ADC levels.
 
+A grouped or depthwise convolution is read as the floorplan places it (chip.mapping.
+block_layout): its groups packed block-diagonally into sub-arrays, each group's rows driven by
+its own input channels and holding its own weight block, the cells between the blocks at the
+lowest level.
+
 The per-read sums go straight into the histogram in from_neurosim's C++ kernel
 (activity_kernels.cpp: sums over the active rows only, byte counters for 0/1 cells, once
 per input pattern when a read spans <= 12 rows, threads over vectors; docs/performance.md).
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from chip.compat import quirk_on
-from chip.mapping import neurosim_input_vectors
+from chip.mapping import groups_per_subarray, neurosim_input_vectors
 from contracts.config import HardwareConfig
 
 __all__ = ["SubArrayActivity", "layer_activity", "unrolled_weights", "input_bit_vectors",
@@ -183,9 +188,7 @@ def input_bit_vectors(layer, config: HardwareConfig, neurosim: bool = False) -> 
     if g.kind == "linear":
         cols = x.reshape(n, 1, -1)
     else:
-        if g.groups != 1:
-            raise ValueError(f"layer {g.name!r}: groups={g.groups} is not supported by the "
-                             f"activity model yet (only groups=1)")
+        # all input channels: a grouped layer's group j reads rows [j R_g, (j+1) R_g)
         ph, pw = g.padding
         xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
         kh, kw = g.kernel_size
@@ -306,6 +309,14 @@ def _checked_groups(layer, row_groups, total_rows: int) -> list[np.ndarray]:
     return groups
 
 
+def _check_one_row_group(layer, groups: list[np.ndarray], rows: int) -> None:
+    """A grouped layer is mapped conventionally: one row group of all its rows."""
+    if len(groups) != 1 or not np.array_equal(groups[0], np.arange(rows)):
+        raise ValueError(f"layer {layer.geometry.name!r}: a grouped convolution (groups="
+                         f"{layer.geometry.groups}) takes one row group of all its {rows} rows "
+                         f"(conventional mapping), not {len(groups)} group(s)")
+
+
 def _reads(layer, config: HardwareConfig, ctx, levels: np.ndarray) -> tuple[_Reads, int, int]:
     """(read model, images, bit-vectors per image) of a layer."""
     neurosim = quirk_on(config, "activity_counting")
@@ -337,12 +348,39 @@ def _block_conductance(reads: _Reads, levels: np.ndarray, subarray_rows: int) ->
 
 
 def _group(reads: _Reads, gr: np.ndarray, config: HardwareConfig) -> None:
-    """Every read of the sub-arrays holding the rows ``gr``, into the histogram."""
-    R, n_cols = config.subarray_rows, reads.levels.shape[1]
+    """Every read of the sub-arrays holding the rows ``gr`` of a dense layer."""
+    total_rows = reads.X.shape[1]
+    identity = gr.size == total_rows and np.array_equal(gr, np.arange(total_rows))
+    _place(reads, gr, reads.levels if identity else reads.levels[gr], config, identity)
+
+
+def _weight_blocks(layer, levels: np.ndarray, config: HardwareConfig):
+    """(input rows, stored levels) of each block of a grouped layer (chip.mapping.
+    block_layout): ``n`` groups block-diagonally in one sub-array, the cells between the
+    group blocks at level 0; a group too large to share a sub-array is its own block."""
+    g = layer.geometry
+    n, rg = groups_per_subarray(g, config), g.rows
+    cg = levels.shape[1] // g.groups
+    packs = -(-g.groups // n)
+    by_group = np.zeros((packs * n, rg, cg), dtype=levels.dtype)
+    by_group[:g.groups] = levels.reshape(rg, g.groups, cg).transpose(1, 0, 2)
+    by_group = by_group.reshape(packs, n, rg, cg)
+    eye = np.eye(n, dtype=levels.dtype)
+    # [pack, group i, row, group j, col]: group i's weights where i == j, else 0
+    diag = (by_group[:, :, :, None, :] * eye[None, :, None, :, None]).reshape(
+        packs, n * rg, n * cg)
+    for p in range(packs):                                   # one block per sub-array pack
+        k = min(n, g.groups - p * n)
+        yield np.arange(p * n * rg, (p * n + k) * rg), diag[p, :k * rg, :k * cg]
+
+
+def _place(reads: _Reads, gr: np.ndarray, Lg: np.ndarray, config: HardwareConfig,
+           identity: bool = False) -> None:
+    """Every read of the sub-arrays holding the levels ``Lg``, whose rows are driven by the
+    input rows ``gr``, into the histogram."""
+    R, n_cols = config.subarray_rows, Lg.shape[1]
     col_blocks = math.ceil(n_cols / config.subarray_cols)
-    total_rows, n = reads.X.shape[1], gr.size
-    identity = n == total_rows and np.array_equal(gr, np.arange(total_rows))
-    Lg = reads.levels if identity else reads.levels[gr]
+    n = gr.size
     Xg = None                                                     # numpy fallback only
     for lo in range(0, n, R):                                     # sub-array row blocks
         hi = min(lo + R, n)
@@ -422,8 +460,13 @@ def layer_activity(layer, config: HardwareConfig, row_groups=None, ctx=None
     W = unrolled_weights(layer)
     groups = _checked_groups(layer, row_groups, W.shape[0])
     reads, images, bv = _reads(layer, config, ctx, cell_levels(W, config))
-    for gr in groups:
-        _group(reads, gr, config)
+    if layer.geometry.groups > 1:
+        _check_one_row_group(layer, groups, W.shape[0])
+        for rows, block in _weight_blocks(layer, reads.levels, config):
+            _place(reads, rows, block, config)
+    else:
+        for gr in groups:
+            _group(reads, gr, config)
     hist = reads.hist
     hist.counts[0] = max(hist.counts[0] - reads.skipped, 0.0)
     values, counts = hist.result()

@@ -8,8 +8,11 @@ latency per image = the slowest layer stage; layer by layer = the sum.
 
 Leakage energy per image: every block leaks for the whole image time. Pipelined, the image
 time is the final slowest stage; a layer's tiles leak at the sub-array "in use" rate while
-busy and at the idle rate otherwise. Chip-level blocks leak too (NeuroSim leaves them out;
-compat does as well).
+busy and at the idle rate otherwise. Chip-level blocks leak too. NeuroSim's rules, each a
+compat quirk (docs/validation.md, "Leakage, block by block"): chip blocks do not leak, a busy
+tile leaks its SRAM-in-use cells only, the busy/idle mix is taken over the running system
+clock, adder trees leak the stages their last evaluation fed (chip/neurosim_trees.py), and
+layer by layer the other layers' tiles leak at the running layer's rate.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from chip.compat import quirk_on
 from chip.cost import Cost
 from chip.global_blocks import GlobalBlocks
 from chip.mapping import LayerMapping, NetworkMapping
+from chip.neurosim_trees import tree_inputs
 from chip.pe import PE, LayerLoad
 from chip.tile import Tile, TileFlavour
 from chip.usage import sync_clock
@@ -80,6 +84,8 @@ class Chip:
                         psum_bits, quirk_on(config, "square_subarray_sizing"))
                 self.tiles[novel] = Tile(parts, config, pe, flavour, psum_bits)
         self.blocks = GlobalBlocks(parts, config, mapping, self.tiles, geometries, psum_bits)
+        self._tree_inputs = tree_inputs(mapping, config.clock == "synchronous") \
+            if quirk_on(config, "adder_tree_leaks_used_stages") else None
 
     def _load(self, m: LayerMapping, trace: LayerTrace) -> LayerLoad:
         g, cfg = trace.geometry, self.config
@@ -146,18 +152,21 @@ class Chip:
         return idle, idle - n_arrays * (sa.leakage_W - in_use_sa)
 
     def _unused_tree_leakage(self, load: LayerLoad, tile: Tile) -> tuple[float, float]:
-        """Leakage of the unused stages of one PE's and one tile's adder tree."""
-        m, pe, f, parts = load.mapping, tile.pe, tile.flavour, self.parts
-        pe_r, pe_c = f.pe_cells
-        used_pe = min(-(-pe_r // pe.sa_rows), -(-load.rows_per_pe_copy // pe.sa_rows))
-        pe_tree = pe.tree.leakage_W - parts.adder_tree(
-            used_pe, pe.psum_bits, pe.tree.num_units).leakage_W
-        if m.novel:
-            return pe_tree, 0.0
-        side = self.mapping.cm_pes_per_tile_side
-        used_t = min(side, -(-min(self.mapping.cm_tile_cells[0], m.weight_rows) // pe_r))
-        return pe_tree, tile.tree.leakage_W - parts.adder_tree(
-            used_t, tile.output_bits, max(1, side * pe_c // self.config.cols_per_adc)).leakage_W
+        """Leakage of the stages of one PE's and one tile's adder tree that NeuroSim leaves
+        out for this layer (chip/neurosim_trees.py: the operands of the last evaluation of
+        each tree when the layer's leakage is read)."""
+        pe, parts = tile.pe, self.parts
+        used = self._tree_inputs[load.mapping.index]
+
+        def leaking(tree, inputs: int | None, bits: int) -> float:
+            if inputs is None or inputs == 1:
+                return 0.0                    # never evaluated / one operand: no stage
+            if inputs == 0:
+                return tree.leakage_W         # AdderTree.cpp: numUnitAdd 0 = every input
+            return parts.adder_tree(inputs, bits, tree.num_units).leakage_W
+
+        return (pe.tree.leakage_W - leaking(pe.tree, used.pe, pe.psum_bits),
+                tile.tree.leakage_W - leaking(tile.tree, used.tile, tile.output_bits))
 
     def cost(self, traces: Sequence[LayerTrace], progress=None) -> ChipResult:
         """The whole Chip -> Tile -> PE -> SubArray cost tree for one image."""
@@ -173,8 +182,10 @@ class Chip:
         image_time = max(r.latency_s for r in results) if cfg.pipeline else \
             sum(r.latency_s for r in results)
         static_nodes = self.blocks.static()
+        running = 0.0
         for r in results:
-            r.leakage_energy_J = self._layer_leakage_energy(r, image_time)
+            running = max(running, r.latency_s)
+            r.leakage_energy_J = self._layer_leakage_energy(r, image_time, running)
         leak_energy = sum(r.leakage_energy_J for r in results)
         if not quirk_on(cfg, "chip_blocks_no_leakage"):
             # ours: chip-level blocks leak too
@@ -189,14 +200,24 @@ class Chip:
                           leakage_energy_J=leak_energy, leakage_W=leakage_W,
                           area_m2=chip_node.total_area_m2, chip_blocks=chip_node)
 
-    def _layer_leakage_energy(self, r: LayerResult, image_time: float) -> float:
-        if not self.config.pipeline and quirk_on(self.config,
-                                                 "layer_by_layer_leakage_running_tile"):
+    def _layer_leakage_energy(self, r: LayerResult, image_time: float,
+                              running_time: float) -> float:
+        """Leakage energy per image of layer ``r``'s tiles; ``running_time``: the slowest
+        stage among the layers up to this one (pipelined)."""
+        cfg = self.config
+        if not cfg.pipeline and quirk_on(cfg, "layer_by_layer_leakage_running_tile"):
             # main.cpp (layer by layer): while layer i runs, the other layers' tiles are
             # charged at layer i's own per-tile leakage
             per_tile = r.leakage_W / max(1, r.mapping.tiles)
             return r.latency_s * (r.leakage_in_use_W + per_tile * (
                 self.mapping.num_tiles - r.mapping.tiles))
+        if cfg.pipeline and quirk_on(cfg, "pipeline_leakage_running_clock") \
+                and running_time > 0:
+            # main.cpp (pipeline): the busy/idle mix is taken over the system clock as far
+            # as it is known when the layer is evaluated, then charged for the final one
+            power = (r.leakage_in_use_W * r.latency_s
+                     + r.leakage_W * (running_time - r.latency_s)) / running_time
+            return power * image_time
         # busy for its own stage time at the in-use rate, idle the rest of the image time
         return r.leakage_in_use_W * r.latency_s + r.leakage_W * (image_time - r.latency_s)
 

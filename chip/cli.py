@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -160,7 +161,11 @@ def main(argv: Sequence[str] | None = None,
         return 2
     try:
         from contracts.user_defaults import load_user_defaults
-        return _estimate(args, load_user_defaults(user_config))
+        with warnings.catch_warnings():
+            # Python warnings (a NeuroSim table that disagrees with its files, ...) as one
+            # line each, like every other warning of this command
+            warnings.showwarning = lambda message, *rest, **kw: _say(args, f"warning: {message}")
+            return _estimate(args, load_user_defaults(user_config))
     except RuntimeError as err:          # PhysicsUnavailable: an installation problem
         print(f"error: {one_line(err)}", file=sys.stderr)
         return INSTALLATION

@@ -86,6 +86,17 @@ QUIRKS: dict[str, Quirk] = {
         "memory utilization counts max(speed-up, duplication) weight copies",
         "counts the copies physically allocated (duplication x replication)",
         (_U,), "reference §7 (floorplan)", "chip/mapping.py map_network"),
+    "neurosim_table_shape": Quirk(
+        "a layer is sized and run with the channel counts of its NetWork csv row even where "
+        "they disagree with its weight trace (DenseNet40's table gives the 3x3 bottleneck "
+        "convs Cout = channels after the concatenation, 36 ... 132, its traces hold 12 "
+        "filters): the columns the trace lacks are mapped and read as zero weights, missing "
+        "input channels as zero weights and inputs",
+        "the layer as its weights are: the table's extra channels are not hardware the "
+        "network uses (the import warns and keeps both shapes)",
+        (_A, _U, _L, _E, _K, "tops", _W),
+        "Chip.cpp (weightMatrixCol from netStructure; LoadInWeightData reads the file's own "
+        "columns), issue 16", "chip/mapping.py priced_trace, contracts/trace.py table_view"),
     "activity_counting": Quirk(
         "the trace is consumed as NeuroSim does: ((H-K+1)/s)^2 vectors, the whole column's "
         "conductance evaluated numAdd times (eNVM: / numAdd; SRAM: not divided, and every "
@@ -199,10 +210,14 @@ QUIRKS: dict[str, Quirk] = {
         "the last steps after the final ADC cycle cost one adder delay each", (_L,),
         "tables §5.10", "chip/components/subarray.py"),
     "adder_tree_leaks_used_stages": Quirk(
-        "a PE or CM-tile adder tree leaks only the stages the current layer feeds (its "
-        "leakage is evaluated with the layer's input count; an unused tree leaks nothing)",
+        "a PE or tile adder tree leaks only the stages its last evaluation fed "
+        "(AdderTree::CalculatePower(numRead, numUnitAdd) sets its leakage): the operands "
+        "the layer's last tile gives it, by mapping path, or what an earlier tile, layer or "
+        "the clock pass left when the layer's path does not evaluate it (one operand, or "
+        "never evaluated: no leakage)",
         "the whole tree is powered and leaks whatever the layer uses", (_K,),
-        "ProcessingUnit.cpp / Tile.cpp (AdderTree::CalculatePower)", "chip/chip_model.py"),
+        "ProcessingUnit.cpp / Tile.cpp (AdderTree::CalculatePower)",
+        "chip/neurosim_trees.py, chip/chip_model.py"),
     "global_accumulation_counts_duplicates": Quirk(
         "the chip-level accumulation adds a layer's tile rows whenever it has more than one, "
         "counting pipeline-duplicate tiles as rows", "only tiles holding different weight "
@@ -332,6 +347,20 @@ QUIRKS: dict[str, Quirk] = {
         "at the running layer's per-tile leakage", "every tile leaks at its own rate for "
         "the whole image time (in use only while its layer runs)", (_K,), "main.cpp rule",
         "chip/chip_model.py"),
+    "tile_buffer_leakage_one_core": Quirk(
+        "a tile's input and output buffers leak as one buffer core each, however many cores "
+        "they have (their area counts every core)",
+        "every core of a tile buffer is powered and leaks", (_K,),
+        "Tile.cpp (TileCalculatePerformance: inputBuffer->leakage once; TileCalculateArea: "
+        "area x numInBufferCore), Buffer.cpp (CalculatePower: one core)", "chip/tile.py"),
+    "pipeline_leakage_running_clock": Quirk(
+        "pipelined: layer i's leakage power mixes its busy and idle time over the running "
+        "maximum of the stage latencies of layers 1..i (the system clock still being "
+        "computed), then is multiplied by the final one; a layer that is the slowest so far "
+        "but not overall is charged its busy (SRAM-in-use) rate for the whole image time",
+        "every layer is busy for its stage time and idle for the rest of the final image "
+        "time, whatever the layer order", (_K,),
+        "main.cpp (pipeline loop: leakagePowerPerLayer), reference §9", "chip/chip_model.py"),
     "chip_blocks_no_leakage": Quirk(
         "chip-level blocks (global buffer, bus, accumulation, activation) do not leak",
         "they leak for the whole image time", (_K,), "main.cpp rule", "chip/chip_model.py"),

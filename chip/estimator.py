@@ -31,7 +31,7 @@ from contracts.results import SUMMARY_FORMAT
 from chip.chip_model import Chip, ChipResult
 from chip.parts import default_parts
 from chip.programming import rewrite_cost, write_cost
-from chip.mapping import NetworkMapping, map_network
+from chip.mapping import NetworkMapping, map_network, priced_trace
 from chip.memory import check_estimate_memory
 from contracts.trace import Trace, TraceError, read_trace
 
@@ -204,6 +204,7 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
             warnings.warn(provenance.warning(), ProvenanceWarning, stacklevel=2)
     else:
         trace = load_trace(trace)
+    trace = priced_trace(trace, config)      # a NeuroSim table's shape, when compat asks
     geoms = [layer.geometry for layer in trace.layers]
     check_estimate_memory(geoms, config, trace.layers[0].images)
     mapping = map_network(geoms, config)
@@ -212,8 +213,8 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
     result = chip.cost(trace.layers, progress=progress)
     summary = _summary(trace, config, mapping, result, parts, provenance)
     if updated_trace is not None:
-        summary.update(_rewrite_figures(trace, load_trace(updated_trace), mapping, config,
-                                        parts))
+        new = priced_trace(load_trace(updated_trace), config)
+        summary.update(_rewrite_figures(trace, new, mapping, config, parts))
     return ChipReport(network=trace.network, config=config, summary=summary,
                       layers=_layers_frame(result), breakdown=_breakdown(result.tree),
                       tree=result.tree, mapping=mapping, result=result, provenance=provenance)

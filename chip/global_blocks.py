@@ -1,6 +1,8 @@
 """The chip-level blocks every layer shares: the global buffer, the global interconnect (H-tree
 or X-Y bus), the global accumulation of layers that span several tile rows, the activation
-unit and max pooling (DNN+NeuroSim V1.4 Chip.cpp, tables §5.11).
+unit and max pooling (DNN+NeuroSim V1.4 Chip.cpp, tables §5.11), and the digital units of the
+nonlinear functions the trace names after a layer (GELU, SiLU, Hardswish, sigmoid, tanh,
+softmax; chip.components.nonlinear, ours).
 """
 from __future__ import annotations
 
@@ -13,9 +15,31 @@ from chip.mapping import LayerMapping, NetworkMapping
 from chip.pe import LayerLoad
 from chip.tile import Tile
 from chip.usage import buffer_work, bus_work, static, tree_work, unit_work
-from contracts.trace import LayerGeometry
+from contracts.trace import LayerGeometry, pool_shape
 
-__all__ = ["GlobalBlocks"]
+__all__ = ["GlobalBlocks", "NONLINEAR_OPS", "nonlinear_ops"]
+
+#: the trace's names (``followed_by``) of the functions with a digital unit of their own
+NONLINEAR_OPS = ("gelu", "silu", "hardswish", "sigmoid", "tanh", "softmax")
+
+
+def nonlinear_ops(geometry: LayerGeometry, config) -> tuple[str, ...]:
+    """The functions, in order, whose units take the layer's outputs: those of NONLINEAR_OPS
+    after it, but the one the chip's activation unit computes (config.activation_function).
+    None of them: the activation unit, which NeuroSim charges after every layer whatever
+    follows."""
+    return tuple(s for s in geometry.followed_by
+                 if s in NONLINEAR_OPS and s != config.activation_function)
+
+
+def _max_pool(geometry: LayerGeometry) -> tuple[tuple[int, int] | None, int]:
+    """(window, output reduction = stride_h x stride_w) of the max pool after a layer, or
+    (None, 1) when none follows it."""
+    for step in geometry.followed_by:
+        shape = pool_shape(step)
+        if shape and shape[0] == "max":
+            return shape[1], shape[2][0] * shape[2][1]
+    return None, 1
 
 
 class GlobalBlocks:
@@ -39,7 +63,22 @@ class GlobalBlocks:
         # NeuroSim sizes the max-pool for one tile's outputs (quirk)
         self.pool_lanes = max(1, math.ceil(self._tile_cols / config.cols_per_adc)) \
             if quirk_on(config, "maxpool_single_tile_lanes") else self.lanes
-        self.pool = parts.max_pool(B, 4, self.pool_lanes)
+        # one max-pool unit, its comparator tree sized for the largest window the layers
+        # pool over (2x2 when none pools)
+        windows = [w[0] * w[1] for g in geometries for w in [_max_pool(g)[0]] if w]
+        self.pool = parts.max_pool(B, max(windows, default=4), self.pool_lanes)
+        self._nonlinear(parts, geometries)
+
+    def _nonlinear(self, parts, geometries: Sequence[LayerGeometry]) -> None:
+        """One unit per function the layers need (ours): element-wise ones with the activation
+        unit's lanes, one softmax unit over the longest vector it meets."""
+        lengths: dict[str, int] = {}
+        for g in geometries:
+            for op in nonlinear_ops(g, self.config):
+                lengths[op] = max(lengths.get(op, 1), g.out_channels)
+        B = self.config.activation_bits
+        self.nonlinear = {op: parts.nonlinear(op, B, 1 if op == "softmax" else self.lanes, n)
+                          for op, n in lengths.items()}
 
     def _interconnect(self, parts, tiles: dict[bool, Tile]) -> None:
         """The global bus spans a grid of the largest tiles (Chip.cpp ChipCalculateArea);
@@ -98,7 +137,8 @@ class GlobalBlocks:
                 static("global_bus", self.bus, "interconnect"),
                 static("global_accumulation", self.accumulation, "accumulation"),
                 static("activation", self.activation, "other"),
-                static("max_pool", self.pool, "other")]
+                static("max_pool", self.pool, "other"),
+                *(static(op, unit, "other") for op, unit in self.nonlinear.items())]
 
     def cost(self, load: LayerLoad, geometry: LayerGeometry, tile: Tile) -> list[Cost]:
         """The layer's work on the shared blocks (time not divided by duplication)."""
@@ -115,18 +155,25 @@ class GlobalBlocks:
                                    reads=math.ceil(V * outs / self.lanes), inputs=rows,
                                    clock=load.clock,
                                    all_lanes=quirk_on(cfg, "unused_lanes_charged")))
-        nodes.append(unit_work(self.activation, "activation", ops=V * outs, lanes=self.lanes,
-                               clock=load.clock))
-        pooled = any(s.startswith("maxpool") for s in geometry.followed_by)
-        if pooled:
-            nodes.append(unit_work(self.pool, "max_pool", ops=math.ceil(V * outs / 4),
+        ops = nonlinear_ops(geometry, cfg)
+        for op in ops:             # softmax: one vector of the outputs per input vector
+            nodes.append(unit_work(self.nonlinear[op], op, ops=V if op == "softmax" else
+                                   V * outs, lanes=self.nonlinear[op].num_units,
+                                   clock=load.clock))
+        if not ops:
+            nodes.append(unit_work(self.activation, "activation", ops=V * outs,
+                                   lanes=self.lanes, clock=load.clock))
+        window, reduction = _max_pool(geometry)
+        if window:                 # one pooled output per read, stride_h x stride_w fewer
+            nodes.append(unit_work(self.pool, "max_pool", ops=math.ceil(V * outs / reduction),
                                    lanes=self.pool_lanes, clock=load.clock))
         # global traffic (Chip.cpp counts): in = rows x bits x vectors (NM: / sqrt(#PE) = K,
         # the K*K PEs share shifted copies of the same activations), out = Cout x bits x
-        # vectors (/4 after max pooling)
+        # vectors (/ the pooling reduction, 4 for NeuroSim's 2x2 max pool)
         B = cfg.activation_bits
-        bits_in = m.weight_rows * B * V / (math.sqrt(tile.flavour.pes) if m.novel else 1)
-        bits_out = outs * B * V / (4 if pooled else 1)
+        bits_in = (m.input_rows or m.weight_rows) * B * V / (math.sqrt(tile.flavour.pes)
+                                                             if m.novel else 1)
+        bits_out = outs * B * V / reduction
         parallel = min(self.buffer_cores,
                        math.ceil(self.bus_width / cfg.global_buffer_core_cols))
         nodes.append(buffer_work(self.buffer, "global_buffer", clock=load.clock,

@@ -1,8 +1,10 @@
 """Mapping of a network's layers onto Chip -> Tile -> PE -> SubArray.
 
 Each layer's weights are unrolled to a matrix of ``rows = Cin/groups * K * K`` by
-``cols = Cout * cells_per_weight`` cells (row index c*K*K + kh*K + kw). The chip holds two tile
-flavours, as DNN+NeuroSim V1.4 does (reference/neurosim-v1.4.md §7):
+``cols = Cout * cells_per_weight`` cells (row index c*K*K + kh*K + kw). A grouped or depthwise
+convolution is G such blocks, one per group, each reading only its own input channels; they
+are packed block-diagonally into sub-arrays (:func:`block_layout`, docs/chip-internals.md).
+The chip holds two tile flavours, as DNN+NeuroSim V1.4 does (reference/neurosim-v1.4.md §7):
 
 - conventional mapping (CM): a tile is a square grid of PEs, a PE a square grid of subarrays;
   the unrolled matrix is cut into tiles, tiles into PEs, PEs into subarrays;
@@ -31,10 +33,10 @@ from typing import Sequence
 import numpy as np
 
 from contracts.config import ConfigError, HardwareConfig
-from contracts.trace import LayerGeometry
+from contracts.trace import LayerGeometry, Trace
 
 __all__ = ["LayerMapping", "NetworkMapping", "map_network", "row_groups", "pipeline_speedups",
-           "neurosim_input_vectors"]
+           "neurosim_input_vectors", "priced_trace", "groups_per_subarray", "block_layout"]
 
 
 @dataclass
@@ -45,8 +47,8 @@ class LayerMapping:
     name: str
     kind: str
     novel: bool                       # NM tile (K*K PEs) or CM tile
-    weight_rows: int                  # unrolled rows (Cin/groups*K*K)
-    weight_cols: int                  # Cout * cells per weight
+    weight_rows: int                  # unrolled rows (Cin/groups*K*K; grouped: of one block)
+    weight_cols: int                  # Cout * cells per weight (grouped: all blocks, padded)
     tiles_row: int                    # tiles along the rows (incl. pipeline replication)
     tiles_col: int
     pe_grid: tuple[int, int]          # PEs per tile (rows, cols); NM: (K*K, 1)
@@ -66,10 +68,26 @@ class LayerMapping:
     used_pes: int = 0                 # PEs holding weights (all tiles of the layer)
     pe_row_blocks: int = 1            # PEs a copy spans along rows (partial sums to add)
     kernel_positions: int = 1         # K*K (NM) or 1
+    blocks: int = 1                   # weight blocks side by side, each with its own inputs
+    block_cols: int = 0               # cell columns of one block (0: all of weight_cols)
+    input_rows: int = 0               # distinct input rows per vector (Cin*K*K; 0: weight_rows)
 
     @property
     def tiles(self) -> int:
         return self.tiles_row * self.tiles_col
+
+    def input_col_blocks(self, width: int) -> int:
+        """Deliveries of the input rows to units ``width`` cells wide: a dense layer sends its
+        rows to every column block; a grouped layer's blocks each get their own rows, once per
+        column block a block spans (ours)."""
+        cols = self.block_cols or self.weight_cols
+        return self.blocks * max(1, math.ceil(cols / max(1, width)))
+
+    def blocks_per(self, width: int) -> int:
+        """Weight blocks (each with its own input rows) one unit ``width`` cells wide holds:
+        1 for a dense layer."""
+        cols = self.block_cols or self.weight_cols
+        return max(1, min(self.blocks, width // max(1, cols)))
 
     @property
     def tile_row_blocks(self) -> int:
@@ -166,6 +184,37 @@ def row_groups(g: LayerGeometry, novel: bool, neurosim_order: bool = False
     return [base + k for k in range(kk)]
 
 
+def groups_per_subarray(g: LayerGeometry, config: HardwareConfig) -> int:
+    """Groups of a grouped convolution one sub-array holds, block-diagonally: as many
+    ``Cin/G*K*K`` x ``Cout/G*cells_per_weight`` blocks as fit along both its rows and its
+    columns (at least 1: a larger group spans several sub-arrays like a dense layer); 1 for
+    ``groups == 1``. Ours: NeuroSim V1.4 has no groups, MNSIM 2.0 neither; CiMLoop leaves the
+    group dimension G to its mapper (docs/chip-internals.md)."""
+    if g.groups == 1:
+        return 1
+    cols = g.out_channels // g.groups * config.cells_per_weight
+    fit = min(config.subarray_rows // g.rows, config.subarray_cols // cols, g.groups)
+    return max(1, fit)
+
+
+def block_layout(g: LayerGeometry, config: HardwareConfig) -> tuple[int, int, int]:
+    """(rows, blocks, block columns) of the layer's weights as the floorplan places them.
+
+    Dense: one block of ``rows x Cout*cells_per_weight``. Grouped: the groups are packed
+    :func:`groups_per_subarray` at a time into blocks whose rows are the packed groups' rows
+    (each group reads its own input channels on its own rows) and whose columns are whole
+    sub-arrays; the blocks sit side by side along the columns, each reading its own inputs.
+    Cells off the diagonal group blocks store the lowest level (value 0: no effect on a sum,
+    an eNVM cell still passes its off current)."""
+    C = g.out_channels * config.cells_per_weight
+    if g.groups == 1:
+        return g.rows, 1, C
+    n = groups_per_subarray(g, config)
+    sa_c = config.subarray_cols
+    cols = _cdiv(n * (C // g.groups), sa_c) * sa_c
+    return n * g.rows, _cdiv(g.groups, n), cols
+
+
 def pipeline_speedups(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> tuple[list[int], int]:
     """Per-layer pipeline speed-up targets and the degree used (reference §7 / tables §5.11):
     degree capped at maxIFM/minIFM (minIFM over layers with K != 1); bound = ceil(maxIFM /
@@ -206,7 +255,8 @@ def _ops(g: LayerGeometry, neurosim: bool) -> int:
     2 * IFM_H * IFM_W * Cin * K_H * K_W * Cout (input size)."""
     if neurosim:
         h, w = g.input_hw
-        return 2 * h * w * g.in_channels * g.kernel_size[0] * g.kernel_size[1] * g.out_channels
+        return 2 * h * w * g.in_channels * g.kernel_size[0] * g.kernel_size[1] * \
+            g.out_channels // g.groups
     return 2 * g.macs
 
 
@@ -241,8 +291,9 @@ def _novel_layers(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> tup
     if not areas:
         return 0, [False] * n
     pes = max(areas.items(), key=lambda kv: (kv[1], -kk.index(kv[0])))[0]
+    # grouped layers are mapped conventionally (their blocks read different inputs)
     novel = [kk[i] == pes and geoms[i].rows >= config.subarray_rows and
-             geoms[i].kind == "conv2d" for i in range(n)]
+             geoms[i].kind == "conv2d" and geoms[i].groups == 1 for i in range(n)]
     return (pes, novel) if any(novel) else (0, novel)
 
 
@@ -327,7 +378,8 @@ def _layer(i: int, g: LayerGeometry, plan: _Floorplan) -> LayerMapping:
     from chip.compat import quirk_on
     config = plan.config
     sa_r, sa_c = config.subarray_rows, config.subarray_cols
-    R, C, cin = g.rows, g.out_channels * config.cells_per_weight, g.in_channels // g.groups
+    R, blocks, block_cols = block_layout(g, config)
+    C, cin = blocks * block_cols, g.in_channels // g.groups
     novel = plan.novel[i]
     pdup = (1, 1) if novel else plan.pe_dup[i]
     sdup = plan.subarray_dup(i, cin if novel else R, C)
@@ -342,7 +394,9 @@ def _layer(i: int, g: LayerGeometry, plan: _Floorplan) -> LayerMapping:
         (tr, tc), (pr, pc) = plan.cm_tile, plan.cm_pe
         side = max(1, _cdiv(tr, pr))
         base_rows, tiles_col = _cdiv(R, tr), _cdiv(C, tc)
-        alloc, mapped, pe_grid = tr * tc, R * C, (side, side)
+        # the weights themselves (a grouped layer's blocks hold padding around its groups)
+        alloc, mapped, pe_grid = tr * tc, g.rows * g.out_channels * config.cells_per_weight, \
+            (side, side)
         pes_one, pe_row_blocks = _cdiv(R, pr) * _cdiv(C, pc), _cdiv(R, pr)
     tiles_row = base_rows * rep
     # copies of the weights: NeuroSim counts max(speed-up, dup); ours counts what is
@@ -351,7 +405,8 @@ def _layer(i: int, g: LayerGeometry, plan: _Floorplan) -> LayerMapping:
         if quirk_on(config, "duplication_copies") else dup * rep
     # sub-arrays holding one copy of the weights (row groups cut by sub-array rows)
     groups = row_groups(g, novel, quirk_on(config, "novel_mapping_row_blocks"))
-    sa_one = sum(_cdiv(len(gr), sa_r) for gr in groups) * _cdiv(C, sa_c)
+    sa_one = sum(_cdiv(len(gr), sa_r) for gr in groups) * _cdiv(C, sa_c) if g.groups == 1 \
+        else _cdiv(R, sa_r) * _cdiv(C, sa_c)
     return LayerMapping(
         index=i, name=g.name, kind=g.kind, novel=novel, weight_rows=R, weight_cols=C,
         tiles_row=tiles_row, tiles_col=tiles_col, pe_grid=pe_grid, pe_rows_cells=pr,
@@ -363,7 +418,21 @@ def _layer(i: int, g: LayerGeometry, plan: _Floorplan) -> LayerMapping:
         ops=_ops(g, quirk_on(config, "ops_from_input_size")), row_groups=groups,
         weight_subarrays=int(sa_one), used_subarrays=int(sa_one * dup * rep),
         used_pes=int(pes_one * pdup[0] * pdup[1] * rep), pe_row_blocks=int(pe_row_blocks),
-        kernel_positions=plan.nm_pes if novel else 1)
+        kernel_positions=plan.nm_pes if novel else 1, blocks=blocks, block_cols=block_cols,
+        input_rows=g.in_channels * g.kernel_size[0] * g.kernel_size[1])
+
+
+def priced_trace(trace: Trace, config: HardwareConfig) -> Trace:
+    """The trace whose shapes the chip prices. A layer imported from a NeuroSim NetWork csv
+    that disagrees with its weights (geometry ``table_channels``) is priced with the table's
+    channels under quirk neurosim_table_shape, as NeuroSim runs it (Chip.cpp sizes the
+    weight matrix from the table; LoadInWeightData reads the file's own columns, so the
+    missing ones act as zero weights); ours prices the weights the trace holds."""
+    from chip.compat import quirk_on
+    if not quirk_on(config, "neurosim_table_shape") or not any(
+            layer.geometry.table_channels for layer in trace.layers):
+        return trace
+    return Trace(manifest=trace.manifest, layers=[layer.table_view() for layer in trace.layers])
 
 
 def map_network(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> NetworkMapping:
@@ -375,8 +444,9 @@ def map_network(geoms: Sequence[LayerGeometry], config: HardwareConfig) -> Netwo
     sa_r, sa_c = config.subarray_rows, config.subarray_cols
     units = _Units(1, 1, sa_r) if quirk_on(config, "square_subarray_sizing") else \
         _Units(sa_r, sa_c, 1)
-    rows = [g.rows for g in geoms]
-    cols = [g.out_channels * config.cells_per_weight for g in geoms]
+    layouts = [block_layout(g, config) for g in geoms]
+    rows = [r for r, _, _ in layouts]
+    cols = [b * c for _, b, c in layouts]
     cin = [g.in_channels // g.groups for g in geoms]
     nm_pes, novel = _novel_layers(geoms, config)
     cm_layers = [i for i in range(len(geoms)) if not novel[i]]

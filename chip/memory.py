@@ -29,7 +29,8 @@ def estimate_bytes(geometries: Sequence[LayerGeometry], config: HardwareConfig,
         levels * config.subarray_rows * config.subarray_cols * 4 * 3
     largest = 0
     for g in geometries:
-        planes = images * g.input_vectors * g.input_bits * g.rows
+        # every input channel's rows (a grouped layer's groups read different ones)
+        planes = images * g.input_vectors * g.input_bits * g.rows * g.groups
         cells = g.rows * g.out_channels * config.cells_per_weight * 5
         largest = max(largest, 2 * (planes + cells))
     return {f"conductance table of a {config.subarray_rows}x{config.subarray_cols} sub-array":

@@ -19,7 +19,7 @@ __all__ = ["Parts", "PhysicsUnavailable", "default_parts"]
 _REQUIRED = ("chip.technology", "chip.activity", "chip.components.subarray",
              "chip.components.adder_tree", "chip.components.buffer", "chip.components.bus",
              "chip.components.htree", "chip.components.xybus", "chip.components.max_pool",
-             "chip.components.activation")
+             "chip.components.activation", "chip.components.nonlinear")
 
 
 class PhysicsUnavailable(RuntimeError):
@@ -100,6 +100,14 @@ class Parts:
     def activation(self, bits: int, lanes: int):
         from chip.components.activation import Activation
         return Activation(self.ctx, self.config, num_bits=bits, num_units=lanes)
+
+    def nonlinear(self, op: str, bits: int, lanes: int, length: int = 1):
+        """The digital unit of a nonlinear function (chip.components.nonlinear): ``lanes``
+        element-wise lanes, or ``lanes`` softmax units over vectors of ``length`` values."""
+        from chip.components.nonlinear import NonlinearUnit, Softmax
+        if op == "softmax":
+            return Softmax(self.ctx, self.config, num_bits=bits, length=length, num_units=lanes)
+        return NonlinearUnit(self.ctx, self.config, op, num_bits=bits, num_units=lanes)
 
     def write_energy_per_cell_J(self) -> float:
         c = self.config

@@ -104,12 +104,13 @@ class PE:
                          reads=load.tree_reads if evals else 0, inputs=sa_rows_in_pe,
                          clock=load.clock, all_lanes=all_lanes)
         NV, cpw = load.bit_vectors, cfg.cells_per_weight
-        # ProcessingUnit.cpp: input = rows x bit-vectors, output = outputs x adder bits x V
-        in_bits = NV * m.weight_rows * col_blocks
+        # ProcessingUnit.cpp: input = rows x bit-vectors, output = outputs x adder bits x V;
+        # a grouped layer's blocks each take their own input rows (chip.mapping)
+        in_bits = NV * m.weight_rows * m.input_col_blocks(pe_c)
         out_bits = load.vectors * load.outputs * m.pe_row_blocks * self.psum_bits
         inbuf = buffer_work(self.input_buffer, "pe_input_buffer", clock=load.clock,
                             interface_bits=self.input_bits, bits=in_bits,
-                            lines=rows_pe * NV / self.input_bits)
+                            lines=rows_pe * m.blocks_per(pe_c) * NV / self.input_bits)
         outbuf = buffer_work(self.output_buffer, "pe_output_buffer", clock=load.clock,
                              interface_bits=self.output_bits, bits=out_bits,
                              lines=cols_pe / cpw * self.psum_bits * load.vectors
@@ -125,7 +126,8 @@ class PE:
         out_bits = load.vectors * load.outputs * m.pe_row_blocks * (self.psum_bits + self.stages)
         grid_rows = math.ceil(self.cells[0] / self.sa_rows)
         untimed = quirk_on(cfg, "pe_bus_untimed")
-        t_in = math.ceil(rows_pe * load.bit_vectors / max(1, self.sa_rows))
+        t_in = math.ceil(rows_pe * m.blocks_per(self.cells[1]) * load.bit_vectors
+                         / max(1, self.sa_rows))
         t_out = math.ceil(cols_pe / cfg.cells_per_weight * (self.psum_bits + self.stages)
                           * load.vectors / max(1, grid_rows * self.sa_cols))
         return bus_work(self.bus, "pe_bus", clock=load.clock, num_bits=in_bits + out_bits,

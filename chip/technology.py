@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.config import HardwareConfig
+from contracts.config import ConfigError, HardwareConfig
+from contracts.effects import step2_refusal
 
 __all__ = ["Gate", "TechContext", "bindings", "CALIBRATION_FACTORS",
            "applied_calibration_factors"]
@@ -79,6 +80,9 @@ class TechContext:
     def __init__(self, config: HardwareConfig):
         if not isinstance(config, HardwareConfig):
             raise TypeError(f"TechContext needs a HardwareConfig, got {type(config).__name__}")
+        refusal = step2_refusal(config)       # a value step 1 simulates and step 2 cannot price
+        if refusal:
+            raise ConfigError(refusal)
         fb = bindings()
         self.fb = fb
         self.config = config

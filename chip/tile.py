@@ -73,9 +73,13 @@ class Tile:
         self.area_m2 = flavour.pes * pe.area_m2 + self.tree.area_m2 + \
             n_in * self.input_buffer.area_m2 + n_out * self.output_buffer.area_m2 + \
             self.htree.area_m2
+        # ours: every buffer core leaks; Tile.cpp adds one core's leakage per buffer
+        # (Buffer::CalculatePower is one core; only the area is x cores): quirk
+        self.leaking_cores = (1, 1) if quirk_on(config, "tile_buffer_leakage_one_core") \
+            else (n_in, n_out)
         self.leakage_W = flavour.pes * pe.leakage_W + self.tree.leakage_W + \
-            n_in * self.input_buffer.leakage_W + n_out * self.output_buffer.leakage_W + \
-            self.htree.leakage_W
+            self.leaking_cores[0] * self.input_buffer.leakage_W + \
+            self.leaking_cores[1] * self.output_buffer.leakage_W + self.htree.leakage_W
         self.side_m = math.sqrt(self.area_m2)
 
     def _buffers(self, parts) -> None:
@@ -125,6 +129,9 @@ class Tile:
                 static("tile_output_buffer", self.output_buffer, "buffer",
                        tiles * self.output_shape[2]),
                 static("tile_htree", self.htree, "interconnect", tiles)]
+        for node, buf, leaking in zip(out[-3:-1], (self.input_buffer, self.output_buffer),
+                                      self.leaking_cores):
+            node.leakage_W = buf.leakage_W * leaking * tiles
         return out
 
     def _traffic(self, load: LayerLoad) -> tuple[float, float, int, int]:
@@ -138,8 +145,9 @@ class Tile:
             return (tile_rows * NV / math.sqrt(n), m.weight_rows * NV / math.sqrt(n) * col_blocks,
                     min(pe_c, m.weight_cols), math.ceil(m.weight_rows / (pe_r * n)))
         T = f.tile_cells                                     # Tile.cpp (CM)
-        col_blocks = math.ceil(m.weight_cols / T[1])
-        return (min(T[0], m.weight_rows) * NV, m.weight_rows * NV * col_blocks,
+        # a grouped layer's blocks each take their own input rows (chip.mapping)
+        return (min(T[0], m.weight_rows) * NV * m.blocks_per(T[1]),
+                m.weight_rows * NV * m.input_col_blocks(T[1]),
                 min(T[1], m.weight_cols), math.ceil(m.weight_rows / T[0]))
 
     def cost(self, load: LayerLoad) -> list[Cost]:

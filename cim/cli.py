@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", help="folder with MNIST IDX or CIFAR-10 python files")
     p.add_argument("--checkpoint", help="weights to load (default: the shipped checkpoint)")
     p.add_argument("--images", type=int, help="images traced for step 2 (default 1)")
+    p.add_argument("--no-accuracy", action="store_true", help="cost only: measure no "
+                   "accuracy, write the trace from one quantized pass over the traced images "
+                   "(always so with --dataset synthetic)")
     p.add_argument("--eval-images", type=int, help="test images scored (default: all of the "
                    "test split; calibration uses train images, see below)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -168,8 +171,9 @@ def _print_human(result) -> None:
     kib = result.trace_bytes / 1024
     print(f"{result.network} on {result.dataset}: {result.dataset_description}")
     print(f"hardware: {_describe(result.config)} [config {result.config_hash}]")
-    if result.is_synthetic:
-        print("accuracy: not measured - synthetic inputs, cost-only run")
+    if result.cost_only:
+        why = "synthetic inputs" if result.is_synthetic else "--no-accuracy"
+        print(f"accuracy: not measured - {why}, cost-only run")
     else:
         a = result.accuracy
         print(f"accuracy on {result.eval_images} images:  float {_pct(a['float'])}   "
@@ -256,6 +260,13 @@ def _check_args(args) -> None:
             raise ValueError(f"--{name.replace('_', '-')}={value} must be a positive integer")
     if repeats and args.calibrate is not None:
         raise ValueError("--calibrate does not apply with --monte-carlo or --sweep-drift")
+    if args.calibrate is not None and args.no_accuracy:
+        raise ValueError("--calibrate does not apply with --no-accuracy (it measures accuracy)")
+    if repeats and args.no_accuracy:
+        raise ValueError("--no-accuracy does not apply with --monte-carlo or --sweep-drift "
+                         "(they measure accuracy only)")
+    if args.train and args.no_accuracy:
+        raise ValueError("--no-accuracy does not apply with --train")
     if repeats and args.results_dir is not None:
         raise ValueError("--results-dir does not apply with --monte-carlo or --sweep-drift "
                          "(they write no accuracy report; use --json)")
@@ -314,7 +325,8 @@ def _main(args, warn, defaults) -> int:
                  images=args.images or defaults.trace_images, eval_images=args.eval_images,
                  seed=args.seed if args.seed is not None else defaults.seed,
                  trace_dir=trace_dir, progress=progress, neurosim_export=neurosim, warn=warn,
-                 results_dir=results_dir, **_calibration_args(args))
+                 results_dir=results_dir, no_accuracy=args.no_accuracy,
+                 **_calibration_args(args))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     elif not args.quiet:

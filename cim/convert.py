@@ -43,19 +43,28 @@ class DigitalStep(nn.Module):
 
 COMPUTE = (nn.Conv2d, nn.Conv1d, nn.Linear)
 #: digital activation units, by the step name they get in ``followed_by`` (step 1 computes
-#: them in float). GELU, SiLU, Hardswish, Sigmoid and Tanh join once step 2 prices them.
-_ACTIVATIONS = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Softmax: "softmax"}
+#: them in float; step 2 prices each with its own unit, chip.components.nonlinear)
+_ACTIVATIONS = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Softmax: "softmax", nn.GELU: "gelu",
+                nn.SiLU: "silu", nn.Hardswish: "hardswish", nn.Sigmoid: "sigmoid",
+                nn.Tanh: "tanh"}
 # digital periphery the chip model knows (activation, pooling, normalisation, reshaping)
 SUPPORTED_MODULES = (nn.Conv2d, nn.Conv1d, nn.Linear, nn.BatchNorm1d, nn.BatchNorm2d,
                      *_ACTIVATIONS, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
                      nn.Flatten, nn.Dropout, nn.Identity, nn.ZeroPad2d, DigitalStep)
 _PASS_FUNCTIONS = {torch.flatten, torch.reshape, F.dropout}
 _PASS_METHODS = {"view", "reshape", "flatten", "contiguous", "size", "dim"}
-_SUPPORTED_FUNCTIONS = _PASS_FUNCTIONS | {
+#: functional forms of the activations, by their step name
+_FUNCTION_STEPS = {F.relu6: "relu6", F.softmax: "softmax", torch.softmax: "softmax",
+                   F.gelu: "gelu", F.silu: "silu", F.hardswish: "hardswish",
+                   torch.sigmoid: "sigmoid", F.sigmoid: "sigmoid", torch.tanh: "tanh",
+                   F.tanh: "tanh"}
+_SUPPORTED_FUNCTIONS = _PASS_FUNCTIONS | set(_FUNCTION_STEPS) | {
     operator.add, operator.iadd, torch.add, F.relu, torch.relu, F.max_pool2d, F.avg_pool2d,
-    F.adaptive_avg_pool2d, getattr, operator.getitem, torch.cat, F.relu6, F.softmax,
-    torch.softmax}
-_SUPPORTED_METHODS = _PASS_METHODS | {"add", "add_", "relu", "relu_", "mean"}
+    F.adaptive_avg_pool2d, getattr, operator.getitem, torch.cat}
+#: tensor methods that are activations, by their step name
+_METHOD_STEPS = {"relu": "relu", "relu_": "relu", "sigmoid": "sigmoid", "sigmoid_": "sigmoid",
+                 "tanh": "tanh", "tanh_": "tanh", "softmax": "softmax"}
+_SUPPORTED_METHODS = _PASS_METHODS | set(_METHOD_STEPS) | {"add", "add_", "mean"}
 
 
 class UnsupportedLayerError(ValueError):
@@ -82,7 +91,7 @@ def _module_step(module: nn.Module) -> str | None:
         return _ACTIVATIONS[type(module)]
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         kind = "maxpool" if isinstance(module, nn.MaxPool2d) else "avgpool"
-        return pool_step(kind, module.kernel_size)
+        return pool_step(kind, module.kernel_size, module.stride)
     if isinstance(module, nn.AdaptiveAvgPool2d):
         return "globalavgpool"
     return None
@@ -189,14 +198,20 @@ def _reads_input(node: fx.Node, modules: dict) -> bool:
 
 _POOL_FUNCTIONS = {F.max_pool2d: "maxpool", F.avg_pool2d: "avgpool"}
 _ADD = {operator.add, operator.iadd, torch.add}
-_FUNCTION_STEPS = {F.relu6: "relu6", F.softmax: "softmax", torch.softmax: "softmax"}
 _LONGEST_CHAIN = 8
 
 
-def pool_step(kind: str, kernel) -> str:
-    """Name of a pooling step, the same for nn.MaxPool2d and F.max_pool2d: ``maxpool2x2``."""
-    k = (int(kernel), int(kernel)) if isinstance(kernel, int) else tuple(int(v) for v in kernel)
-    return f"{kind}{k[0]}x{k[1]}"
+def pool_step(kind: str, kernel, stride=None) -> str:
+    """Name of a pooling step, the same for nn.MaxPool2d and F.max_pool2d: ``maxpool2x2``, or
+    ``maxpool3x3s2x2`` when the stride is not the window (contracts.trace.pool_shape reads it)."""
+    k = _pair(kernel)
+    s = k if stride is None or stride == [] else _pair(stride)
+    name = f"{kind}{k[0]}x{k[1]}"
+    return name if s == k else f"{name}s{s[0]}x{s[1]}"
+
+
+def _pair(value) -> tuple[int, int]:
+    return (int(value), int(value)) if isinstance(value, int) else tuple(int(v) for v in value)
 
 
 def _function_step(node: fx.Node) -> str | None | bool:
@@ -204,7 +219,10 @@ def _function_step(node: fx.Node) -> str | None | bool:
     target = node.target
     if target in _POOL_FUNCTIONS:
         kernel = node.kwargs.get("kernel_size", node.args[1] if len(node.args) > 1 else None)
-        return pool_step(_POOL_FUNCTIONS[target], kernel) if kernel is not None else False
+        stride = node.kwargs.get("stride", node.args[2] if len(node.args) > 2 else None)
+        if kernel is None or not isinstance(stride, (int, tuple, list, type(None))):
+            return False
+        return pool_step(_POOL_FUNCTIONS[target], kernel, stride)
     if target is F.adaptive_avg_pool2d:
         size = node.kwargs.get("output_size", node.args[1] if len(node.args) > 1 else None)
         # like nn.AdaptiveAvgPool2d: one output position is a global pool
@@ -232,8 +250,10 @@ def _follow(node: fx.Node, modules: dict) -> tuple[str, ...]:
             step = _function_step(nxt)
             if step is False:
                 break
-        elif nxt.op == "call_method" and nxt.target in ("add", "add_", "relu", "relu_"):
-            step = nxt.target.rstrip("_")
+        elif nxt.op == "call_method" and nxt.target in ("add", "add_"):
+            step = "add"
+        elif nxt.op == "call_method" and nxt.target in _METHOD_STEPS:
+            step = _METHOD_STEPS[nxt.target]
         elif _transparent(nxt, modules):
             step = None
         else:
@@ -264,11 +284,12 @@ def _analyse_by_order(model: nn.Module) -> NetworkAnalysis:
     return analysis
 
 
-def convert(model: nn.Module, analysis: NetworkAnalysis | None = None
-            ) -> tuple[nn.Module, NetworkAnalysis]:
-    """A deep copy of ``model`` with every Conv2d/Linear replaced by a CIMLayer."""
+def convert(model: nn.Module, analysis: NetworkAnalysis | None = None,
+            inplace: bool = False) -> tuple[nn.Module, NetworkAnalysis]:
+    """A deep copy of ``model`` with every Conv2d/Linear replaced by a CIMLayer (``inplace``:
+    ``model`` itself, for a model nobody else holds: no second copy of its weights)."""
     analysis = analysis or analyse(model)
-    cim = copy.deepcopy(model).eval()
+    cim = (model if inplace else copy.deepcopy(model)).eval()
     for name in analysis.compute:
         parent_name, _, attr = name.rpartition(".")
         parent = cim.get_submodule(parent_name) if parent_name else cim

@@ -91,9 +91,9 @@ def collect(layers: Sequence[CIMLayer], analysis: NetworkAnalysis) -> list[Layer
         scale = (wscale.detach().double().numpy().copy() if isinstance(wscale, torch.Tensor)
                  else float(wscale))
         traces.append(LayerTrace(geometry=geometry,
-                                 weight_codes=wcodes.numpy().astype(np.int32),
+                                 weight_codes=wcodes.numpy().astype(np.int32, copy=False),
                                  weight_scale=scale,
-                                 input_codes=inputs.numpy().astype(np.int32),
+                                 input_codes=inputs.numpy().astype(np.int32, copy=False),
                                  input_scale=float(spec.scale),
                                  input_zero_point=int(spec.zero_point)))
         layer.recorded = []

@@ -7,7 +7,9 @@ same hardware.
 
 Runs a network over real data three ways - float software, quantized software (integer codes,
 exact products) and hardware in the loop (cim.crossbar) - and records the trace of the first
-``images`` images for step 2 (contracts.trace, DESIGN.md §3).
+``images`` images for step 2 (contracts.trace, DESIGN.md §3). A cost-only run (synthetic
+inputs, or ``no_accuracy=True``) skips all three and records the trace from one quantized
+forward of the traced images, no crossbar built (cim.cost_only).
 
 Order of work, so that bad input fails before anything is computed or written:
 config -> network -> data -> checkpoint -> layer check -> evaluation -> trace (atomic).
@@ -107,6 +109,9 @@ class InferenceResult:
     #: the calibration pipeline's stages, their accuracy table and checkpoint (cim.calibration;
     #: empty when no stage ran)
     calibration_pipeline: dict[str, Any] = field(default_factory=dict)
+    #: no accuracy measured: synthetic inputs or no_accuracy (the trace is the quantized
+    #: software's, cim.cost_only)
+    cost_only: bool = False
 
     @property
     def preset(self) -> str | None:
@@ -116,7 +121,7 @@ class InferenceResult:
         return {
             "network": self.network, "dataset": self.dataset,
             "dataset_description": self.dataset_description, "is_synthetic": self.is_synthetic,
-            "cost_only": self.is_synthetic, "accuracy": dict(self.accuracy),
+            "cost_only": self.cost_only, "accuracy": dict(self.accuracy),
             "eval_images": self.eval_images, "traced_images": self.traced_images,
             "trace_dir": str(self.trace_dir) if self.trace_dir else None,
             "trace_bytes": self.trace_bytes, "checkpoint": self.checkpoint,
@@ -398,14 +403,15 @@ def _check_outputs(model: nn.Module, req: _Request, data, y_eval) -> None:
                          f"{req.dataset!r} has labels up to {int(y_eval.max())}")
 
 
-def _cim_layers(model: nn.Module, warn):
-    """(CIM model, its compute layers in order, analysis); unsupported layers raise."""
+def _cim_layers(model: nn.Module, warn, inplace: bool = False):
+    """(CIM model, its compute layers in order, analysis); unsupported layers raise.
+    ``inplace``: convert ``model`` itself (one built here for this run)."""
     with warnings.catch_warnings(record=True) as caught:     # one line each, not a traceback
         warnings.simplefilter("always")
         analysis = analyse(model)                            # UnsupportedLayerError
     for item in caught:
         warn(f"warning: {item.message}")
-    cim_model, analysis = convert(model, analysis)
+    cim_model, analysis = convert(model, analysis, inplace=inplace)
     return cim_model, ordered_layers(cim_model, analysis), analysis
 
 
@@ -535,7 +541,7 @@ def _write_trace(req: _Request, result: InferenceResult, traces, data, warn) -> 
     t = time.perf_counter()
     cfg = req.cfg
     manifest_accuracy = dict(result.accuracy, eval_images=result.eval_images,
-                             cost_only=data.is_synthetic, split=data.split)
+                             cost_only=result.cost_only, split=data.split)
     write_trace(req.trace_dir, req.name, traces, cfg.to_dict(), cfg.config_hash(),
                 dataset={"name": req.dataset, "split": data.split,
                          "description": data.description, "is_synthetic": data.is_synthetic,
@@ -564,7 +570,7 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
         input_shape: tuple[int, int, int] | None = None, progress: bool = False,
         neurosim_export: str | Path | None = None,
         warn: Callable[[str], None] | None = None,
-        results_dir: str | Path | None = None,
+        results_dir: str | Path | None = None, no_accuracy: bool = False,
         calibrate: str | Sequence[str] | None = None, calibration_images: int | None = None,
         finetune: FineTuneSettings | dict | None = None,
         calibrated_checkpoint: str | Path | None = None,
@@ -594,6 +600,8 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
         warn: called with each warning or note line (default: ignored; they are in the result).
         results_dir: also write the accuracy report ``accuracy.json`` into this folder
             (the command line passes results/<net>; default: not written).
+        no_accuracy: cost only: measure no accuracy, write the trace from one quantized
+            forward of the traced images (cim.cost_only; always so for synthetic data).
         calibrate: calibration stages to run between programming and the hardware pass
             (cim.calibration: 'all', or a comma-separated string / list of 'targets', 'bias',
             'scaling', 'finetune'); the calibrated network is saved as a checkpoint
@@ -614,14 +622,25 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
     Raises:
         ValueError (and subclasses: ConfigError, UnsupportedLayerError, TraceError): bad input.
     """
+    if no_accuracy and parse_stages(calibrate):
+        raise ValueError("calibrate= does not apply with no_accuracy=True (the calibration "
+                         "stages measure accuracy)")
     s = _start(config, preset, overrides, network, dataset, data_root, checkpoint, images,
                eval_images, seed, trace_dir, write_trace, input_shape, neurosim_export,
                results_dir, warn, (calibrate, calibration_images, finetune,
                                    calibrated_checkpoint))
     req, timings = s.req, s.timings
-    accuracy, stats, cal, table = _passes(req, s.cim_model, s.layers, s.data, s.x_eval,
-                                          s.y_eval, s.calib, s.meta, progress, s.warn, log,
-                                          timings)
+    cost_only = bool(no_accuracy) or s.data.is_synthetic
+    cal, table = None, []
+    if cost_only:
+        from .cost_only import trace_pass
+        accuracy, stats = trace_pass(s.cim_model, s.layers, s.calib,
+                                     s.data.images[:req.images], req.cfg,
+                                     s.meta.get("activation_clip"), timings)
+    else:
+        accuracy, stats, cal, table = _passes(req, s.cim_model, s.layers, s.data, s.x_eval,
+                                              s.y_eval, s.calib, s.meta, progress, s.warn,
+                                              log, timings)
     pipeline = {}
     if cal is not None:
         path = _save_calibrated(req, s.model, cal, table, s.meta, s.checkpoint)
@@ -633,8 +652,9 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
     result = InferenceResult(
         network=req.name, dataset=req.dataset, dataset_description=s.data.description,
         is_synthetic=s.data.is_synthetic, config=req.cfg, config_hash=req.cfg.config_hash(),
-        accuracy=accuracy, eval_images=len(s.x_eval), traced_images=req.images,
-        trace_dir=None, trace_bytes=0, checkpoint=s.checkpoint, warnings=s.warnings,
+        accuracy=accuracy, eval_images=len(s.x_eval) if not no_accuracy else 0,
+        traced_images=req.images, trace_dir=None, cost_only=cost_only, trace_bytes=0,
+        checkpoint=s.checkpoint, warnings=s.warnings,
         timings_s=timings,
         layers=[dict(tr.geometry.to_json(), rows=tr.geometry.rows, macs=tr.geometry.macs)
                 for tr in traces], statistics=stats, seed=req.seed,
@@ -697,7 +717,10 @@ def _start(config, preset, overrides, network, dataset, data_root, checkpoint, i
         req.calibration_split = _calibration_split(req, data)
     model, meta, ckpt_used = _model(req, data, checkpoint, _warn)
     _check_outputs(model, req, data, y_eval)
-    cim_model, layers, analysis = _cim_layers(model, _warn)
+    # a registered network is built afresh for this run: converted in place, no copy (a
+    # calibration keeps the plain model: its checkpoint is written in that layout)
+    cim_model, layers, analysis = _cim_layers(model, _warn,
+                                              inplace=req.spec is not None and not req.stages)
     if "finetune" in req.stages and any(layer.fixed is not None for layer in layers):
         raise ValueError("calibrate stage 'finetune' does not apply to an imported integer "
                          "model (.tflite): its weight codes are used as they are")
@@ -740,7 +763,7 @@ def write_accuracy_report(result: InferenceResult, folder: str | Path,
         "network": result.network,
         "dataset": {"name": result.dataset, "description": result.dataset_description,
                     "is_synthetic": result.is_synthetic},
-        "cost_only": result.is_synthetic,
+        "cost_only": result.cost_only,
         "images": {"evaluated": result.eval_images, "traced": result.traced_images},
         "calibration": dict(result.calibration),
         "accuracy": dict(result.accuracy),

@@ -147,7 +147,8 @@ class Pool(DigitalStep):
         self.kind, self.kernel, self.stride = kind, tuple(kernel), tuple(stride)
         self.pads = tuple(int(p) for p in pads)                   # top, bottom, left, right
         self.grid = _Grid(scale, zero_point, activation)
-        self.step = pool_step("maxpool" if kind == "max" else "avgpool", self.kernel)
+        self.step = pool_step("maxpool" if kind == "max" else "avgpool", self.kernel,
+                              self.stride)
 
     def _padded(self, x: torch.Tensor, value: float) -> torch.Tensor:
         t, b, l, r = self.pads

@@ -21,9 +21,11 @@ from typing import Any, Iterable, Mapping
 __all__ = [
     "ConfigError",
     "HardwareConfig",
+    "REMOVED_FIELDS",
     "SUPPORTED_NODES_NM",
     "apply_overrides",
     "parse_override",
+    "unknown_key_message",
 ]
 
 # Nodes with technology tables in from_neurosim (DNN+NeuroSim V1.4's set).
@@ -37,6 +39,33 @@ class ConfigError(ValueError):
     """A configuration value is out of range; the message names field, value and rule."""
 
 
+#: fields that existed once and were removed, with why: a config that sets one is refused
+#: with this reason; a trace that records one is still read (contracts.provenance keeps
+#: only the fields that exist)
+REMOVED_FIELDS = {
+    "read_pulse_width_s": "it had no effect (DNN+NeuroSim V1.4 reads readPulseWidth only in "
+                          "ShiftAdd's asynchronous rule, which its SubArray evaluates for one "
+                          "read, where the pulse-width term is multiplied by reads - 1 = 0; "
+                          "our read cycle is set by the sensing circuit); delete the setting",
+}
+
+
+def unknown_key_message(key: str, known: Iterable[str]) -> str:
+    """One line for a config key that is not a field: removed (and why), or unknown."""
+    if key in REMOVED_FIELDS:
+        return f"config key {key!r} was removed: {REMOVED_FIELDS[key]}"
+    return f"unknown config key {key!r}; known keys: {', '.join(sorted(known))}"
+
+
+#: cell types that were once accepted and are refused, with why
+_REFUSED_CELLS = {
+    "fefet": "memory_cell='fefet' is not supported: neither step has a FeFET cell model (both "
+             "treated it as RRAM; DNN+NeuroSim V1.4 itself prices a FeFET as its 1T1R RRAM cell "
+             "without the access resistance); use memory_cell='rram' with the FeFET's on/off "
+             "resistances as r_on_ohm / r_off_ohm",
+}
+
+
 def _field(default: Any, doc: str, *, unit: str = "", choices: tuple = (), accuracy: bool = False):
     return field(default=default, metadata={"doc": doc, "unit": unit, "choices": choices,
                                             "accuracy": accuracy})
@@ -47,7 +76,7 @@ class HardwareConfig:
     """Every hardware parameter of a compute-in-memory chip, in SI units."""
 
     # --- memory cell and device -------------------------------------------------------
-    memory_cell: str = _field("rram", "synaptic memory cell", choices=("rram", "sram", "fefet"),
+    memory_cell: str = _field("rram", "synaptic memory cell", choices=("rram", "sram"),
                               accuracy=True)
     access_device: str = _field("1t1r", "cell access device: 1T1R (CMOS access) or 0T1R crossbar",
                                 choices=("1t1r", "0t1r"), accuracy=True)
@@ -82,7 +111,6 @@ class HardwareConfig:
     r_off_ohm: float = _field(1.7e6, "high-resistance state (eNVM)", unit="ohm", accuracy=True)
     read_voltage_V: float | None = _field(None, "read voltage; None = the node's default "
                                           "(the ADC fits assume it)", unit="V")
-    read_pulse_width_s: float = _field(10e-9, "read pulse width", unit="s")
     access_voltage_V: float = _field(1.1, "1T1R access-transistor gate voltage", unit="V")
     write_voltage_V: float = _field(2.0, "write (programming) voltage", unit="V")
     write_pulse_width_s: float = _field(10e-9, "write pulse width", unit="s")
@@ -115,6 +143,12 @@ class HardwareConfig:
                         choices=("synchronous", "asynchronous"))
     clock_freq_max_Hz: float = _field(1e9, "clock-frequency cap", unit="Hz")
     activation_function: str = _field("relu", "activation unit", choices=("relu", "sigmoid"))
+    dynamic_matmul_policy: str = _field(
+        "digital", "where attention's activation x activation products run: a digital MAC "
+        "unit, or crossbars whose cells are re-written with K and V for every input "
+        "(docs/transformers.md)", choices=("digital", "crossbar"), accuracy=True)
+    digital_mac_units: int = _field(64, "multiply-accumulate lanes of the digital unit for "
+                                    "dynamic products (dynamic_matmul_policy='digital')")
     input_toggle_rate: float = _field(0.18, "bit-toggle rate of input traffic on buses")
     output_toggle_rate: float = _field(0.5, "bit-toggle rate of output traffic on buses")
     global_bus_delay_tolerance: float = _field(0.1, "repeater down-sizing tolerance, chip bus")
@@ -202,12 +236,23 @@ class HardwareConfig:
                 raise ConfigError(f"{f.name}={value!r} must be a finite number")
 
     def _validate(self) -> None:
+        """Every rule; the first broken one raises ConfigError naming field, value, rule."""
+        if self.memory_cell in _REFUSED_CELLS:
+            raise ConfigError(_REFUSED_CELLS[self.memory_cell])
         for f in dataclasses.fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
                 allowed = ", ".join(repr(c) if isinstance(c, str) else str(c) for c in choices)
                 raise ConfigError(f"{f.name}={getattr(self, f.name)!r} is not allowed; "
                                   f"choose from: {allowed}")
+        self._check_sizes()
+        self._check_conventions()
+        self._check_device_effects()
+        self._check_technology()
+        self._check_precisions()
+
+    def _check_sizes(self) -> None:
+        """Counts, sizes and electrical values in range."""
         if self.rows_in_parallel is not None and self.rows_in_parallel < 1:
             raise ConfigError(f"rows_in_parallel={self.rows_in_parallel} must be a positive "
                               f"integer (or None for every row of the sub-array)")
@@ -219,11 +264,12 @@ class HardwareConfig:
         positive_ints = ("subarray_rows", "subarray_cols", "cell_bits",
                          "weight_bits", "activation_bits", "adc_bits", "cols_per_adc",
                          "speedup_degree", "global_buffer_core_rows", "global_buffer_core_cols",
-                         "tile_buffer_core_rows", "tile_buffer_core_cols", "max_global_bus_width")
+                         "tile_buffer_core_rows", "tile_buffer_core_cols", "max_global_bus_width",
+                         "digital_mac_units")
         for name in positive_ints:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name}={getattr(self, name)} must be a positive integer")
-        positive_floats = ("r_on_ohm", "r_off_ohm", "read_pulse_width_s", "access_voltage_V",
+        positive_floats = ("r_on_ohm", "r_off_ohm", "access_voltage_V",
                            "write_voltage_V", "write_pulse_width_s", "clock_freq_max_Hz")
         for name in positive_floats:
             if not getattr(self, name) > 0:
@@ -231,6 +277,9 @@ class HardwareConfig:
         if self.read_voltage_V is not None and not self.read_voltage_V > 0:
             raise ConfigError(f"read_voltage_V={self.read_voltage_V} must be > 0 (or None for "
                               f"the node default)")
+
+    def _check_conventions(self) -> None:
+        """The NeuroSim-convention fields and the bus settings."""
         if not isinstance(self.compat_quirks, str):
             raise ConfigError(f"compat_quirks={self.compat_quirks!r} must be a comma-separated "
                               f"string of quirk names")
@@ -247,6 +296,9 @@ class HardwareConfig:
         for name in ("global_bus_delay_tolerance", "local_bus_delay_tolerance"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name}={getattr(self, name)} must be >= 0")
+
+    def _check_device_effects(self) -> None:
+        """The device and crossbar non-idealities of step 1."""
         for name in ("programming_error_sigma", "relaxation_sigma", "drift_time_s",
                      "drift_relative_k", "drift_nu", "d2d_variation_sigma", "read_noise_sigma",
                      "wire_resistance_ohm", "adc_inl_lsb", "adc_dnl_lsb", "adc_noise_lsb"):
@@ -265,6 +317,9 @@ class HardwareConfig:
                               f"be a finite number >= 0")
         if not self.adc_gain_error > -1.0:
             raise ConfigError(f"adc_gain_error={self.adc_gain_error} must be > -1")
+
+    def _check_technology(self) -> None:
+        """What the technology tables hold: temperatures, roadmaps, cells per node."""
         if not 300.0 <= self.temperature_K <= 400.0:
             raise ConfigError(f"temperature_K={self.temperature_K} must lie in [300, 400] K "
                               f"(the range of the technology tables)")
@@ -286,6 +341,9 @@ class HardwareConfig:
         if self.memory_cell == "sram" and self.access_device != "1t1r":
             raise ConfigError("access_device='0t1r' needs an eNVM cell; memory_cell='sram' "
                               "has its own access transistors (use access_device='1t1r')")
+
+    def _check_precisions(self) -> None:
+        """Precisions and array organisation that must agree with each other."""
         if self.weight_bits < 2:
             raise ConfigError(f"weight_bits={self.weight_bits} must be >= 2: signed "
                               f"two's-complement weights need a sign bit and at least one "
@@ -337,16 +395,14 @@ class HardwareConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigError(f"unknown config key {unknown[0]!r}; known keys: "
-                              f"{', '.join(sorted(known))}")
+            raise ConfigError(unknown_key_message(unknown[0], known))
         return cls(**dict(data))
 
     def replace(self, **changes: Any) -> "HardwareConfig":
         known = {f.name for f in dataclasses.fields(self)}
         for key in changes:
             if key not in known:
-                raise ConfigError(f"unknown config key {key!r}; known keys: "
-                                  f"{', '.join(sorted(known))}")
+                raise ConfigError(unknown_key_message(key, known))
         return dataclasses.replace(self, **changes)
 
     def config_hash(self) -> str:
@@ -376,7 +432,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, raw = (part.strip() for part in text.split("=", 1))
     fields = {f.name: f for f in dataclasses.fields(HardwareConfig)}
     if key not in fields:
-        raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(sorted(fields))}")
+        raise ConfigError(unknown_key_message(key, fields))
     hint = typing.get_type_hints(HardwareConfig)[key]
     args = typing.get_args(hint)
     if raw.lower() == "none" and type(None) in args:

@@ -3,7 +3,8 @@
 Step 1 (accuracy) and step 2 (cost) each ignore some fields in some modes: a sequential read
 has no multi-row ADC, an SRAM cell has no resistance states, the device non-idealities change
 accuracy but not the chip's cost. The command lines name such a field in one warning line
-when the user set it, and a sweep over one is refused (or its points are marked).
+when the user set it, and a sweep over one is refused (or its points are marked). A value step
+1 simulates but step 2 cannot price is not ignored: step 2 refuses it (``step2_refusal``).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Iterable
 
 from contracts.config import HardwareConfig
 
-__all__ = ["ineffective", "STEP1_ONLY", "effect_note"]
+__all__ = ["ineffective", "STEP1_ONLY", "effect_note", "step2_refusal"]
 
 _DRIFT_RELATIVE = ("drift_relative_k", "drift_relative_t_ref_s", "drift_relative_log_slope")
 _DRIFT_POWER = ("drift_nu", "drift_t0_s")
@@ -27,7 +28,15 @@ _PARALLEL_ONLY_EFFECTS = ("wire_resistance_ohm", "adc_offset_lsb", "adc_gain_err
 _SEQUENTIAL = ("operation_mode='sequential' reads one row at a time through sense amplifiers "
                "(no multi-row read, no ADC)")
 _SRAM = "memory_cell='sram' has no resistance states or write pulses"
-_UNPRICED = "step 2 does not price it yet"
+#: (field, value) that step 1 simulates and step 2 cannot price: step 2 refuses the config
+#: (chip.technology.TechContext) rather than price it as something else
+_STEP2_REFUSED = {
+    ("input_encoding", "dac"): (
+        "input_encoding='dac' is simulated by step 1 but not priced by step 2 (its activity "
+        "and cycle counts are bit-serial, one read per input bit, and it has no DAC model); "
+        "price the chip with --set input_encoding=bit_serial (the recorded accuracy then no "
+        "longer applies)"),
+}
 
 
 def _accuracy(config: HardwareConfig) -> dict[str, str]:
@@ -49,13 +58,20 @@ def _accuracy(config: HardwareConfig) -> dict[str, str]:
 
 def _cost(config: HardwareConfig) -> dict[str, str]:
     dead = dict.fromkeys(STEP1_ONLY, "it changes accuracy (step 1) only, not the chip's cost")
-    dead.update(dict.fromkeys(("input_encoding", "read_pulse_width_s"), _UNPRICED))
     if config.operation_mode == "sequential":
         dead.update(dict.fromkeys(("adc_bits", "adc_type", "rows_in_parallel"), _SEQUENTIAL))
     if config.memory_cell == "sram":
         dead.update(dict.fromkeys(("r_on_ohm", "r_off_ohm", "access_voltage_V",
                                    "write_voltage_V", "write_pulse_width_s"), _SRAM))
     return dead
+
+
+def step2_refusal(config: HardwareConfig) -> str | None:
+    """Why step 2 cannot price ``config`` (one line), or None when it can."""
+    for (name, value), why in _STEP2_REFUSED.items():
+        if getattr(config, name) == value:
+            return why
+    return None
 
 
 def ineffective(config: HardwareConfig, step: str) -> dict[str, str]:

@@ -24,9 +24,22 @@ NeuroSim's format cannot carry everything our contract holds (scales, per-layer 
 signedness of a layer whose values happen to be non-negative, layer names with odd
 characters). The export therefore also writes ``neuropysim_export.json`` (NeuroSim ignores
 files its command line does not name); `read_neurosim` uses it, after checking it against
-the data, so export -> import gives back the native trace exactly. Without it (a folder
-written by NeuroSim) the precisions come from ``trace_command.sh`` and the scales are
+the data, so export -> import gives back the native trace exactly, except input pixels no
+kernel window reads (a 1x1 stride-2 shortcut reads every other pixel): the im2col does not
+hold them and they come back as zeros, which changes no figure. Without the sidecar (a
+folder written by NeuroSim) the precisions come from ``trace_command.sh`` and the scales are
 2^-(wl-1).
+
+A NetWork csv row whose Cin or Cout disagrees with the layer's weight and input files (the
+files hold Cin*K*K rows and Cout columns) is imported, as NeuroSim runs it: NeuroSim's own
+DenseNet40 table gives the 3x3 bottleneck convs Cout = the channel count after their
+concatenation while the traces hold their 12 filters. The layer's geometry takes the
+channels of its files; ``table_channels`` records the table's (in, out); one
+`NeuroSimTableWarning` per import names every such layer with both shapes, and the manifest
+lists them (``neurosim.table_disagreements``). Step 2 prices the files' shape, or under quirk
+``neurosim_table_shape`` (compat mode) the table's, the missing channels holding zero weights
+(and zero inputs). Refused, because no shape can be priced: weight and input files of
+different row counts, or rows that are not whole kernels of the table's K_H x K_W.
 
 numpy only (no torch): step 2 reads traces without importing torch.
 """
@@ -39,6 +52,7 @@ import os
 import re
 import shlex
 import tarfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterator, Sequence
@@ -47,8 +61,8 @@ import numpy as np
 
 from contracts.trace import LayerGeometry, LayerTrace, Trace, TraceError
 
-__all__ = ["FORMAT_NAME", "SIDECAR", "SIDECAR_FORMAT", "TRACE_COMMAND", "read_neurosim",
-           "read_network_csv"]
+__all__ = ["FORMAT_NAME", "SIDECAR", "SIDECAR_FORMAT", "TRACE_COMMAND", "NeuroSimTableWarning",
+           "read_neurosim", "read_network_csv"]
 
 FORMAT_NAME = "dnn-neurosim-1.4-layer-record"
 TRACE_COMMAND = "trace_command.sh"
@@ -57,6 +71,11 @@ SIDECAR_FORMAT = "neuropysim-neurosim-export"
 SIDECAR_VERSION = 1
 _CHUNK_BYTES = 8 << 20          # bytes read per step of the streaming parse (ours)
 _NL, _CR, _COMMA, _ZERO, _ONE, _DOT, _MINUS, _SPACE = b"\n\r,01.- "
+
+
+class NeuroSimTableWarning(UserWarning):
+    """A NetWork csv's channel counts disagree with the weight traces it names (the layers
+    are imported with both shapes; see `read_neurosim`)."""
 
 
 # ----------------------------------------------------------------------------------------
@@ -584,8 +603,9 @@ def read_neurosim(folder_or_archive: str | os.PathLike, network_csv: str | os.Pa
     Layer order, wl_weight, wl_activate, subArray and parallelRead come from
     ``trace_command.sh``; ``weight_bits``/``input_bits`` override the two precisions. The
     layer table comes from ``network_csv`` or is found inside/next to the folder. Any missing
-    file, ragged row, non-0/1 bit, off-grid weight or shape that disagrees with the table
-    raises `TraceError` naming the file."""
+    file, ragged row, non-0/1 bit, off-grid weight or shape that cannot be priced raises
+    `TraceError` naming the file; channel counts that disagree with the table are kept both
+    ways with one `NeuroSimTableWarning` (module docstring)."""
     base = Path(folder_or_archive)
     if base.is_dir():
         source: _Folder | _Archive = _Folder(base)
@@ -619,6 +639,9 @@ def read_neurosim(folder_or_archive: str | os.PathLike, network_csv: str | os.Pa
         layers.append(_build_layer(index, len(table), row, w_name, raw[w_name], where_of(w_name),
                                    x_name, raw[x_name], where_of(x_name), wbits, xbits, note,
                                    explicit=(weight_bits is not None, input_bits is not None)))
+    disagreement = _table_warning(net_where, layers)
+    if disagreement:
+        warnings.warn(disagreement, NeuroSimTableWarning, stacklevel=2)
     manifest: dict[str, Any] = dict(sidecar.get("manifest", {})) if sidecar else {}
     model = _model_name(net_where, base)
     manifest.setdefault("network", model)
@@ -637,7 +660,14 @@ def read_neurosim(folder_or_archive: str | os.PathLike, network_csv: str | os.Pa
         "neurosim": {"command": command.line, "network_csv": net_where,
                      "wl_weight": command.wl_weight, "wl_activate": command.wl_activate,
                      "sub_array": command.sub_array, "parallel_read": command.parallel_read,
-                     "sidecar": bool(sidecar)},
+                     "sidecar": bool(sidecar),
+                     # the NetWork csv rows that disagree with the traces (geometry
+                     # table_channels holds the table's, in/out_channels the trace's)
+                     "table_disagreements": [
+                         {"layer": layer.geometry.name,
+                          "table": list(layer.geometry.table_channels),
+                          "trace": [layer.geometry.in_channels, layer.geometry.out_channels]}
+                         for layer in layers if layer.geometry.table_channels]},
     })
     return Trace(manifest=manifest, layers=layers)
 
@@ -663,15 +693,9 @@ def _read_sidecar(source, n_layers: int) -> dict[str, Any] | None:
 def _build_layer(index: int, count: int, row: list[int], w_name: str, w_raw: _Weights,
                  w_where: str, x_name: str, x_bits: np.ndarray, x_where: str, wbits: int,
                  xbits: int, note: dict | None, explicit: tuple[bool, bool]) -> LayerTrace:
-    h, w, cin, kh, kw, cout, pool, stride = row
+    h, w, table_cin, kh, kw, table_cout, pool, stride = row
     name = _layer_name(w_name)
-    k_rows = cin * kh * kw
-    if w_raw.shape != (k_rows, cout):
-        raise TraceError(f"{w_where}: shape {w_raw.shape} disagrees with the NetWork csv row "
-                         f"{index + 1} ({row}): expected [Cin*K*K, Cout] = ({k_rows}, {cout})")
-    if x_bits.shape[0] != k_rows:
-        raise TraceError(f"{x_where}: {x_bits.shape[0]} rows disagree with the NetWork csv row "
-                         f"{index + 1} ({row}): expected Cin*K*K = {k_rows}")
+    cin, cout = _trace_channels(index, row, w_raw.shape, x_bits.shape[0], w_where, x_where)
     if x_bits.shape[1] % xbits:
         raise TraceError(f"{x_where}: {x_bits.shape[1]} columns are not a multiple of "
                          f"wl_activate = {xbits} bits per activation")
@@ -715,7 +739,9 @@ def _build_layer(index: int, count: int, row: list[int], w_name: str, w_raw: _We
                     out_channels=cout, kernel_size=(kh, kw), stride=(stride, stride),
                     padding=pad, input_hw=(h, w), output_hw=out_hw, followed_by=after,
                     weight_bits=wbits, input_bits=xbits, input_signed=signed,
-                    file=f"{w_name},{x_name}")
+                    file=f"{w_name},{x_name}",
+                    table_channels=None if (table_cin, table_cout) == (cin, cout)
+                    else (table_cin, table_cout))
     w_scale = x_scale = None
     if note is not None:
         geometry = _merge_note(geometry, note, explicit, x_where)
@@ -727,6 +753,38 @@ def _build_layer(index: int, count: int, row: list[int], w_name: str, w_raw: _We
     return LayerTrace(g, weights, w_scale if w_scale is not None else 2.0 ** -(wbits - 1),
                       _narrow(input_codes), x_scale if x_scale is not None
                       else 2.0 ** -(xbits - 1))
+
+
+def _trace_channels(index: int, row: list[int], w_shape: tuple[int, int], x_rows: int,
+                    w_where: str, x_where: str) -> tuple[int, int]:
+    """(Cin, Cout) the layer's weight and input files hold. They may disagree with its
+    NetWork csv row (NeuroSim itself runs such tables: read_neurosim warns, the chip prices
+    either shape); what cannot be priced is refused: weight and input files of different
+    rows, or rows that are not whole kernels of the table's K_H x K_W."""
+    kh, kw = row[3], row[4]
+    rows, cout = w_shape
+    if rows != x_rows:
+        raise TraceError(f"{w_where}: {rows} weight rows, but {x_where} has {x_rows} input "
+                         f"rows: the two files of a layer must hold the same unrolled rows "
+                         f"(Cin*K*K), so the layer cannot be priced")
+    if rows % (kh * kw):
+        raise TraceError(f"{w_where}: {rows} rows are not Cin*K*K for the {kh}x{kw} kernel of "
+                         f"the NetWork csv row {index + 1} ({row}), so the layer cannot be "
+                         f"priced")
+    return rows // (kh * kw), cout
+
+
+def _table_warning(net_where: str, layers: list[LayerTrace]) -> str | None:
+    """One line naming the layers whose NetWork csv channels disagree with their traces."""
+    odd = [layer.geometry for layer in layers if layer.geometry.table_channels]
+    if not odd:
+        return None
+    shapes = "; ".join(f"{g.name}: table Cin {g.table_channels[0]} Cout {g.table_channels[1]}"
+                       f", trace Cin {g.in_channels} Cout {g.out_channels}" for g in odd)
+    return (f"{net_where}: {len(odd)} layer(s) disagree with their weight traces ({shapes}); "
+            f"compat mode (quirk neurosim_table_shape) prices the table's channels as NeuroSim "
+            f"does, the missing ones holding zero weights; default mode prices the traces' "
+            f"own shape")
 
 
 def _merge_note(inferred: dict, note: dict, explicit: tuple[bool, bool], where: str) -> dict:

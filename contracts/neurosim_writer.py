@@ -3,7 +3,10 @@ in :mod:`contracts.neurosim_reader`), so NeuroSim can run on our traces.
 
 The export also writes ``neuropysim_export.json`` (NeuroSim ignores files its command line
 does not name) with what NeuroSim's format cannot carry (scales, per-layer precision,
-signedness, odd layer names), so export -> import gives back the native trace exactly.
+signedness, odd layer names), so export -> import gives back the native trace exactly (but
+for input pixels no kernel window reads, see the reader). A layer imported from a NeuroSim
+table that disagreed with its weights (geometry ``table_channels``) gets its table row back
+as it was, so NeuroSim runs the export as it ran the original.
 
 numpy only (no torch).
 """

@@ -26,7 +26,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from contracts.config import ConfigError, HardwareConfig, parse_override
+from contracts.config import ConfigError, HardwareConfig, parse_override, unknown_key_message
 from contracts.effects import ineffective
 from contracts.presets import preset as preset_config
 
@@ -43,8 +43,7 @@ def typed_overrides(overrides: Sequence[str] | Mapping[str, Any] | None) -> dict
     if isinstance(overrides, Mapping):
         unknown = sorted(set(overrides) - set(_FIELDS))
         if unknown:
-            raise ConfigError(f"unknown config key {unknown[0]!r}; known keys: "
-                              f"{', '.join(sorted(_FIELDS))}")
+            raise ConfigError(unknown_key_message(unknown[0], _FIELDS))
         return dict(overrides)
     if isinstance(overrides, str):
         raise ConfigError(f"overrides={overrides!r} must be a list of key=value strings")

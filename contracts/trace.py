@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -30,9 +31,12 @@ __all__ = [
     "write_trace",
     "TRACE_KIND",
     "network_csv_rows",
+    "pool_shape",
+    "LAYER_KINDS",
 ]
 
 FORMAT_NAME = "neuropysim-trace"
+LAYER_KINDS = ("conv2d", "linear", "dynamic_matmul")
 SCHEMA_VERSION = 1
 TOOL_VERSION = "0.1.0"
 MANIFEST = "manifest.json"
@@ -52,12 +56,26 @@ class TraceError(ValueError):
 
 @dataclass(frozen=True)
 class LayerGeometry:
-    """Shape of one compute layer as the hardware sees it."""
+    """Shape of one compute layer as the hardware sees it.
+
+    Three kinds (docs/architecture.md, "The trace"):
+
+    - ``conv2d``: weights ``(Cout, Cin/groups, Kh, Kw)``, inputs ``(N, Cin, H, W)``;
+    - ``linear``: weights ``(Cout, Cin)``; inputs ``(N, Cin)``, or ``(N, T, Cin)`` for a
+      layer applied to each of T tokens (``input_hw = output_hw = (T, 1)``; T vectors per
+      image);
+    - ``dynamic_matmul``: a product of two activations per head (attention's Q.K^T and
+      A.V). ``groups`` = heads H, ``in_channels`` = H*K, ``out_channels`` = H*N, ``input_hw
+      = output_hw = (M, 1)``: per image and head an (M x K) operand ("inputs", streamed as
+      M input vectors) times a (K x N) operand ("weights", a new one for every input).
+      Codes: weights ``(N_images, H, K, N)``, inputs ``(N_images, H, M, K)``; the weight
+      scale is one value. Its cost depends on config.dynamic_matmul_policy.
+    """
 
     name: str
-    kind: str                       # "conv2d" or "linear"
-    in_channels: int                # linear: input features
-    out_channels: int               # linear: output features
+    kind: str                       # "conv2d", "linear" or "dynamic_matmul"
+    in_channels: int                # linear: input features; dynamic_matmul: heads x K
+    out_channels: int               # linear: output features; dynamic_matmul: heads x N
     kernel_size: tuple[int, int] = (1, 1)
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
@@ -70,14 +88,59 @@ class LayerGeometry:
     input_bits: int = 8
     input_signed: bool = False
     file: str = ""
+    # (in, out) channels of a DNN+NeuroSim NetWork csv that disagree with the weights (its
+    # DenseNet40 table gives Cout after the concatenation); None: the table agrees. Only
+    # NeuroSim's convention prices them (chip quirk neurosim_table_shape, table_geometry)
+    table_channels: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("conv2d", "linear"):
-            raise TraceError(f"layer {self.name!r}: kind={self.kind!r} must be 'conv2d' or "
-                             f"'linear'")
+        if self.kind not in LAYER_KINDS:
+            raise TraceError(f"layer {self.name!r}: kind={self.kind!r} must be one of "
+                             f"{', '.join(LAYER_KINDS)}")
         for name in ("kernel_size", "stride", "padding", "dilation", "input_hw", "output_hw"):
             object.__setattr__(self, name, tuple(int(v) for v in getattr(self, name)))
         object.__setattr__(self, "followed_by", tuple(self.followed_by))
+        if self.table_channels is not None:
+            self._check_table_channels()
+        if self.kind != "conv2d":
+            self._check_token_layer()
+
+    def _check_token_layer(self) -> None:
+        """linear and dynamic_matmul: one vector per token, (T, 1) in and out, no kernel."""
+        where = f"layer {self.name!r} ({self.kind})"
+        if self.input_hw != self.output_hw or self.output_hw[1] != 1:
+            raise TraceError(f"{where}: input_hw={self.input_hw} and output_hw="
+                             f"{self.output_hw} must both be (tokens, 1)")
+        if self.kernel_size != (1, 1):
+            raise TraceError(f"{where}: kernel_size={self.kernel_size} must be (1, 1)")
+        if self.kind == "linear" and self.groups != 1:
+            raise TraceError(f"{where}: groups={self.groups} must be 1")
+        if self.kind == "dynamic_matmul" and (
+                self.groups < 1 or self.in_channels % self.groups
+                or self.out_channels % self.groups):
+            raise TraceError(f"{where}: in_channels={self.in_channels} and out_channels="
+                             f"{self.out_channels} must be multiples of groups (heads)="
+                             f"{self.groups}")
+
+    @property
+    def dynamic(self) -> bool:
+        """True when the layer's weight operand is an activation (a new one per input)."""
+        return self.kind == "dynamic_matmul"
+
+    @property
+    def tokens(self) -> int:
+        """Vectors per image of a linear or dynamic_matmul layer (1: a plain linear)."""
+        return self.output_hw[0]
+
+    def _check_table_channels(self) -> None:
+        value = tuple(int(v) for v in self.table_channels)
+        if len(value) != 2 or min(value) < 1:
+            raise TraceError(f"layer {self.name!r}: table_channels={self.table_channels!r} "
+                             f"must be two positive channel counts (in, out)")
+        if self.groups != 1:
+            raise TraceError(f"layer {self.name!r}: table_channels with groups={self.groups}; "
+                             f"NeuroSim's NetWork csv has no grouped layers")
+        object.__setattr__(self, "table_channels", value)
 
     @property
     def rows(self) -> int:
@@ -96,17 +159,36 @@ class LayerGeometry:
 
     @property
     def weight_shape(self) -> tuple[int, ...]:
+        """Shape of one weight operand (dynamic_matmul: one image's, heads x K x N)."""
         if self.kind == "linear":
             return (self.out_channels, self.in_channels)
+        if self.kind == "dynamic_matmul":
+            return (self.groups, self.rows, self.out_channels // self.groups)
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+
+    def weight_codes_shape(self, images: int) -> tuple[int, ...]:
+        """Shape of the stored weight codes: the weights, or one operand per image."""
+        return (images, *self.weight_shape) if self.dynamic else self.weight_shape
 
     def input_shape(self, images: int) -> tuple[int, ...]:
         if self.kind == "linear":
-            return (images, self.in_channels)
+            return (images, self.in_channels) if self.tokens == 1 else \
+                (images, self.tokens, self.in_channels)
+        if self.kind == "dynamic_matmul":
+            return (images, self.groups, self.tokens, self.rows)
         return (images, self.in_channels, *self.input_hw)
+
+    def table_geometry(self) -> "LayerGeometry":
+        """This layer with the channel counts of its NeuroSim table (itself when they agree)."""
+        if self.table_channels is None:
+            return self
+        cin, cout = self.table_channels
+        return replace(self, in_channels=cin, out_channels=cout, table_channels=None)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        if data["table_channels"] is None:
+            del data["table_channels"]      # written only when a table disagreed
         for key, value in data.items():
             if isinstance(value, tuple):
                 data[key] = list(value)
@@ -139,6 +221,25 @@ class LayerTrace:
     def images(self) -> int:
         return int(self.input_codes.shape[0])
 
+    def table_view(self) -> "LayerTrace":
+        """This layer as NeuroSim prices a disagreeing NetWork csv row (the table's channel
+        counts): channels the trace lacks hold zero weights and zero inputs, channels the
+        table lacks are left out. Itself when the table agrees."""
+        g = self.geometry
+        if g.table_channels is None:
+            return self
+        t = g.table_geometry()
+        co, ci = min(g.out_channels, t.out_channels), min(g.in_channels, t.in_channels)
+        weights = np.zeros(t.weight_shape, dtype=self.weight_codes.dtype)
+        weights[:co, :ci] = self.weight_codes[:co, :ci]
+        inputs = np.zeros(t.input_shape(self.images), dtype=self.input_codes.dtype)
+        inputs[:, :ci] = self.input_codes[:, :ci]
+        scale = self.weight_scale
+        if np.ndim(scale):                    # per output channel: missing ones weigh 1
+            scale = np.concatenate([np.asarray(scale, dtype=np.float64)[:co],
+                                    np.ones(t.out_channels - co)])
+        return LayerTrace(t, weights, scale, inputs, self.input_scale, self.input_zero_point)
+
 
 @dataclass
 class Trace:
@@ -165,13 +266,33 @@ def _smallest_int_dtype(codes: np.ndarray) -> np.dtype:
     return np.dtype(np.int64)
 
 
+_POOL = re.compile(r"^(max|avg)pool(\d+)x(\d+)(?:s(\d+)(?:x(\d+))?)?$")
+
+
+def pool_shape(step: str) -> tuple[str, tuple[int, int], tuple[int, int]] | None:
+    """(kind, window, stride) of a pooling step of ``followed_by`` (``maxpool2x2``,
+    ``maxpool3x3s2x2``, ``maxpool3x3s2``), or None for any other step. The stride is the
+    window unless named."""
+    match = _POOL.match(step)
+    if not match:
+        return None
+    window = (int(match[2]), int(match[3]))
+    stride = window if not match[4] else (int(match[4]), int(match[5] or match[4]))
+    return match[1], window, stride
+
+
 def network_csv_rows(geometries: Sequence[LayerGeometry]) -> list[list[int]]:
-    """DNN+NeuroSim's NetWork.csv: IFM_H, IFM_W, Cin, K_H, K_W, Cout, max-pool follows, stride."""
+    """DNN+NeuroSim's NetWork.csv: IFM_H, IFM_W, Cin, K_H, K_W, Cout, max-pool follows, stride.
+    A linear layer over T tokens is a T x 1 map; dynamic_matmul layers have no row (the
+    table has no way to say that a weight changes per input)."""
     rows = []
     for g in geometries:
+        if g.dynamic:
+            continue
         pooled = int(any(step.startswith("maxpool") for step in g.followed_by))
-        rows.append([g.input_hw[0], g.input_hw[1], g.in_channels, g.kernel_size[0],
-                     g.kernel_size[1], g.out_channels, pooled, g.stride[0]])
+        t = g.table_geometry()      # a NeuroSim table that disagreed is written back as it was
+        rows.append([t.input_hw[0], t.input_hw[1], t.in_channels, t.kernel_size[0],
+                     t.kernel_size[1], t.out_channels, pooled, t.stride[0]])
     return rows
 
 
@@ -226,6 +347,9 @@ def write_trace(directory: str | os.PathLike, network: str, layers: Sequence[Lay
 
 def _check_scale(g: LayerGeometry, scale, where: str) -> None:
     shape = np.shape(scale)
+    if g.dynamic and shape != ():
+        raise TraceError(f"{where}: weight_scale shape {shape} must be one value (a "
+                         f"dynamic_matmul operand has one scale)")
     if shape not in ((), (g.out_channels,)):
         raise TraceError(f"{where}: weight_scale shape {shape} is neither one value nor one "
                          f"per output channel ({g.out_channels})")
@@ -241,9 +365,10 @@ def _safe(name: str) -> str:
 
 
 def _check_shapes(g: LayerGeometry, weights: np.ndarray, inputs: np.ndarray, where: str) -> None:
-    if tuple(weights.shape) != g.weight_shape:
+    images = inputs.shape[0] if inputs.ndim else 0
+    if tuple(weights.shape) != g.weight_codes_shape(images):
         raise TraceError(f"{where}: weight_codes shape {tuple(weights.shape)} disagrees with "
-                         f"layer {g.name!r} geometry {g.weight_shape}")
+                         f"layer {g.name!r} geometry {g.weight_codes_shape(images)}")
     if inputs.ndim < 1 or tuple(inputs.shape) != g.input_shape(inputs.shape[0]):
         raise TraceError(f"{where}: input_codes shape {tuple(inputs.shape)} disagrees with "
                          f"layer {g.name!r} geometry {g.input_shape(inputs.shape[0] if inputs.ndim else 0)}")

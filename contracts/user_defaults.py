@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from contracts.config import ConfigError, HardwareConfig
+from contracts.config import ConfigError, HardwareConfig, REMOVED_FIELDS, unknown_key_message
 
 __all__ = ["UserDefaults", "UserConfigError", "load_user_defaults", "default_trace_dir",
            "CONFIG_FILE"]
@@ -84,6 +84,8 @@ def _explain(err: BaseException) -> str:
     match = re.search(r"unexpected keyword argument '(\w+)'", text)
     if isinstance(err, TypeError) and match:
         known = [f.name for f in fields(HardwareConfig)]
+        if match[1] in REMOVED_FIELDS:
+            return unknown_key_message(match[1], known)
         close = difflib.get_close_matches(match[1], known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
         return f"unknown config key {match[1]!r}{hint}"

@@ -51,6 +51,11 @@ def _random_npz(manifest, folder):
     return manifest
 
 
+def _dac_inputs(manifest, folder):
+    manifest["config"]["input_encoding"] = "dac"       # as step 1 records a DAC-input run
+    return manifest
+
+
 def _escape(manifest, folder):
     manifest["layers"][0]["file"] = "../elsewhere"
     (folder.parent / "elsewhere").write_bytes(b"x")
@@ -122,6 +127,15 @@ CASES = {
                                    "--network '' is empty"),
     "step 1: unknown config key": ("step1", lambda w: {"argv": ["--set", "adcbits=5"]},
                                    "unknown config key 'adcbits'"),
+    "step 2: a trace made with DAC inputs": ("step2", _manifest_edit(_dac_inputs),
+                                             "input_encoding='dac' is simulated by step 1 "
+                                             "but not priced by step 2"),
+    "step 1: FeFET cell": ("step1", lambda w: {"argv": ["--set", "memory_cell=fefet"]},
+                           "memory_cell='fefet' is not supported"),
+    "step 2: removed field in the config file": ("step2", _config_file(
+        "from contracts.config import HardwareConfig\n"
+        "HARDWARE = HardwareConfig(read_pulse_width_s=1e-8)\n"),
+        "config key 'read_pulse_width_s' was removed"),
     "step 2: unknown quirk": ("step2", lambda w: {"argv": ["--trace", str(_trace(w)), "--set",
                                                            "compat_quirks=nope"]},
                               "unknown quirk 'nope'"),

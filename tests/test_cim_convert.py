@@ -39,6 +39,26 @@ def test_lenet_layers_and_what_follows_them():
     assert a.image_inputs == {"features.0"}
 
 
+class OverlappingPools(nn.Module):
+    """ResNet's stem pool (3x3, stride 2) as a module and as a function call."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(1, 4, 3, padding=1)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.b = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.a(x)))
+        return nn.functional.max_pool2d(self.b(x), 3, 2)
+
+
+def test_pool_steps_name_a_stride_that_is_not_the_window():
+    a = analyse(OverlappingPools())
+    assert a.followed_by["a"] == ("relu", "maxpool3x3s2x2")
+    assert a.followed_by["b"] == ("maxpool3x3s2x2",)
+
+
 def test_residual_network_is_accepted():
     a = analyse(Residual())
     assert a.compute == ["stem", "c1", "c2", "fc"]
@@ -58,9 +78,9 @@ class Unsupported(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(1, 2, 3)
-        self.act = nn.GELU()
-        self.gate = nn.Sigmoid()
-        self.act2 = nn.GELU()
+        self.act = nn.LeakyReLU()
+        self.gate = nn.ELU()
+        self.act2 = nn.LeakyReLU()
         self.fc = nn.Linear(2, 2)
 
     def forward(self, x):
@@ -71,7 +91,7 @@ def test_unsupported_layers_are_listed_by_name_in_one_error():
     with pytest.raises(UnsupportedLayerError) as err:
         analyse(Unsupported())
     text = str(err.value)
-    assert "GELU (act, act2)" in text and "Sigmoid (gate)" in text
+    assert "LeakyReLU (act, act2)" in text and "ELU (gate)" in text
     assert isinstance(err.value, ValueError)
 
 
@@ -82,9 +102,9 @@ def test_unsupported_functions_are_listed_too():
             self.fc = nn.Linear(4, 4)
 
         def forward(self, x):
-            return torch.sigmoid(self.fc(x.flatten(1)))
+            return torch.exp(self.fc(x.flatten(1)))
 
-    with pytest.raises(UnsupportedLayerError, match="sigmoid"):
+    with pytest.raises(UnsupportedLayerError, match="exp"):
         analyse(F())
 
 

@@ -275,6 +275,16 @@ def _small_vgg():
             _conv("c4", 32, 128, 3, 6, stride=2), _linear("fc", 1152, 10)]
 
 
+def _dense_table():
+    """DenseNet-style: the NetWork csv gives the 3x3 convs Cout = channels after the
+    concatenation (NeuroSim's DenseNet40 table), their traces hold 12 filters."""
+    from dataclasses import replace
+    return [_conv("stem", 3, 16, 3, 16),
+            replace(_conv("d1", 16, 12, 3, 16), table_channels=(16, 28)),
+            replace(_conv("d2", 28, 12, 3, 16), table_channels=(28, 40)),
+            _conv("t1", 40, 20, 1, 16, after=("relu", "maxpool2x2")), _linear("fc", 1280, 10)]
+
+
 def _fixtures():
     """name -> (network, config): a few design points on which every quirk acts somewhere."""
     d, ns = HardwareConfig(), preset("neurosim-1.4-default")
@@ -306,6 +316,8 @@ def _fixtures():
             operation_mode="sequential", clock_freq_max_Hz=1e11)),
         # GAA 1 nm SRAM
         "lenet/sram-1nm": ("lenet", preset("table7-sram-1nm-par32")),
+        # NeuroSim's default point on a DenseNet-style table that disagrees with the traces
+        "dense/neurosim-default": ("dense", ns),
     }
 
 
@@ -326,7 +338,7 @@ class _Runs:
     """Summaries per (fixture, quirk), each estimated once; the base once per fixture."""
 
     def __init__(self):
-        nets = {"lenet": lenet5_mnist_geometries(), "vgg": _small_vgg()}
+        nets = {"lenet": lenet5_mnist_geometries(), "vgg": _small_vgg(), "dense": _dense_table()}
         self.traces = {k: Trace(manifest={"network": k, "config": {}, "layers": []},
                                 layers=synthetic_layers(g, seed=3, input_sparsity=0.5))
                        for k, g in nets.items()}

@@ -28,6 +28,9 @@ from chip.components.dff import DFF
 from chip.components.htree import HTree
 from chip.components.interconnect import Interconnect
 from chip.components.level_shifter import LevelShifter
+from chip.components.lut import LookupTable
+from chip.components.multiplier import Divider, Multiplier
+from chip.components.nonlinear import NonlinearUnit, Softmax
 from chip.components.max_pool import MaxPool
 from chip.components.mux import Mux
 from chip.components.sense_amp import Precharger, SenseAmp, SRAMWriteDriver
@@ -335,6 +338,16 @@ _CONTRACT = {
               dict(num_reads=5.0, **_CLOCK), dict(num_reads=5.0, num_units_used=3)),
     Activation: (lambda ctx, c: Activation(ctx, c, num_bits=8, num_units=16),
                  dict(num_reads=5.0, **_CLOCK), dict(num_reads=5.0, num_units_used=3)),
+    LookupTable: (lambda ctx, c: LookupTable(ctx, c, 256, 8, num_units=4),
+                  dict(num_reads=5.0, **_CLOCK), dict(num_reads=5.0, num_units_used=3)),
+    Multiplier: (lambda ctx, c: Multiplier(ctx, c, 8, 2),
+                 dict(num_reads=3.0, **_CLOCK), dict(num_ops=12.0)),
+    Divider: (lambda ctx, c: Divider(ctx, c, 12), dict(num_reads=3.0, **_CLOCK),
+              dict(num_ops=2.0)),
+    NonlinearUnit: (lambda ctx, c: NonlinearUnit(ctx, c, "gelu", 8, num_units=4),
+                    dict(num_reads=5.0, **_CLOCK), dict(num_reads=5.0, num_units_used=3)),
+    Softmax: (lambda ctx, c: Softmax(ctx, c, 8, length=10),
+              dict(num_reads=5.0, **_CLOCK), dict(num_reads=5.0, num_units_used=1)),
 }
 
 

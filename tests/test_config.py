@@ -125,3 +125,32 @@ def test_every_float_field_refuses_non_finite_values():
 def test_weight_bits_two_is_the_smallest():
     assert HardwareConfig(weight_bits=2, cell_bits=1).weight_bits == 2
     assert HardwareConfig(activation_bits=1).activation_bits == 1   # unsigned inputs: fine
+
+
+def test_fefet_is_refused_with_one_line_naming_the_way_out():
+    assert "fefet" not in dict((r["name"], r["choices"]) for r in
+                               HardwareConfig.describe())["memory_cell"]
+    for make in (lambda: HardwareConfig(memory_cell="fefet"),
+                 lambda: apply_overrides(HardwareConfig(), ["memory_cell=fefet"]),
+                 lambda: HardwareConfig.from_dict({"memory_cell": "fefet"})):
+        with pytest.raises(ConfigError) as info:
+            make()
+        message = str(info.value)
+        assert message.startswith("memory_cell='fefet' is not supported: ")
+        assert "use memory_cell='rram'" in message and "\n" not in message
+
+
+def test_a_removed_field_is_refused_with_its_reason_not_as_a_typo():
+    from contracts.config import REMOVED_FIELDS
+
+    assert "read_pulse_width_s" in REMOVED_FIELDS
+    assert "read_pulse_width_s" not in HardwareConfig().to_dict()
+    for make in (lambda: HardwareConfig().replace(read_pulse_width_s=1e-8),
+                 lambda: HardwareConfig.from_dict({"read_pulse_width_s": 1e-8}),
+                 lambda: parse_override("read_pulse_width_s=1e-8")):
+        with pytest.raises(ConfigError) as info:
+            make()
+        message = str(info.value)
+        assert message.startswith("config key 'read_pulse_width_s' was removed: it had no "
+                                  "effect (DNN+NeuroSim V1.4")
+        assert "delete the setting" in message and "\n" not in message

@@ -9,8 +9,8 @@ import pytest
 
 from chip.estimator import estimate
 from chip.synthetic import _conv, _linear, synthetic_layers
-from contracts.config import HardwareConfig
-from contracts.effects import STEP1_ONLY, effect_note, ineffective
+from contracts.config import ConfigError, HardwareConfig
+from contracts.effects import STEP1_ONLY, effect_note, ineffective, step2_refusal
 from contracts.trace import Trace
 
 FIGURES = ("area_mm2", "clock_period_ns", "latency_per_image_ns", "dynamic_energy_per_image_pJ",
@@ -20,7 +20,7 @@ TINY = [_conv("c1", 3, 16, 3, 8), _conv("c2", 16, 16, 3, 8, after=("relu", "maxp
 #: a value other than the base's for every field the test moves
 OTHER = dict(adc_bits=6, adc_type="sar", rows_in_parallel=32, r_on_ohm=50e3, r_off_ohm=1e6,
              access_voltage_V=1.0, write_voltage_V=2.5, write_pulse_width_s=20e-9,
-             input_encoding="dac", read_pulse_width_s=5e-9, adc_range="full_scale",
+             adc_range="full_scale",
              programming_error_sigma=0.1, d2d_variation_sigma=0.1, read_noise_sigma=0.1,
              stuck_at_fault_rate=0.1, wire_resistance_ohm=1.0, adc_noise_lsb=0.5,
              drift_model="power_law", cols_per_adc=4, cell_bits=2, technology_node_nm=45)
@@ -55,6 +55,18 @@ def test_the_cost_table_agrees_with_the_estimator(trace, base):
             continue                      # not a valid point (e.g. 2-bit SRAM cells)
         same = _figures(trace, moved) == reference
         assert same == (name in dead), f"{base}: {name}={value!r}"
+
+
+@pytest.mark.parametrize("base", sorted(BASES))
+def test_a_value_step_2_cannot_price_is_refused_not_ignored(trace, base):
+    config = BASES[base].replace(input_encoding="dac")
+    why = step2_refusal(config)
+    assert why.startswith("input_encoding='dac' is simulated by step 1 but not priced by step 2")
+    assert "input_encoding" not in ineffective(config, "cost")
+    with pytest.raises(ConfigError) as info:
+        _figures(trace, config)
+    assert str(info.value) == why and "\n" not in why
+    assert step2_refusal(BASES[base]) is None
 
 
 def test_step_1_only_fields_are_accuracy_fields():

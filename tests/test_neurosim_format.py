@@ -237,12 +237,18 @@ def test_weight_off_grid(tmp_path):
 
 
 def test_shape_disagrees_with_network_csv(tmp_path):
+    """Channels that disagree import with a warning (tests/test_neurosim_tables.py); what
+    cannot be priced is refused, saying why."""
     folder = _plain(tmp_path)
     net = folder / "NetWork_TINY.csv"
-    net.write_text(net.read_text().replace("4,4,4,3,3,6,0,2", "4,4,4,3,3,7,0,2"))
-    _raises(folder, "disagrees with the NetWork csv", "weightconv2.csv")
-    net.write_text(net.read_text().replace("4,4,4,3,3,7,0,2", "9,9,4,3,3,6,0,2"))
+    net.write_text(net.read_text().replace("4,4,4,3,3,6,0,2", "4,4,4,5,5,6,0,2"))
+    _raises(folder, "are not Cin*K*K for the 5x5 kernel", "weightconv2.csv")
+    net.write_text(net.read_text().replace("4,4,4,5,5,6,0,2", "9,9,4,3,3,6,0,2"))
     _raises(folder, "fit no padding", "inputconv2.csv")
+    net.write_text(net.read_text().replace("9,9,4,3,3,6,0,2", "4,4,4,3,3,6,0,2"))
+    weights = folder / "weightconv2.csv"
+    weights.write_text("\n".join(weights.read_text().split("\n")[1:]))
+    _raises(folder, "must hold the same unrolled rows", "weightconv2.csv")
 
 
 def test_overlapping_patches_disagree(tmp_path):

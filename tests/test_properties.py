@@ -62,7 +62,7 @@ def configs(draw, **fixed) -> HardwareConfig:
         value = fixed.get(name, strategy)
         return draw(value) if isinstance(value, st.SearchStrategy) else value
 
-    cell = pick("memory_cell", st.sampled_from(("rram", "sram", "fefet")))
+    cell = pick("memory_cell", st.sampled_from(("rram", "sram")))
     nodes = SUPPORTED_NODES_NM if cell == "sram" else PLANAR_NODES_NM
     node = pick("technology_node_nm", st.sampled_from(nodes))
     rows = pick("subarray_rows", st.sampled_from(SIZES))
@@ -85,7 +85,7 @@ def configs(draw, **fixed) -> HardwareConfig:
         cell_bits=cell_bits, weight_bits=weight_bits,
         activation_bits=pick("activation_bits", st.integers(1, 8)),
         weight_encoding=pick("weight_encoding", st.sampled_from(("offset", "differential"))),
-        input_encoding=pick("input_encoding", st.sampled_from(("bit_serial", "dac"))),
+        input_encoding="bit_serial",       # step 2 refuses 'dac' (contracts.effects)
         r_on_ohm=r_on, r_off_ohm=r_on * pick("on_off_ratio", st.sampled_from((10.0, 17.0, 100.0))),
         adc_type=pick("adc_type", st.sampled_from(("flash", "sar"))),
         adc_bits=pick("adc_bits", st.integers(1, 8)),
@@ -335,7 +335,7 @@ def subarray_read_ns(config: HardwareConfig, network: str) -> float:
 
 
 @examples(20)
-@given(configs(input_encoding="bit_serial", activation_bits=st.integers(1, 7)),
+@given(configs(activation_bits=st.integers(1, 7)),
        st.sampled_from(NETWORKS))
 def test_more_input_bits_never_shorten_the_reads(config, network):
     """Bit-serial inputs take one read of every sub-array per input bit: one more
@@ -413,3 +413,27 @@ def test_config_refuses_other_temperatures_at_finfet_nodes():
                                           "technology_node_nm=14"):
         HardwareConfig(memory_cell="sram", technology_node_nm=14, temperature_K=350.0)
     assert HardwareConfig(technology_node_nm=22, temperature_K=350.0).temperature_K == 350.0
+
+
+def test_larger_max_pool_window_never_costs_less():
+    """The max-pool unit is sized for the largest window the layers pool over: a 3x3 window
+    (stride 2, ResNet's stem) has a 9-input comparator tree, so it costs more area, leakage
+    and energy per output than a 2x2 one and is never faster, while both emit the same number
+    of outputs (stride 2x2)."""
+    from contracts.trace import pool_shape
+    assert pool_shape("maxpool3x3s2") == ("max", (3, 3), (2, 2))
+    assert pool_shape("maxpool3x3s2x1") == ("max", (3, 3), (2, 1))
+    assert pool_shape("maxpool2x2") == ("max", (2, 2), (2, 2))
+    assert pool_shape("relu") is None
+
+    def pool_cost(step: str) -> dict[tuple[str, str], float]:
+        geoms = [_conv("c1", 3, 16, 3, 8, after=("relu", step)), _linear("fc", 16 * 16, 10)]
+        trace = Trace(manifest={"network": "POOL", "config": {}, "layers": []},
+                      layers=synthetic_layers(geoms, input_sparsity=0.5, seed=7))
+        frame = estimate(trace, HardwareConfig()).breakdown
+        pool = frame[frame.component == "max_pool"]
+        return {(row.layer, row.metric): row.value for row in pool.itertuples()}
+    small, large = pool_cost("maxpool2x2"), pool_cost("maxpool3x3s2x2")
+    assert small.keys() == large.keys() and small
+    assert all(large[key] >= small[key] for key in small), (small, large)
+    assert all(large[key] > small[key] for key in small if key[1] != "latency"), (small, large)

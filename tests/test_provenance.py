@@ -188,3 +188,34 @@ def test_user_config_file_errors_are_one_line(tmp_path):
     path.write_text("HARDWARE = {'adc_bits': 6}\nNETWORK = 'vgg8'\n")
     loaded = load_user_defaults(path)
     assert loaded.hardware.adc_bits == 6 and loaded.default_trace() == "layer_record_VGG8"
+
+
+def test_a_trace_that_records_a_removed_field_is_still_priced(tmp_path):
+    """Traces written before read_pulse_width_s was removed record it in their config and in
+    the file snapshot of their provenance: step 2 reads them and prices the rest."""
+    made = HardwareConfig(adc_bits=4, operation_mode="parallel")
+    old = dict(made.to_dict(), read_pulse_width_s=10e-9)
+    sources = step1_record(HardwareConfig(), None, ["adc_bits=4", "operation_mode=parallel"])
+    sources["file"] = dict(HardwareConfig().to_dict(), read_pulse_width_s=10e-9)
+    manifest = {"config": old, "config_hash": "0" * 16, "provenance": sources,
+                "accuracy": {"hardware": 0.9}}
+    for file in (None, HardwareConfig(), HardwareConfig(technology_node_nm=45)):
+        config, prov = step2_config(manifest, file_config=file)
+        assert config.adc_bits == 4 and config.operation_mode == "parallel"
+        assert prov.accuracy_changes() == {} and prov.warning() is None
+
+
+def test_user_config_file_setting_a_removed_field_names_why(tmp_path):
+    path = tmp_path / "inferenceConfig.py"
+    path.write_text("from contracts.config import HardwareConfig\n"
+                    "HARDWARE = HardwareConfig(read_pulse_width_s=10e-9)\n")
+    with pytest.raises(UserConfigError) as info:
+        load_user_defaults(path)
+    message = str(info.value)
+    assert message.startswith("inferenceConfig.py line 2: config key 'read_pulse_width_s' was "
+                              "removed: it had no effect")
+    assert "\n" not in message and "did you mean" not in message
+    path.write_text("HARDWARE = {'read_pulse_width_s': 10e-9}\n")
+    with pytest.raises(UserConfigError, match="HARDWARE: config key 'read_pulse_width_s' was "
+                                              "removed"):
+        load_user_defaults(path)

@@ -161,3 +161,21 @@ def test_one_bit_unsigned_activations_work_end_to_end(tmp_path):
     assert result.accuracy["quantized"] == result.accuracy["hardware"]   # exact sequential read
     trace = read_trace(tmp_path / "t")
     assert all(layer.input_codes.max() <= 1 for layer in trace.layers)
+
+
+def test_a_long_pass_announces_its_duration_once(monkeypatch):
+    """A pass projected beyond ANNOUNCE_AFTER_S says so once, after its first batches."""
+    import torch
+
+    import cim.passes as passes
+    monkeypatch.setattr(passes, "ANNOUNCE_AFTER_S", 0.0)     # every pass counts as long
+    said = []
+    model = torch.nn.Linear(4, 2)
+    acc = passes.evaluate(model, torch.zeros(10, 4), torch.zeros(10, dtype=torch.long), 3,
+                          desc="hardware", announce=said.append)
+    assert acc is not None and len(said) == 1
+    assert said[0].startswith("note: the hardware pass over 10 images will take about ")
+    monkeypatch.setattr(passes, "ANNOUNCE_AFTER_S", 1e9)     # a short pass says nothing
+    said.clear()
+    passes.evaluate(model, torch.zeros(10, 4), None, 3, desc="hardware", announce=said.append)
+    assert said == []

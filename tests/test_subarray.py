@@ -106,7 +106,7 @@ def test_trace_energy_scales_with_input_ones(name):
 
 @pytest.mark.parametrize("changes", [
     dict(memory_cell="rram"), dict(memory_cell="rram", access_device="0t1r"),
-    dict(memory_cell="fefet"), dict(adc_type="sar"), dict(operation_mode="sequential"),
+    dict(adc_type="sar"), dict(operation_mode="sequential"),
     dict(memory_cell="rram", operation_mode="sequential", cell_bits=2),
     dict(compat="neurosim-1.4"), dict(calibration_factors=False),
     dict(technology_node_nm=7), dict(technology_node_nm=1),

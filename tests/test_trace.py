@@ -101,3 +101,61 @@ def test_read_refuses_damaged_folders(tmp_path, damage, fragment):
         manifest.write_text(json.dumps(data))
     with pytest.raises(TraceError, match=fragment):
         read_trace(folder)
+
+
+def _attention_layers(rng, images=2):
+    """A token-wise projection (T=5 tokens, 8 -> 12) and one Q.K^T product of 2 heads
+    (M=5 queries, K=4 features per head, N=5 keys)."""
+    proj = LayerGeometry(name="qkv", kind="linear", in_channels=8, out_channels=12,
+                         input_hw=(5, 1), output_hw=(5, 1))
+    score = LayerGeometry(name="scores", kind="dynamic_matmul", in_channels=2 * 4,
+                          out_channels=2 * 5, groups=2, input_hw=(5, 1), output_hw=(5, 1),
+                          followed_by=("softmax",), input_signed=True)
+    return [
+        LayerTrace(proj, rng.integers(-128, 128, proj.weight_shape), 1 / 128,
+                   rng.integers(0, 256, proj.input_shape(images)), 0.01),
+        LayerTrace(score, rng.integers(-128, 128, score.weight_codes_shape(images)), 0.02,
+                   rng.integers(-128, 128, score.input_shape(images)), 0.03),
+    ]
+
+
+def test_token_and_dynamic_layers_shapes_and_round_trip(tmp_path):
+    rng = np.random.default_rng(1)
+    proj, score = _attention_layers(rng)
+    assert proj.geometry.input_shape(2) == (2, 5, 8) and proj.geometry.tokens == 5
+    assert score.geometry.weight_codes_shape(2) == (2, 2, 4, 5)     # images, heads, K, N
+    assert score.geometry.input_shape(2) == (2, 2, 5, 4)            # images, heads, M, K
+    assert score.geometry.rows == 4 and score.geometry.dynamic and not proj.geometry.dynamic
+    assert score.geometry.macs == 5 * 4 * 5 * 2                     # M K N per head, 2 heads
+    folder = write_trace(tmp_path / "layer_record_A", "A", [proj, score], {}, "h")
+    loaded = read_trace(folder)
+    for original, back in zip((proj, score), loaded.layers):
+        np.testing.assert_array_equal(back.weight_codes, original.weight_codes)
+        np.testing.assert_array_equal(back.input_codes, original.input_codes)
+    # NeuroSim's table has no row for a product whose weights change per input
+    assert (folder / "NetWork.csv").read_text().splitlines() == ["5,1,8,1,1,12,0,1"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(kind="attention"), "kind='attention' must be one of conv2d, linear, dynamic_matmul"),
+    (dict(output_hw=(4, 1)), "must both be \\(tokens, 1\\)"),
+    (dict(kernel_size=(3, 3)), "kernel_size=\\(3, 3\\) must be \\(1, 1\\)"),
+    (dict(groups=3), "must be multiples of groups \\(heads\\)=3"),
+])
+def test_dynamic_layer_geometry_refused(change, message):
+    fields = dict(name="s", kind="dynamic_matmul", in_channels=8, out_channels=10, groups=2,
+                  input_hw=(5, 1), output_hw=(5, 1))
+    with pytest.raises(TraceError, match=message):
+        LayerGeometry(**dict(fields, **change))
+
+
+def test_dynamic_layer_codes_need_one_operand_per_image(tmp_path):
+    rng = np.random.default_rng(2)
+    proj, score = _attention_layers(rng)
+    score.weight_codes = score.weight_codes[0]           # one operand for every image: wrong
+    with pytest.raises(TraceError, match="weight_codes shape \\(2, 4, 5\\) disagrees"):
+        write_trace(tmp_path / "layer_record_A", "A", [proj, score], {}, "h")
+    proj, score = _attention_layers(rng)
+    score.weight_scale = np.ones(10)
+    with pytest.raises(TraceError, match="must be one value"):
+        write_trace(tmp_path / "layer_record_B", "B", [proj, score], {}, "h")

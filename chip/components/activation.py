@@ -1,11 +1,10 @@
-"""Activation units: ReLU as a bit shifter, sigmoid as an SRAM look-up table (tables §5.3/§5.8)."""
+"""Activation units: ReLU as a bit shifter, sigmoid as an SRAM look-up table (tables §5.3/§5.8).
+The other nonlinear functions (GELU, SiLU, Hardswish, tanh, softmax): chip.components.nonlinear."""
 from __future__ import annotations
 
-
 from chip.components.base import Component, cycles, require_int
-from chip.components.decoder import RowDecoder
 from chip.components.dff import DFF
-from chip.components.sense_amp import SenseAmp
+from chip.components.lut import LookupTable
 
 
 class Activation(Component):
@@ -34,23 +33,12 @@ class Activation(Component):
             self.op_energy_J = DFF(ctx, config, self.num_bits, apply_gamma=False) \
                 .dynamic_energy_J(num_reads=1)
         elif self.kind == "sigmoid":
-            entries = 2 ** min(self.num_bits, 12)
-            F = ctx.feature_size_m
-            cell_h = ctx.node.sram_cell_height_F * F
-            cell_w = ctx.node.sram_cell_width_F * F
-            w1 = ctx.width_F(1.0)
-            row_cap = self.num_bits * (cell_w * ctx.wire_cap_F_per_m + 2 * ctx.gate_cap(w1))
-            col_cap = entries * (cell_h * ctx.wire_cap_F_per_m + ctx.drain_cap(w1, "n"))
-            dec = RowDecoder(ctx, config, entries, row_cap, height_m=entries * cell_h)
-            sa = SenseAmp(ctx, config, self.num_bits, col_cap)
-            lut = entries * self.num_bits * cell_h * cell_w
-            self._place(self.num_units * (lut + dec.area_m2 + sa.area_m2))
-            cell_leak = 2 * ctx.gate("inv", 1, w1, w1).leakage_W
-            self.leakage_W = self.num_units * (entries * self.num_bits * cell_leak
-                                               + dec.leakage_W + sa.leakage_W)
-            self.op_latency_s = dec.decode_latency_s + sa.sense_latency_s
-            self.op_energy_J = (dec.decode_energy_J + row_cap * ctx.vdd_V ** 2
-                                + sa.dynamic_energy_J(num_reads=1))
+            # tables §5.8: an SRAM table of 2^num_bits words (at most 4096) per lane
+            lut = LookupTable(ctx, config, 2 ** min(self.num_bits, 12), self.num_bits,
+                              self.num_units)
+            self._place(lut.area_m2)
+            self.leakage_W = lut.leakage_W
+            self.op_latency_s, self.op_energy_J = lut.op_latency_s, lut.op_energy_J
         else:
             raise ValueError(f"kind={self.kind!r} must be 'relu' or 'sigmoid'")
 

@@ -1,6 +1,6 @@
 """SubArray: the compute-in-memory macro — cell array plus its read periphery.
 
-Composes the leaf components for SRAM, RRAM/FeFET 1T1R and 0T1R crossbar arrays, read
+Composes the leaf components for SRAM, RRAM 1T1R and 0T1R crossbar arrays, read
 conventionally sequential (one row per read) or parallel (``rows_per_read`` rows at once,
 ``ceil(rows / rows_per_read)`` partial reads accumulated by adders and DFFs), with the
 columns multiplexed ``cols_per_adc`` to one ADC and shift-add over cell slices and input
