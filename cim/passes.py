@@ -20,7 +20,7 @@ from .layers import CIMLayer
 
 __all__ = ["SOFTWARE_BATCH", "HARDWARE_BATCH_ELEMENTS", "evaluate", "ordered_layers",
            "calibrate_activations", "hardware_batch", "program", "program_layer",
-           "layer_statistics",
+           "layer_statistics", "read_counts", "per_image_counts",
            "count_sequential_reads"]
 
 #: images per batch in the float and quantized passes
@@ -117,6 +117,26 @@ def layer_statistics(layers: list[CIMLayer]) -> dict[str, Any]:
     total["fault_rate"] = total["faults"] / total["cells_used"] if total["cells_used"] else 0.0
     total["layers"] = per_layer
     return total
+
+
+#: the counts that grow with every read (layer_statistics keys)
+_READ_COUNTS = ("reads", "adc_conversions", "column_reads", "sense_amp_reads")
+
+
+def read_counts(layers: list[CIMLayer]) -> dict[str, int]:
+    """The read counts of :func:`layer_statistics` so far (a pass's counts are the
+    difference of two of them)."""
+    total = layer_statistics(layers)
+    return {k: total[k] for k in _READ_COUNTS}
+
+
+def per_image_counts(before: dict[str, int], after: dict[str, int], images: int
+                     ) -> dict[str, float]:
+    """Counts of one inference: the reads between two :func:`read_counts` over the images
+    read in between."""
+    if images < 1:
+        raise ValueError(f"images={images!r} must be a positive integer")
+    return {k: (after[k] - before[k]) / images for k in _READ_COUNTS}
 
 
 def ordered_layers(model: nn.Module, analysis: NetworkAnalysis) -> list[CIMLayer]:

@@ -60,7 +60,8 @@ from .calibration import (CALIBRATION_SPLIT, META_KEY, STAGE_TITLES, STAGES, Cal
                           calibration_meta, parse_stages)
 from .finetune import FineTuneSettings
 from .passes import (SOFTWARE_BATCH, calibrate_activations, count_sequential_reads, evaluate,
-                     hardware_batch, layer_statistics, ordered_layers, program)
+                     hardware_batch, layer_statistics, ordered_layers, per_image_counts,
+                     program, read_counts)
 
 __all__ = ["InferenceResult", "run", "programmed_statistics", "statistics",
            "ineffective_settings", "write_accuracy_report", "export_neurosim",
@@ -446,13 +447,29 @@ def _passes(req: _Request, cim_model, layers, data, x_eval, y_eval, calib, meta,
         timings["calibration_pipeline"] = time.perf_counter() - t
         acc_float = _accuracy(cim_model, "float", x_eval, y_eval, SOFTWARE_BATCH)
         acc_quant = _accuracy(cim_model, "quant", x_eval, y_eval, SOFTWARE_BATCH)
+    acc_hw, per_image = _hardware_pass(req, cim_model, layers, data, x_eval, y_eval, hw_batch,
+                                       progress, announce, timings)
+    if table:
+        table[-1]["hardware"] = acc_hw               # the last stage's is the reported run
+    accuracy = {"float": acc_float, "quantized": acc_quant, "hardware": acc_hw}
+    if data.is_synthetic:
+        accuracy = {k: None for k in accuracy}
+    return accuracy, dict(layer_statistics(layers), per_image=per_image), cal, table
+
+
+def _hardware_pass(req: _Request, cim_model, layers, data, x_eval, y_eval, hw_batch, progress,
+                   announce, timings) -> tuple[float | None, dict[str, float]]:
+    """The scored hardware pass (it records the trace images); returns its accuracy and the
+    counts of one inference (cim.passes.per_image_counts: this pass's reads / images)."""
     t = time.perf_counter()
     set_mode(cim_model, "hw")
     counters = [layer.register_forward_hook(count_sequential_reads) for layer in layers]
     record_now = req.images <= len(x_eval)
     if record_now:
         recorder.start_recording(layers, req.images)
+    before = read_counts(layers)
     acc_hw = evaluate(cim_model, x_eval, y_eval, hw_batch, "hardware", progress, announce)
+    per_image = per_image_counts(before, read_counts(layers), len(x_eval))
     timings["hardware"] = time.perf_counter() - t
     if not record_now:
         recorder.start_recording(layers, req.images)
@@ -460,12 +477,7 @@ def _passes(req: _Request, cim_model, layers, data, x_eval, y_eval, calib, meta,
     recorder.stop_recording(layers)
     for handle in counters:
         handle.remove()
-    if table:
-        table[-1]["hardware"] = acc_hw               # the last stage's is the reported run
-    accuracy = {"float": acc_float, "quantized": acc_quant, "hardware": acc_hw}
-    if data.is_synthetic:
-        accuracy = {k: None for k in accuracy}
-    return accuracy, layer_statistics(layers), cal, table
+    return acc_hw, per_image
 
 
 def _timed(timings: dict, key: str, work: Callable[[], Any]) -> Any:
