@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a hardware config field (repeatable)")
     p.add_argument("--preset", help="start from a named hardware preset instead of "
-                   "inferenceConfig.HARDWARE")
+                   "inferenceConfig.HARDWARE; realistic-device presets (rram-write-verify, "
+                   "rram-no-verify, rram-faults-chen2015) alone or composed after one: "
+                   "table7-rram-22nm-par32+rram-no-verify (contracts.presets)")
     p.add_argument("--seed", type=int, help="seed of init, synthetic data, device effects")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors (results "
                    "are in the trace and results/<net>/accuracy.json)")
