@@ -653,31 +653,38 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
         accuracy, stats, cal, table = _passes(req, s.cim_model, s.layers, s.data, s.x_eval,
                                               s.y_eval, s.calib, s.meta, progress, s.warn,
                                               log, timings)
-    pipeline = {}
-    if cal is not None:
-        path = _save_calibrated(req, s.model, cal, table, s.meta, s.checkpoint)
-        pipeline = {"stages": list(req.stages), "calibration_images": len(cal.images),
-                    "split": "train", "table": table, "checkpoint": str(path),
-                    "scaling": cal.scaling, "folded_batchnorm": cal.folded,
-                    "finetune": cal.finetune}
+    pipeline = {} if cal is None else _pipeline_record(req, s, cal, table)
     traces = recorder.collect(s.layers, s.analysis)
-    result = InferenceResult(
-        network=req.name, dataset=req.dataset, dataset_description=s.data.description,
-        is_synthetic=s.data.is_synthetic, config=req.cfg, config_hash=req.cfg.config_hash(),
-        accuracy=accuracy, eval_images=len(s.x_eval) if not no_accuracy else 0,
-        traced_images=req.images, trace_dir=None, cost_only=cost_only, trace_bytes=0,
-        checkpoint=s.checkpoint, warnings=s.warnings,
-        timings_s=timings,
-        layers=[dict(tr.geometry.to_json(), rows=tr.geometry.rows, macs=tr.geometry.macs)
-                for tr in traces], statistics=stats, seed=req.seed,
-        calibration=s.calibration, provenance=req.provenance,
-        calibration_pipeline=pipeline)
+    result = _result(s, accuracy, stats, traces, cost_only, no_accuracy, pipeline)
     if req.trace_dir is not None:
         _write_trace(req, result, traces, s.data, s.warn)
     timings["total"] = time.perf_counter() - s.t_start
     if req.results_dir is not None:
         result.accuracy_file = write_accuracy_report(result, req.results_dir, s.warn)
     return result
+
+
+def _pipeline_record(req: _Request, s, cal: Calibration, table) -> dict[str, Any]:
+    """Save the calibrated checkpoint; what the result records of the calibration."""
+    path = _save_calibrated(req, s.model, cal, table, s.meta, s.checkpoint)
+    return {"stages": list(req.stages), "calibration_images": len(cal.images),
+            "split": "train", "table": table, "checkpoint": str(path),
+            "scaling": cal.scaling, "folded_batchnorm": cal.folded, "finetune": cal.finetune}
+
+
+def _result(s, accuracy, stats, traces, cost_only: bool, no_accuracy: bool,
+            pipeline: dict[str, Any]) -> InferenceResult:
+    req = s.req
+    return InferenceResult(
+        network=req.name, dataset=req.dataset, dataset_description=s.data.description,
+        is_synthetic=s.data.is_synthetic, config=req.cfg, config_hash=req.cfg.config_hash(),
+        accuracy=accuracy, eval_images=len(s.x_eval) if not no_accuracy else 0,
+        traced_images=req.images, trace_dir=None, cost_only=cost_only, trace_bytes=0,
+        checkpoint=s.checkpoint, warnings=s.warnings, timings_s=s.timings,
+        layers=[dict(tr.geometry.to_json(), rows=tr.geometry.rows, macs=tr.geometry.macs)
+                for tr in traces], statistics=stats, seed=req.seed,
+        calibration=s.calibration, provenance=req.provenance,
+        calibration_pipeline=pipeline)
 
 
 @dataclass
