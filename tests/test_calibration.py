@@ -37,6 +37,8 @@ def tiny(tmp_path_factory):
     (xt, yt), (xs, ys) = _clusters(0, 1024, centers, g), _clusters(0, 400, centers, g)
     path = tmp_path_factory.mktemp("tiny") / "clusters.npz"
     np.savez(path, x=xs.numpy(), y=ys.numpy(), x_train=xt.numpy(), y_train=yt.numpy())
+    threads = torch.get_num_threads()        # module scope: before conftest's one_thread
+    torch.set_num_threads(1)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 32),
                           nn.ReLU(), nn.Linear(32, 4))
@@ -47,6 +49,7 @@ def tiny(tmp_path_factory):
         opt.zero_grad()
         loss.backward()
         opt.step()
+    torch.set_num_threads(threads)
     return model.eval(), str(path)
 
 
