@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import chip.estimator  # noqa: F401  (an editable build's rebuild note prints here)
 from contracts.config import ConfigError, HardwareConfig
 from contracts.presets import DEVICE_FIELDS, DEVICE_PRESETS, PRESETS, preset
 from neuropysim import Accelerator
@@ -88,3 +89,16 @@ def test_device_presets_compose_with_hardware_presets():
         preset("rram-no-verify+default")
     with pytest.raises(ConfigError, match="preset='nope' is unknown"):
         preset("default+nope")
+
+
+def test_command_line_is_the_accelerator(capfd):
+    import json
+
+    from neuropysim.__main__ import main
+    assert main(["--model", "lenet5", "--set", "operation_mode=parallel", "--faults", "0.01",
+                 "--eval-images", "8", "--json"]) == 0
+    out = json.loads(capfd.readouterr().out)
+    assert out["faults_injected"] == out["statistics"]["faults"] > 0
+    assert {key for key, _, _ in STATISTICS_LINES} <= set(out["statistics"])
+    assert main(["--faults", "2"]) == 2
+    assert "rate=2.0 must be a fraction in [0, 1]" in capfd.readouterr().err
