@@ -13,6 +13,8 @@ import included), in a scratch folder:
   torchvision's definition, random init), then ``Chip.py --trace ...``. Target: both steps
   <= 60 s together, each <= 3 GB peak RSS.
 - ``mobilenetv2``: the same two commands for MobileNetV2 (no target; reported).
+- ``bert-base``: step 1 of the BERT-base-shaped encoder (``models/bert.py``, 128 embedded
+  tokens, random init). Target (issue 13): trace + chip estimate <= 60 s, <= 4 GB.
 
 Wall time is the best of ``--repeat`` runs of each command (the machine is shared; the
 1-minute load average before each run is printed with it, and each run's CPU time, user +
@@ -37,6 +39,9 @@ CASES = {
     "vgg8": (["--network", "vgg8"], False, {"step1": (3.0, 600.0)}),
     "resnet50": (["--model", "resnet50"], True, {"both": (60.0, 3000.0)}),
     "mobilenetv2": (["--model", "mobilenetv2"], True, {}),
+    # issue 13: BERT-base-shaped encoder, 128 tokens; step 1 only until step 2 prices
+    # dynamic_matmul layers (the target, <= 60 s and <= 4 GB, is for both steps)
+    "bert-base": (["--model", "bert-base"], False, {"step1": (60.0, 4000.0)}),
 }
 
 

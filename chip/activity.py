@@ -186,7 +186,7 @@ def input_bit_vectors(layer, config: HardwareConfig, neurosim: bool = False) -> 
         x = x.astype(dt, copy=False)
     n = x.shape[0]
     if g.kind == "linear":
-        cols = x.reshape(n, 1, -1)
+        cols = x.reshape(n, g.tokens, -1)               # one vector per token
     else:
         # all input channels: a grouped layer's group j reads rows [j R_g, (j+1) R_g)
         ph, pw = g.padding
@@ -384,11 +384,16 @@ def _place(reads: _Reads, gr: np.ndarray, Lg: np.ndarray, config: HardwareConfig
     Xg = None                                                     # numpy fallback only
     for lo in range(0, n, R):                                     # sub-array row blocks
         hi = min(lo + R, n)
+        ones = reads.row_ones[gr[lo:hi]]
+        if reads.rows_per_read == 1 and not reads.hist.integer:
+            # one row per read, binned conductances: straight from the levels (same bins)
+            _count_block(reads, hi - lo, n_cols, col_blocks, ones)
+            _sequential_levels(reads, Lg[lo:hi], ones, R)
+            continue
         Gb = _block_conductance(reads, Lg[lo:hi], R)
         reads.subarrays += col_blocks
         reads.used_rows_sum += float(hi - lo) * col_blocks
         reads.used_cols_sum += float(n_cols)
-        ones = reads.row_ones[gr[lo:hi]]
         reads.active_sum += float(ones.sum()) * col_blocks
         reads.reads_max = max(reads.reads_max, math.ceil((hi - lo) / reads.rows_per_read))
         if reads.rows_per_read == 1:
@@ -399,6 +404,57 @@ def _place(reads: _Reads, gr: np.ndarray, Lg: np.ndarray, config: HardwareConfig
             if Xg is None:
                 Xg = reads.X if identity else reads.X[:, gr]
             _numpy_block(reads, Gb, np.ascontiguousarray(Xg[:, lo:hi], dtype=np.float32))
+
+
+def _count_block(reads: _Reads, rows: int, n_cols: int, col_blocks: int,
+                 ones: np.ndarray) -> None:
+    """The running counts of one sub-array row block (as _place keeps them)."""
+    reads.subarrays += col_blocks
+    reads.used_rows_sum += float(rows) * col_blocks
+    reads.used_cols_sum += float(n_cols)
+    reads.active_sum += float(ones.sum()) * col_blocks
+    reads.reads_max = max(reads.reads_max, math.ceil(rows / reads.rows_per_read))
+
+
+@functools.lru_cache(maxsize=8)
+def _bin_table(ctx, rows: int, cols: int, scale: float, bins: int) -> np.ndarray:
+    """[level, row, col] histogram bin of each cell position's effective conductance: the
+    bins _Histogram.add_weighted gives the values of effective_conductance."""
+    table = _conductance_table(ctx, rows, cols).astype(np.float64)
+    return np.minimum((table * scale).astype(np.intp), bins)
+
+
+def _sequential_levels(reads: _Reads, levels: np.ndarray, ones: np.ndarray,
+                       subarray_rows: int) -> None:
+    """_sequential_block for binned (eNVM) conductances without per-cell float arrays: a
+    cell's bin depends on its level and its (row, column mod subarray_cols) position only, so
+    the cells are counted per level and position, and each position's bin weighted by the
+    count times its row's input ones (integer counts: the same histogram exactly)."""
+    hist, ctx = reads.hist, reads.ctx
+    nr, n = levels.shape
+    cols = ctx.config.subarray_cols
+    table = _bin_table(ctx, subarray_rows, cols, hist.bins / hist.g_max, hist.bins)[:, :nr]
+    count = np.zeros(table.shape, dtype=np.float64)            # [level, row, position]
+    full = n // cols
+    if full:                                                    # whole sub-array widths
+        blocks = levels[:, :full * cols].reshape(nr, full, cols)
+        if table.shape[0] == 2:
+            count[1] = blocks.sum(axis=1, dtype=np.int64)
+        else:
+            for level in range(1, table.shape[0]):
+                count[level] = (blocks == level).sum(axis=1, dtype=np.int64)
+        count[0] = full - count[1:].sum(axis=0)
+    rest = n - full * cols
+    if rest:                                                    # a part-filled last width
+        tail = levels[:, full * cols:]
+        for level in range(table.shape[0]):
+            count[level, :, :rest] += tail == level
+    count *= ones.astype(np.float64)[None, :, None]
+    nb = hist.bins + 1
+    hist.counts += np.bincount(table.ravel(), weights=count.ravel(), minlength=nb)[:nb]
+    if reads.neurosim:
+        V = reads.X.shape[0]
+        hist.counts[0] += float((V - ones).sum() + (subarray_rows - nr) * V) * n
 
 
 def _sequential_block(reads: _Reads, Gb: np.ndarray, ones: np.ndarray, unused_rows: int) -> None:

@@ -21,6 +21,8 @@ from typing import Sequence
 
 from chip.compat import quirk_on
 from chip.cost import Cost
+from chip.dynamic import (DigitalProducts, DynamicWrites, digital_layer, digital_mapping,
+                          dynamic_activity, dynamic_writes, write_node)
 from chip.global_blocks import GlobalBlocks
 from chip.mapping import LayerMapping, NetworkMapping
 from chip.neurosim_trees import tree_inputs
@@ -47,6 +49,7 @@ class LayerResult:
     area_m2: float = 0.0
     read_cycle_s: float = 0.0
     breakdown_latency_s: dict = field(default_factory=dict)
+    writes: DynamicWrites | None = None   # a dynamic product on crossbars: its rewrites
 
 
 @dataclass
@@ -60,14 +63,20 @@ class ChipResult:
     leakage_W: float
     area_m2: float
     chip_blocks: Cost
+    # pipelined: the shared unit (SHARED_UNITS) whose busy time sets the image period, if one
+    period_set_by: str | None = None
 
 
 class Chip:
     """The chip for ``mapping``: one sub-array design, a tile (and its PE) per flavour the
-    layers use, and the shared blocks."""
+    layers use, and the shared blocks. ``geometries``: every layer of the trace; ``mapping``
+    holds those on crossbars (all but the dynamic products of the digital policy, which run
+    on the digital MAC unit, chip.dynamic)."""
 
     def __init__(self, mapping: NetworkMapping, geometries, config: HardwareConfig, parts):
         self.mapping, self.config, self.parts = mapping, config, parts
+        digital = [g for g in geometries if digital_layer(g, config)]
+        self.digital = DigitalProducts(parts, config, digital) if digital else None
         self.subarray = parts.subarray(mapping.subarray_rows, mapping.subarray_cols)
         self.read_cycle_s = float(self.subarray.read_cycle_s)
         # main.cpp: f = min(clkFreq, 1 / clkPeriod)
@@ -103,7 +112,9 @@ class Chip:
         """One layer per image: its tiles' work, its share of the chip blocks, its leakage."""
         tile, load = self.tiles[m.novel], self._load(m, trace)
         # the activity model applies the compat vector count itself (chip/activity.py)
-        c_sa = self.subarray.cost(self.parts.activity(trace, m.row_groups), self.clock_period_s)
+        activity = dynamic_activity(self.parts, trace, m.row_groups) if trace.geometry.dynamic \
+            else self.parts.activity(trace, m.row_groups)
+        c_sa = self.subarray.cost(activity, self.clock_period_s)
         c_sa.name = "subarrays"
         speedup = max(1, m.speedup)
         core = [c_sa, *tile.pe.cost(load)]
@@ -116,6 +127,9 @@ class Chip:
         chip_nodes = self.blocks.cost(load, trace.geometry, tile)
         for c in chip_nodes:
             _work_only(c)        # chip blocks' area and leakage are booked at chip level
+        writes = dynamic_writes(trace, m, self.config) if trace.geometry.dynamic else None
+        if writes is not None:       # its operand written into the cells before the reads
+            chip_nodes.insert(0, write_node(writes, self.parts))
         core_latency = sum(c.latency_s for c in core)
         chip_latency = sum(c.latency_s for c in chip_nodes)
         tiles_node = Cost(name="tiles", category="other", latency_s=core_latency, count=m.tiles,
@@ -129,7 +143,7 @@ class Chip:
             mapping=m, tree=layer_node, latency_s=layer_node.latency_s,
             dynamic_energy_J=layer_node.total_dynamic_energy_J, leakage_W=idle,
             leakage_in_use_W=in_use, area_m2=m.tiles * tile.area_m2,
-            read_cycle_s=self.read_cycle_s,
+            read_cycle_s=self.read_cycle_s, writes=writes,
             breakdown_latency_s={"core": core_latency, "chip": chip_latency})
 
     def _leakage(self, load: LayerLoad, tile: Tile) -> tuple[float, float]:
@@ -168,10 +182,35 @@ class Chip:
         return (pe.tree.leakage_W - leaking(pe.tree, used.pe, pe.psum_bits),
                 tile.tree.leakage_W - leaking(tile.tree, used.tile, tile.output_bits))
 
+    def digital_cost(self, index: int, trace: LayerTrace) -> LayerResult:
+        """A dynamic product on the digital unit per image, and its share of the chip blocks
+        (input and operand traffic, the functions after it)."""
+        g, cfg = trace.geometry, self.config
+        m = digital_mapping(index, g)
+        clock = sync_clock(cfg, self.clock_period_s)
+        load = LayerLoad(mapping=m, rows_per_pe_copy=0, vectors=m.input_vectors,
+                         outputs=g.out_channels, bit_vectors=m.input_vectors * cfg.activation_bits,
+                         tree_reads=0, clock=clock)
+        nodes = self.digital.cost(g, clock)
+        chip_nodes = self.blocks.cost(load, g, next(iter(self.tiles.values())))
+        for c in chip_nodes:
+            _work_only(c)
+        layer_node = Cost(name=m.name, category="other",
+                          latency_s=sum(c.latency_s for c in nodes + chip_nodes),
+                          children=[*nodes, *chip_nodes])
+        return LayerResult(mapping=m, tree=layer_node, latency_s=layer_node.latency_s,
+                           dynamic_energy_J=layer_node.total_dynamic_energy_J, leakage_W=0.0,
+                           leakage_in_use_W=0.0, read_cycle_s=self.read_cycle_s)
+
     def cost(self, traces: Sequence[LayerTrace], progress=None) -> ChipResult:
-        """The whole Chip -> Tile -> PE -> SubArray cost tree for one image."""
-        results = []
-        for m, trace in zip(self.mapping.layers, traces):
+        """The whole Chip -> Tile -> PE -> SubArray cost tree for one image (the layers in
+        the trace's order; those on the digital unit beside the mapped ones)."""
+        results, mapped = [], iter(self.mapping.layers)
+        for index, trace in enumerate(traces):
+            if digital_layer(trace.geometry, self.config):
+                results.append(self.digital_cost(index, trace))
+                continue
+            m = next(mapped)
             if progress is not None:
                 progress(m)
             results.append(self.layer_cost(m, trace))
@@ -181,7 +220,10 @@ class Chip:
         cfg = self.config
         image_time = max(r.latency_s for r in results) if cfg.pipeline else \
             sum(r.latency_s for r in results)
-        static_nodes = self.blocks.static()
+        shared, busy = shared_unit_time(results)
+        period_set_by = shared if cfg.pipeline and busy > image_time else None
+        image_time = max(image_time, busy) if cfg.pipeline else image_time
+        static_nodes = self.blocks.static() + (self.digital.static() if self.digital else [])
         running = 0.0
         for r in results:
             running = max(running, r.latency_s)
@@ -198,7 +240,8 @@ class Chip:
         return ChipResult(tree=chip_node, layers=results, clock_period_s=self.clock_period_s,
                           latency_s=image_time, dynamic_energy_J=chip_node.total_dynamic_energy_J,
                           leakage_energy_J=leak_energy, leakage_W=leakage_W,
-                          area_m2=chip_node.total_area_m2, chip_blocks=chip_node)
+                          area_m2=chip_node.total_area_m2, chip_blocks=chip_node,
+                          period_set_by=period_set_by)
 
     def _layer_leakage_energy(self, r: LayerResult, image_time: float,
                               running_time: float) -> float:
@@ -220,6 +263,27 @@ class Chip:
             return power * image_time
         # busy for its own stage time at the in-use rate, idle the rest of the image time
         return r.leakage_in_use_W * r.latency_s + r.leakage_W * (image_time - r.latency_s)
+
+
+#: blocks the chip has once, shared by every layer that needs them (not one per pipelined
+#: layer like the activation, pooling, softmax and LayerNorm units), by the cost nodes of
+#: their work: the digital MAC unit with its K/V buffer (a layer writes its operand into
+#: the buffer, then runs its MACs)
+SHARED_UNITS = {"digital_mac": ("digital_mac", "kv_buffer")}
+
+
+def shared_unit_time(results: Sequence[LayerResult]) -> tuple[str | None, float]:
+    """(unit, time): the shared unit busiest per image, its busy time summed over the layers
+    that use it. In a pipeline the layers take turns on it, so the image period is at least
+    this (ours; (None, 0) when no layer uses one)."""
+    busy = dict.fromkeys(SHARED_UNITS, 0.0)
+    for r in results:
+        for node in r.tree.children:
+            for unit, names in SHARED_UNITS.items():
+                if node.name in names:
+                    busy[unit] += node.latency_s
+    unit = max(busy, key=busy.get)
+    return (unit, busy[unit]) if busy[unit] > 0 else (None, 0.0)
 
 
 def _work_only(c: Cost) -> None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator
 
-__all__ = ["CATEGORIES", "Cost", "flatten"]
+__all__ = ["CATEGORIES", "EXTRA_CATEGORIES", "Cost", "flatten"]
 
 # Breakdown buckets: DNN+NeuroSim's four (array, ADC, accumulation, other) plus the two
 # it reports separately (interconnect, buffer).
 CATEGORIES = ("array", "adc", "accumulation", "interconnect", "buffer", "other")
+#: buckets only some chips have, reported only when a node uses them: "write", the cells
+#: a dynamic product rewrites for every input (dynamic_matmul_policy='crossbar')
+EXTRA_CATEGORIES = ("write",)
 
 
 @dataclass
@@ -36,8 +39,9 @@ class Cost:
     children: list["Cost"] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.category not in CATEGORIES:
-            raise ValueError(f"category={self.category!r} must be one of {CATEGORIES}")
+        if self.category not in CATEGORIES + EXTRA_CATEGORIES:
+            raise ValueError(f"category={self.category!r} must be one of "
+                             f"{CATEGORIES + EXTRA_CATEGORIES}")
 
     def add(self, child: "Cost") -> "Cost":
         self.children.append(child)
@@ -62,10 +66,11 @@ class Cost:
         return sum(node.leakage_W for _, node in self.walk())
 
     def by_category(self, metric: str) -> dict[str, float]:
-        """Sum of one metric ('area_m2', 'dynamic_energy_J', 'leakage_W') per category."""
+        """Sum of one metric ('area_m2', 'dynamic_energy_J', 'leakage_W') per category (an
+        extra category only when a node of the tree has it)."""
         totals = dict.fromkeys(CATEGORIES, 0.0)
         for _, node in self.walk():
-            totals[node.category] += getattr(node, metric)
+            totals[node.category] = totals.get(node.category, 0.0) + getattr(node, metric)
         return totals
 
 

@@ -25,10 +25,11 @@ import pandas as pd
 from chip.compat import check_quirks
 from chip.cost import Cost
 from chip.technology import applied_calibration_factors
-from contracts.config import HardwareConfig
+from contracts.config import ConfigError, HardwareConfig
 from contracts.provenance import Provenance, step2_config
 from contracts.results import SUMMARY_FORMAT
 from chip.chip_model import Chip, ChipResult
+from chip.dynamic import digital_layer, dynamic_summary
 from chip.parts import default_parts
 from chip.programming import rewrite_cost, write_cost
 from chip.mapping import NetworkMapping, map_network, priced_trace
@@ -158,7 +159,9 @@ def _layers_frame(result: ChipResult) -> pd.DataFrame:
     for r in result.layers:
         m = r.mapping
         rows.append({
-            "layer": m.name, "kind": m.kind, "mapping": "novel" if m.novel else "conventional",
+            "layer": m.name, "kind": m.kind,
+            # a product on the digital unit has no tiles (chip.dynamic.digital_mapping)
+            "mapping": "digital" if not m.tiles else "novel" if m.novel else "conventional",
             "tiles": m.tiles, "pes": m.used_pes, "arrays_used": m.used_subarrays,
             "arrays_per_copy": m.weight_subarrays, "duplication": m.speedup,
             "utilization": m.utilization, "input_vectors": m.input_vectors, "ops": m.ops,
@@ -207,7 +210,14 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
     trace = priced_trace(trace, config)      # a NeuroSim table's shape, when compat asks
     geoms = [layer.geometry for layer in trace.layers]
     check_estimate_memory(geoms, config, trace.layers[0].images)
-    mapping = map_network(geoms, config)
+    # every layer on crossbars but the dynamic products the digital policy runs digitally
+    mapped = [g for g in geoms if not digital_layer(g, config)]
+    if not mapped:
+        raise ConfigError(f"dynamic_matmul_policy='digital': every layer of "
+                          f"{trace.network!r} is a dynamic_matmul layer and runs on the "
+                          f"digital unit; the chip needs at least one static-weight layer "
+                          f"(or use dynamic_matmul_policy='crossbar')")
+    mapping = map_network(mapped, config)
     parts = parts if parts is not None else default_parts(config)
     chip = Chip(mapping, geoms, config, parts)
     result = chip.cost(trace.layers, progress=progress)
@@ -235,7 +245,7 @@ def _summary(trace: Trace, config: HardwareConfig, mapping: NetworkMapping, resu
              parts, provenance: Provenance) -> dict[str, Any]:
     w_energy, w_latency = write_cost(mapping, parts)
     area = _area_split(result)
-    ops = mapping.ops_per_image
+    ops = sum(r.mapping.ops for r in result.layers)      # the digital unit's products too
     energy = result.dynamic_energy_J + result.leakage_energy_J
     factors = applied_calibration_factors(config)
     # NeuroSim's post-layout factor zeta divides TOPS/W (tables §3, main.cpp); the energies
@@ -276,6 +286,10 @@ def _summary(trace: Trace, config: HardwareConfig, mapping: NetworkMapping, resu
         "floorplan": mapping.summary_lines(),
         "config": config.to_dict(),
     })
+    if any(layer.geometry.dynamic for layer in trace.layers):
+        summary.update(dynamic_summary(config, result, summary["fps"]))
+    if result.period_set_by:      # a shared unit, not a layer, sets the pipelined period
+        summary["pipeline_period_set_by"] = result.period_set_by
     return summary
 
 
@@ -288,7 +302,10 @@ def _rewrite_figures(trace: Trace, new: Trace, mapping: NetworkMapping, config: 
         if a.geometry.weight_shape != b.geometry.weight_shape:
             raise TraceError(f"updated trace layer {b.geometry.name!r}: weight shape "
                              f"{b.geometry.weight_shape} differs from {a.geometry.weight_shape}")
-    e, t, n = rewrite_cost(mapping, trace.layers, new.layers, config, parts)
+    mapped = [i for i, layer in enumerate(trace.layers)
+              if not digital_layer(layer.geometry, config)]
+    e, t, n = rewrite_cost(mapping, [trace.layers[i] for i in mapped],
+                           [new.layers[i] for i in mapped], config, parts)
     return {"rewrite_energy_pJ": e * 1e12, "rewrite_latency_ns": t * 1e9, "rewrite_cells": n}
 
 

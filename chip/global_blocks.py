@@ -2,7 +2,7 @@
 or X-Y bus), the global accumulation of layers that span several tile rows, the activation
 unit and max pooling (DNN+NeuroSim V1.4 Chip.cpp, tables §5.11), and the digital units of the
 nonlinear functions the trace names after a layer (GELU, SiLU, Hardswish, sigmoid, tanh,
-softmax; chip.components.nonlinear, ours).
+softmax, LayerNorm; chip.components.nonlinear, ours).
 """
 from __future__ import annotations
 
@@ -17,10 +17,21 @@ from chip.tile import Tile
 from chip.usage import buffer_work, bus_work, static, tree_work, unit_work
 from contracts.trace import LayerGeometry, pool_shape
 
-__all__ = ["GlobalBlocks", "NONLINEAR_OPS", "nonlinear_ops"]
+__all__ = ["GlobalBlocks", "NONLINEAR_OPS", "VECTOR_OPS", "nonlinear_ops", "vector_shape"]
 
 #: the trace's names (``followed_by``) of the functions with a digital unit of their own
-NONLINEAR_OPS = ("gelu", "silu", "hardswish", "sigmoid", "tanh", "softmax")
+NONLINEAR_OPS = ("gelu", "silu", "hardswish", "sigmoid", "tanh", "softmax", "layernorm")
+#: the functions over a whole vector (one unit, sized for the longest vector it meets)
+VECTOR_OPS = ("softmax", "layernorm")
+
+
+def vector_shape(geometry: LayerGeometry, op: str) -> tuple[int, int]:
+    """(vectors per input vector, length) a vector function ``op`` sees of the layer's
+    outputs: softmax after a dynamic product normalizes each head's row of N scores (H
+    vectors of N per query); otherwise one vector of all out_channels."""
+    if op == "softmax" and geometry.dynamic:
+        return geometry.groups, geometry.out_channels // geometry.groups
+    return 1, geometry.out_channels
 
 
 def nonlinear_ops(geometry: LayerGeometry, config) -> tuple[str, ...]:
@@ -71,13 +82,20 @@ class GlobalBlocks:
 
     def _nonlinear(self, parts, geometries: Sequence[LayerGeometry]) -> None:
         """One unit per function the layers need (ours): element-wise ones with the activation
-        unit's lanes, one softmax unit over the longest vector it meets."""
+        unit's lanes, a softmax (LayerNorm) unit over the longest vector it meets; pipelined,
+        one such vector unit per layer that uses it, as the activation lanes serve every
+        pipelined layer at once (a single one would make the layers take turns on it)."""
         lengths: dict[str, int] = {}
+        self.vector_units: dict[str, int] = {}
         for g in geometries:
             for op in nonlinear_ops(g, self.config):
-                lengths[op] = max(lengths.get(op, 1), g.out_channels)
+                lengths[op] = max(lengths.get(op, 1), vector_shape(g, op)[1])
+                if op in VECTOR_OPS:
+                    self.vector_units[op] = self.vector_units.get(op, 0) + 1
+        if not self.config.pipeline:
+            self.vector_units = dict.fromkeys(self.vector_units, 1)
         B = self.config.activation_bits
-        self.nonlinear = {op: parts.nonlinear(op, B, 1 if op == "softmax" else self.lanes, n)
+        self.nonlinear = {op: parts.nonlinear(op, B, 1 if op in VECTOR_OPS else self.lanes, n)
                           for op, n in lengths.items()}
 
     def _interconnect(self, parts, tiles: dict[bool, Tile]) -> None:
@@ -138,7 +156,8 @@ class GlobalBlocks:
                 static("global_accumulation", self.accumulation, "accumulation"),
                 static("activation", self.activation, "other"),
                 static("max_pool", self.pool, "other"),
-                *(static(op, unit, "other") for op, unit in self.nonlinear.items())]
+                *(static(op, unit, "other", self.vector_units.get(op, 1))
+                  for op, unit in self.nonlinear.items())]
 
     def cost(self, load: LayerLoad, geometry: LayerGeometry, tile: Tile) -> list[Cost]:
         """The layer's work on the shared blocks (time not divided by duplication)."""
@@ -156,10 +175,10 @@ class GlobalBlocks:
                                    clock=load.clock,
                                    all_lanes=quirk_on(cfg, "unused_lanes_charged")))
         ops = nonlinear_ops(geometry, cfg)
-        for op in ops:             # softmax: one vector of the outputs per input vector
-            nodes.append(unit_work(self.nonlinear[op], op, ops=V if op == "softmax" else
-                                   V * outs, lanes=self.nonlinear[op].num_units,
-                                   clock=load.clock))
+        for op in ops:             # softmax, LayerNorm: whole vectors of the outputs
+            nodes.append(unit_work(self.nonlinear[op], op, ops=V * vector_shape(geometry, op)[0]
+                                   if op in VECTOR_OPS else V * outs,
+                                   lanes=self.nonlinear[op].num_units, clock=load.clock))
         if not ops:
             nodes.append(unit_work(self.activation, "activation", ops=V * outs,
                                    lanes=self.lanes, clock=load.clock))
@@ -174,6 +193,9 @@ class GlobalBlocks:
         bits_in = (m.input_rows or m.weight_rows) * B * V / (math.sqrt(tile.flavour.pes)
                                                              if m.novel else 1)
         bits_out = outs * B * V / reduction
+        if geometry.dynamic:       # its second operand (K^T or V) comes the same way (ours)
+            bits_in += geometry.groups * geometry.rows * (
+                geometry.out_channels // geometry.groups) * geometry.weight_bits
         parallel = min(self.buffer_cores,
                        math.ceil(self.bus_width / cfg.global_buffer_core_cols))
         nodes.append(buffer_work(self.buffer, "global_buffer", clock=load.clock,
@@ -184,7 +206,8 @@ class GlobalBlocks:
 
     def _bus_cost(self, load: LayerLoad, m: LayerMapping, bits_in: float,
                   bits_out: float) -> Cost:
-        cfg, bus = self.config, self.bus_of[m.novel]
+        # a product on the digital unit (no tiles) uses the bus of the largest tiles
+        cfg, bus = self.config, self.bus_of.get(m.novel, self.bus)
         if cfg.global_interconnect == "xybus":
             # Chip.cpp (X-Y bus): inputs cross the horizontal bus in ceil(bits / width x chip
             # tile rows / layer tile rows) transfers, outputs the vertical bus in

@@ -233,9 +233,10 @@ def neurosim_input_vectors(g: LayerGeometry) -> int:
     """Input vectors per image as DNN+NeuroSim V1.4 counts them (reference §6):
     (H-K+1)/s * (W-K+1)/s in C++ integer arithmetic, left to right, padding ignored (7x7
     input, 3x3 kernel, stride 2: 5/2*5/2 = 2*5/2 = 5). The mapping and the activity model
-    both use this one rule (quirk padding_ignored_vectors / activity_counting)."""
+    both use this one rule (quirk padding_ignored_vectors / activity_counting). A linear
+    layer over T tokens is its NetWork.csv row, a T x 1 map with a 1 x 1 kernel: T vectors."""
     if g.kind == "linear":
-        return 1
+        return g.tokens
     h, w = g.input_hw
     kh, kw = g.kernel_size
     s = g.stride[0]
@@ -244,9 +245,9 @@ def neurosim_input_vectors(g: LayerGeometry) -> int:
 
 def _input_vectors(g: LayerGeometry, neurosim: bool) -> int:
     """Input vectors per image: one per output position (padding included); NeuroSim's
-    count when ``neurosim``."""
+    count when ``neurosim``. A linear layer: one per token."""
     if g.kind == "linear":
-        return 1
+        return g.tokens
     return neurosim_input_vectors(g) if neurosim else g.input_vectors
 
 

@@ -19,7 +19,8 @@ __all__ = ["Parts", "PhysicsUnavailable", "default_parts"]
 _REQUIRED = ("chip.technology", "chip.activity", "chip.components.subarray",
              "chip.components.adder_tree", "chip.components.buffer", "chip.components.bus",
              "chip.components.htree", "chip.components.xybus", "chip.components.max_pool",
-             "chip.components.activation", "chip.components.nonlinear")
+             "chip.components.activation", "chip.components.nonlinear",
+             "chip.components.digital_mac")
 
 
 class PhysicsUnavailable(RuntimeError):
@@ -104,10 +105,26 @@ class Parts:
     def nonlinear(self, op: str, bits: int, lanes: int, length: int = 1):
         """The digital unit of a nonlinear function (chip.components.nonlinear): ``lanes``
         element-wise lanes, or ``lanes`` softmax units over vectors of ``length`` values."""
-        from chip.components.nonlinear import NonlinearUnit, Softmax
+        from chip.components.nonlinear import LayerNorm, NonlinearUnit, Softmax
         if op == "softmax":
             return Softmax(self.ctx, self.config, num_bits=bits, length=length, num_units=lanes)
+        if op == "layernorm":
+            return LayerNorm(self.ctx, self.config, num_bits=bits, length=length,
+                             num_units=lanes)
         return NonlinearUnit(self.ctx, self.config, op, num_bits=bits, num_units=lanes)
+
+    def kv_buffer(self, capacity_bits: int, interface_bits: int):
+        """The buffer holding a dynamic product's operand for the digital unit: SRAM cores
+        (ours: tens of kB to MB per operand, where DFF register files would dwarf the lanes)."""
+        from chip.components.buffer import Buffer
+        return Buffer(self.ctx, self.config, num_bits=max(1, int(capacity_bits)),
+                      interface_width=max(1, int(interface_bits)), kind="sram")
+
+    def digital_mac(self, weight_bits: int, input_bits: int, acc_bits: int, lanes: int):
+        """The MAC lanes of the dynamic products (dynamic_matmul_policy='digital')."""
+        from chip.components.digital_mac import DigitalMAC
+        return DigitalMAC(self.ctx, self.config, weight_bits=weight_bits,
+                          input_bits=input_bits, acc_bits=acc_bits, num_units=lanes)
 
     def write_energy_per_cell_J(self) -> float:
         c = self.config

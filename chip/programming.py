@@ -26,11 +26,12 @@ def _changed_slices_lut(config: HardwareConfig) -> np.ndarray:
 
 def write_cost(mapping: NetworkMapping, parts) -> tuple[float, float]:
     """(energy J, latency s) to program every mapped cell, duplicates included. Rows of a
-    subarray are written one after another, all subarrays in parallel (ours)."""
+    subarray are written one after another, all subarrays in parallel (ours). The arrays of
+    dynamic products are left out: they are rewritten for every input (chip.dynamic)."""
     e_cell = parts.write_energy_per_cell_J()
     t_row = parts.write_time_per_row_s()
     cells = sum(m.weight_rows * m.weight_cols * max(1, m.used_subarrays // max(
-        1, m.weight_subarrays)) for m in mapping.layers)
+        1, m.weight_subarrays)) for m in mapping.layers if m.kind != "dynamic_matmul")
     return cells * e_cell, mapping.subarray_rows * t_row
 
 
@@ -45,6 +46,8 @@ def rewrite_cost(mapping: NetworkMapping, old: Sequence[LayerTrace], new: Sequen
     lut = _changed_slices_lut(config)
     mask = (1 << config.weight_bits) - 1
     for m, a, b in zip(mapping.layers, old, new):
+        if m.kind == "dynamic_matmul":
+            continue                    # rewritten for every input anyway (chip.dynamic)
         if a.weight_codes.shape != b.weight_codes.shape:
             raise ValueError(f"layer {m.name!r}: weight shapes differ between the traces "
                              f"({a.weight_codes.shape} vs {b.weight_codes.shape})")

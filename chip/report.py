@@ -141,7 +141,9 @@ def format_summary(report) -> str:
         if key in s:
             p(f"    {label + ':':<25}{s[key]:.4g} mm²")
     p(f"  clock period:              {s['clock_period_ns']:.4g} ns")
-    p(f"  latency per image ({mode}): {s['latency_per_image_ns']:.5g} ns")
+    bound = (f" (set by the shared {s['pipeline_period_set_by']} unit, which the layers take "
+             f"turns on)" if s.get("pipeline_period_set_by") else "")
+    p(f"  latency per image ({mode}): {s['latency_per_image_ns']:.5g} ns{bound}")
     p(f"  dynamic energy per image:  {s['dynamic_energy_per_image_pJ']:.5g} pJ")
     for cat, value in s.get("energy_breakdown_pJ", {}).items():
         if value:
@@ -150,6 +152,8 @@ def format_summary(report) -> str:
     p(f"  leakage power:             {s['leakage_power_uW']:.5g} µW")
     p(f"  write (load all weights):  {s['write_energy_pJ']:.5g} pJ, "
       f"{s['write_latency_ns']:.5g} ns")
+    if "dynamic_matmul_policy" in s:
+        _dynamic_lines(s, p)
     if "rewrite_energy_pJ" in s:
         p(f"  rewrite (changed cells):   {s['rewrite_energy_pJ']:.5g} pJ, "
           f"{s['rewrite_latency_ns']:.5g} ns, {s['rewrite_cells']} cells")
@@ -174,3 +178,23 @@ def format_summary(report) -> str:
     else:
         p("  calibration factors: none applied (calibration_factors=False)")
     return out.getvalue()
+
+
+def _dynamic_lines(s: dict, p) -> None:
+    """The dynamic products (attention's activation x activation products, chip.dynamic)."""
+    policy = s["dynamic_matmul_policy"]
+    p(f"  dynamic products ({s['dynamic_matmul_layers']} layers, dynamic_matmul_policy="
+      f"{policy!r}): {s['dynamic_matmul_latency_ns']:.5g} ns, "
+      f"{s['dynamic_matmul_energy_pJ']:.5g} pJ per image")
+    if policy == "digital":
+        p(f"    digital MAC unit:        {s['digital_mac_units']} lanes, "
+          f"{s['digital_unit_area_mm2']:.4g} mm² with its K/V buffer")
+        return
+    p(f"    rewrites per inference:  {s['dynamic_cell_writes_per_inference']:.6g} cells, "
+      f"{s['dynamic_write_energy_pJ']:.5g} pJ")
+    p(f"    cell writes per second:  {s['dynamic_writes_per_cell_per_s']:.4g} per cell (mean), "
+      f"{s['dynamic_worst_cell_writes_per_s']:.4g} (worst cell)")
+    if s.get("inferences_to_endurance"):
+        p(f"    endurance:               {s['inferences_to_endurance']:.4g} inferences "
+          f"({s['seconds_to_endurance']:.4g} s at this throughput) to "
+          f"{s['endurance_cycles']:.0e} writes of the worst cell")

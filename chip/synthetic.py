@@ -20,12 +20,15 @@ from contracts.trace import LayerGeometry, LayerTrace, TraceError, write_trace
 
 __all__ = [
     "NETWORKS",
+    "bert_base_geometries",
     "geometries",
     "geometries_from_network_csv",
     "lenet5_mnist_geometries",
     "resnet18_imagenet_geometries",
     "synthetic_layers",
+    "toy_encoder_geometries",
     "vgg8_cifar_geometries",
+    "vit_mnist_geometries",
     "write_synthetic_trace",
 ]
 
@@ -99,12 +102,81 @@ def resnet18_imagenet_geometries(weight_bits: int = 8, input_bits: int = 8) -> l
     return layers
 
 
+def _token_linear(name: str, cin: int, cout: int, tokens: int, after: tuple[str, ...] = (),
+                  wbits: int = 8, xbits: int = 8) -> LayerGeometry:
+    """A linear layer applied to each of ``tokens`` vectors (trace contract: (T, 1) maps)."""
+    return LayerGeometry(name=name, kind="linear", in_channels=cin, out_channels=cout,
+                         input_hw=(tokens, 1), output_hw=(tokens, 1), followed_by=after,
+                         weight_bits=wbits, input_bits=xbits)
+
+
+def _dynamic(name: str, heads: int, m: int, k: int, n: int, after: tuple[str, ...] = (),
+             wbits: int = 8, xbits: int = 8) -> LayerGeometry:
+    """Per head an (m x k) activation times a (k x n) activation (trace contract)."""
+    return LayerGeometry(name=name, kind="dynamic_matmul", in_channels=heads * k,
+                         out_channels=heads * n, groups=heads, input_hw=(m, 1),
+                         output_hw=(m, 1), followed_by=after, weight_bits=wbits,
+                         input_bits=xbits)
+
+
+def _encoder_block(prefix: str, width: int, heads: int, tokens: int, hidden: int,
+                   b: dict) -> list[LayerGeometry]:
+    """One pre-norm encoder block: Q, K, V projections, Q.K^T (softmax after it), A.V, the
+    output projection and the MLP; the residual add and the next LayerNorm follow the
+    output projection and the second MLP layer."""
+    d = width // heads
+    norm = ("add", "layernorm")
+    return [
+        _token_linear(f"{prefix}.q", width, width, tokens, **b),
+        _token_linear(f"{prefix}.k", width, width, tokens, **b),
+        _token_linear(f"{prefix}.v", width, width, tokens, **b),
+        _dynamic(f"{prefix}.qk", heads, tokens, d, tokens, after=("softmax",), **b),
+        _dynamic(f"{prefix}.av", heads, tokens, tokens, d, **b),
+        _token_linear(f"{prefix}.proj", width, width, tokens, after=norm, **b),
+        _token_linear(f"{prefix}.fc1", width, hidden, tokens, after=("gelu",), **b),
+        _token_linear(f"{prefix}.fc2", hidden, width, tokens, after=norm, **b),
+    ]
+
+
+def toy_encoder_geometries(weight_bits: int = 8, input_bits: int = 8) -> list[LayerGeometry]:
+    """A one-block encoder small enough to count cells by hand (ours): width 8, 2 heads of
+    4, 4 tokens, MLP 16, then a 2-class head on one token."""
+    b = dict(wbits=weight_bits, xbits=input_bits)
+    return [*_encoder_block("block0", 8, 2, 4, 16, b), _linear("head", 8, 2, **b)]
+
+
+def vit_mnist_geometries(weight_bits: int = 8, input_bits: int = 8) -> list[LayerGeometry]:
+    """The small ViT of issue 13 on 28x28 digits: 7x7 patches (16 patch tokens + a class
+    token = 17), width 64, 4 heads, MLP 4x (256), 4 pre-norm blocks, a 10-class head on the
+    class token."""
+    b = dict(wbits=weight_bits, xbits=input_bits)
+    layers = [_token_linear("patch_embed", 49, 64, 16, after=("add", "layernorm"), **b)]
+    for i in range(4):
+        layers += _encoder_block(f"blocks.{i}", 64, 4, 17, 256, b)
+    return layers + [_linear("head", 64, 10, **b)]
+
+
+def bert_base_geometries(weight_bits: int = 8, input_bits: int = 8) -> list[LayerGeometry]:
+    """BERT-base (Devlin et al. 2019): 12 layers, width 768, 12 heads of 64, FFN 3072,
+    sequence 128; the embeddings are look-ups (no compute layer); pooler (tanh) and a
+    2-class classifier on the [CLS] token."""
+    b = dict(wbits=weight_bits, xbits=input_bits)
+    layers = []
+    for i in range(12):
+        layers += _encoder_block(f"encoder.{i}", 768, 12, 128, 3072, b)
+    return layers + [_linear("pooler", 768, 768, after=("tanh",), **b),
+                     _linear("classifier", 768, 2, **b)]
+
+
 NETWORKS = {"lenet5": lenet5_mnist_geometries, "vgg8": vgg8_cifar_geometries,
-            "resnet18-imagenet": resnet18_imagenet_geometries}
+            "resnet18-imagenet": resnet18_imagenet_geometries,
+            "toy-encoder": toy_encoder_geometries, "vit-mnist": vit_mnist_geometries,
+            "bert-base": bert_base_geometries}
 
 
 def geometries(network: str, **kwargs) -> list[LayerGeometry]:
-    """Built-in network geometry by name (``lenet5``, ``vgg8``, ``resnet18-imagenet``)."""
+    """Built-in network geometry by name (``lenet5``, ``vgg8``, ``resnet18-imagenet``,
+    ``toy-encoder``, ``vit-mnist``, ``bert-base``)."""
     try:
         return NETWORKS[network.lower()](**kwargs)
     except KeyError:
@@ -146,7 +218,8 @@ def synthetic_layers(geoms: Sequence[LayerGeometry], images: int = 1, input_spar
                      seed: int = 0, weight_std_codes: float | None = None) -> list[LayerTrace]:
     """Random traces for ``geoms``: weight codes ~ rounded normal clipped to the signed range,
     input codes zero with probability ``input_sparsity`` and uniform over the non-zero codes
-    otherwise (ReLU-like activations). One seeded generator; reproducible from the seed."""
+    otherwise (ReLU-like activations). One seeded generator; reproducible from the seed.
+    A dynamic_matmul layer gets one weight operand per image, drawn like weights."""
     if not 0.0 <= input_sparsity <= 1.0:
         raise ValueError(f"input_sparsity={input_sparsity} must lie in [0, 1]")
     if images < 1:
@@ -156,7 +229,7 @@ def synthetic_layers(geoms: Sequence[LayerGeometry], images: int = 1, input_spar
     for g in geoms:
         w_lim = 2 ** (g.weight_bits - 1)
         std = weight_std_codes if weight_std_codes is not None else w_lim / 3.0  # ours
-        w = rng.standard_normal(size=g.weight_shape, dtype=np.float32)   # float32: low peak
+        w = rng.standard_normal(size=g.weight_codes_shape(images), dtype=np.float32)   # float32: low peak
         w *= std
         np.rint(w, out=w)
         np.clip(w, -w_lim, w_lim - 1, out=w)

@@ -172,7 +172,10 @@ def _summary_text(s: dict) -> str:
 def _print_human(result) -> None:
     kib = result.trace_bytes / 1024
     print(f"{result.network} on {result.dataset}: {result.dataset_description}")
-    print(f"hardware: {_describe(result.config)} [config {result.config_hash}]")
+    dynamic = sum(layer["kind"] == "dynamic_matmul" for layer in result.layers)
+    products = (f"; {dynamic} attention products ({result.config.dynamic_matmul_policy})"
+                if dynamic else "")
+    print(f"hardware: {_describe(result.config)}{products} [config {result.config_hash}]")
     if result.cost_only:
         why = "synthetic inputs" if result.is_synthetic else "--no-accuracy"
         print(f"accuracy: not measured - {why}, cost-only run")

@@ -49,6 +49,9 @@ def _check_precisions(layers, cfg: HardwareConfig) -> None:
 def _keep_input(layer, args) -> None:
     """Forward pre-hook: the layer's input (float, or codes on its grid once calibrated), up
     to its limit of images."""
+    if layer.kind == "dynamic_matmul":              # both operands (cim.dynamic)
+        layer.keep_operands(args[0], args[1])
+        return
     have = sum(int(t.shape[0]) for t in layer.recorded)
     if have < layer.record_limit:
         x = args[0][:layer.record_limit - have]
@@ -89,7 +92,10 @@ def trace_pass(cim_model, layers, calib: torch.Tensor, images: torch.Tensor,
     set_mode(cim_model, "float")
     if shared:
         for layer in layers:
-            layer.recorded = [quantize(torch.cat(layer.recorded), layer.act_spec())]
+            if layer.kind == "dynamic_matmul":
+                layer.quantize_kept()
+            else:
+                layer.recorded = [quantize(torch.cat(layer.recorded), layer.act_spec())]
     else:
         with _keeping(layers, n), torch.no_grad():
             for start in range(0, n, SOFTWARE_BATCH):

@@ -220,113 +220,138 @@ def solve_crossbar(g, v_in, *, r_wl: float = 0.0, r_bl: float = 0.0, r_driver: f
     g, v_in, active, sensed = _validate(g, v_in, r_wl, r_bl, r_driver, r_sense, r_access, cell,
                                         active_rows, sensed_cols, unselected_rows,
                                         unselected_cols, iv, v0, max_memory_bytes)
-    n, m = g.shape
-    r_wl, r_bl, r_driver, r_sense, r_access = map(float, (r_wl, r_bl, r_driver, r_sense,
-                                                          r_access))
+    r = _Resistances(*map(float, (r_wl, r_bl, r_driver, r_sense, r_access)))
     if v_half is None:
         v_half = 0.5 * float(np.abs(v_in[active]).max()) if active.any() else 0.0
     bias = {"ground": 0.0, "half": float(v_half), "float": None}
-
-    # cell conductance (linear) / which cells exist
-    g_cell = g.copy()
-    if cell == "1t1r":
-        g_cell[~active, :] = 0.0                       # access transistors off
-        if r_access > 0:
-            with np.errstate(divide="ignore"):
-                g_cell = np.where(g_cell > 0, 1.0 / (1.0 / np.where(g_cell > 0, g_cell, 1.0)
-                                                     + r_access), 0.0)
-
-    # row sources: selected rows at v_in; unselected rows per the bias scheme (0T1R) or
-    # irrelevant (1T1R: their cells are off; held at 0 V)
-    row_driven = active.copy()
-    row_volts = np.where(active, v_in, 0.0)
-    if cell == "0t1r" and bias[unselected_rows] is not None:
-        row_driven |= ~active
-        row_volts = np.where(active, v_in, bias[unselected_rows])
-    row_dead = np.zeros(n, bool)
-    if cell == "1t1r":
-        row_dead = ~active
-    col_driven = sensed.copy()
-    col_volts = np.zeros(m)
-    if bias[unselected_cols] is not None:
-        col_driven |= ~sensed
-        col_volts = np.where(sensed, 0.0, bias[unselected_cols])
-    # floating lines with no cell conductance at all are isolated: hold them at 0 V
-    row_isolated = (~row_driven) & (g_cell.sum(1) == 0)
-    col_isolated = (~col_driven) & (g_cell.sum(0) == 0)
-
-    wl = _Lines(n, m, r_wl, r_driver + r_wl, row_driven, row_volts, first=0)
-    wl.fixed |= row_dead | row_isolated
-    wl.idx[wl.fixed, :] = -1
-    # renumber compactly after the extra fixes
-    bl_start = _renumber(wl)
-    bl = _Lines(m, n, r_bl, r_sense + r_bl, col_driven, col_volts, first=n - 1, start=bl_start)
-    bl.fixed |= col_isolated
-    bl.idx[bl.fixed, :] = -1
-    total = _renumber(bl, start=bl_start)
-
-    wl_idx = wl.idx                                   # (n, m)
-    bl_idx = bl.idx.T                                 # (n, m): bit line j, position i
-    wl_val = np.broadcast_to(wl.value[:, None], (n, m))
-    bl_val = np.broadcast_to(bl.value[None, :], (n, m))
-
-    # --- linear branches: wire segments and terminals ------------------------------------
-    rows_a, rows_b, rows_g = [], [], []
-    if r_wl > 0:
-        a, b = _edges_along(wl)
-        rows_a.append(a), rows_b.append(b), rows_g.append(np.full(a.size, 1.0 / r_wl))
-    if r_bl > 0:
-        a, b = _edges_along(bl)
-        rows_a.append(a), rows_b.append(b), rows_g.append(np.full(a.size, 1.0 / r_bl))
-    # terminal branches: unknown node next to a driven terminal -> fixed source
-    term_node, term_g, term_v = [], [], []
-    wl_term = wl.driven & ~wl.fixed & (wl.r_term > 0)
-    if wl_term.any():
-        term_node.append(wl.idx[wl_term, 0]), term_g.append(
-            np.full(int(wl_term.sum()), 1.0 / wl.r_term)), term_v.append(wl.value[wl_term])
-    bl_term = bl.driven & ~bl.fixed & (bl.r_term > 0)
-    if bl_term.any():
-        term_node.append(bl.idx[bl_term, n - 1]), term_g.append(
-            np.full(int(bl_term.sum()), 1.0 / bl.r_term)), term_v.append(bl.value[bl_term])
-
-    a_lin = np.concatenate(rows_a) if rows_a else np.empty(0, np.int64)
-    b_lin = np.concatenate(rows_b) if rows_b else np.empty(0, np.int64)
-    g_lin = np.concatenate(rows_g) if rows_g else np.empty(0)
-    t_node = np.concatenate(term_node) if term_node else np.empty(0, np.int64)
-    t_g = np.concatenate(term_g) if term_g else np.empty(0)
-    t_v = np.concatenate(term_v) if term_v else np.empty(0)
-
-    base_i = np.concatenate([a_lin, b_lin, a_lin, b_lin, t_node])
-    base_j = np.concatenate([a_lin, b_lin, b_lin, a_lin, t_node])
-    base_d = np.concatenate([g_lin, g_lin, -g_lin, -g_lin, t_g])
-    base_rhs = np.bincount(t_node, weights=t_g * t_v, minlength=total).astype(np.float64)
-
-    # --- cells ------------------------------------------------------------------------------
-    has_cell = g_cell > 0
-    cw = wl_idx[has_cell]
-    cb = bl_idx[has_cell]
-    cg = g_cell[has_cell]
-    cwv = wl_val[has_cell]
-    cbv = bl_val[has_cell]
-    free_w, free_b = cw >= 0, cb >= 0
-
+    net = _Network(g, v_in, active, sensed, r, cell, bias[unselected_rows],
+                   bias[unselected_cols])
     if iv == "sinh":
-        v0f = float(v0)
         vr = float(v_ref) if v_ref is not None else float(np.abs(v_in[active]).max() or 1.0)
         if not vr > 0:
             raise ValueError(f"v_ref={v_ref} must be > 0 V")
-        k_i = vr / math.sinh(vr / v0f)
+        net.use_sinh(float(v0), vr)
+    x, iterations = net.solve(tol_V, max_iter)
+    vw, vb = net.node_voltages(x)
+    row_cur, col_cur = net.terminal_currents(vw, vb)
+    return CrossbarSolution(column_currents=col_cur, row_currents=row_cur, active_rows=active,
+                            sensed_cols=sensed, iterations=iterations, unknowns=net.total,
+                            v_wl=vw if return_voltages else None,
+                            v_bl=vb if return_voltages else None)
 
-        def cell_iv(vd):
-            return cg * k_i * np.sinh(vd / v0f), cg * (k_i / v0f) * np.cosh(vd / v0f)
 
-    def assemble(gc, jc):
+@dataclass(frozen=True)
+class _Resistances:
+    """Wire segment, driver, sense and access resistances (ohm)."""
+
+    wl: float
+    bl: float
+    driver: float
+    sense: float
+    access: float
+
+
+class _Network:
+    """The nodal equations of one crossbar: node numbering, the linear branches (wires and
+    terminals), the cells (linear, or linearised around the last solution for sinh cells)."""
+
+    def __init__(self, g, v_in, active, sensed, r: _Resistances, cell: str,
+                 row_bias: float | None, col_bias: float | None):
+        self.n, self.m = g.shape
+        self.r, self.iv = r, "linear"
+        self.g_cell = self._cell_conductances(g, active, cell, r.access)
+        self._number_nodes(v_in, active, sensed, cell, row_bias, col_bias)
+        self._linear_branches()
+        self.has_cell = self.g_cell > 0
+        self.cw, self.cb = self.wl_idx[self.has_cell], self.bl_idx[self.has_cell]
+        self.cg = self.g_cell[self.has_cell]
+        self.cwv, self.cbv = self.wl_val[self.has_cell], self.bl_val[self.has_cell]
+        self.free_w, self.free_b = self.cw >= 0, self.cb >= 0
+
+    @staticmethod
+    def _cell_conductances(g, active, cell: str, r_access: float) -> np.ndarray:
+        """Cell conductance (linear); 0 where no cell conducts."""
+        g_cell = g.copy()
+        if cell == "1t1r":
+            g_cell[~active, :] = 0.0                       # access transistors off
+            if r_access > 0:
+                with np.errstate(divide="ignore"):
+                    g_cell = np.where(g_cell > 0, 1.0 / (1.0 / np.where(g_cell > 0, g_cell, 1.0)
+                                                         + r_access), 0.0)
+        return g_cell
+
+    def _number_nodes(self, v_in, active, sensed, cell, row_bias, col_bias) -> None:
+        n, m, r = self.n, self.m, self.r
+        # row sources: selected rows at v_in; unselected rows per the bias scheme (0T1R) or
+        # irrelevant (1T1R: their cells are off; held at 0 V)
+        row_driven = active.copy()
+        row_volts = np.where(active, v_in, 0.0)
+        if cell == "0t1r" and row_bias is not None:
+            row_driven |= ~active
+            row_volts = np.where(active, v_in, row_bias)
+        self.row_dead = ~active if cell == "1t1r" else np.zeros(n, bool)
+        col_driven = sensed.copy()
+        col_volts = np.zeros(m)
+        if col_bias is not None:
+            col_driven |= ~sensed
+            col_volts = np.where(sensed, 0.0, col_bias)
+        # floating lines with no cell conductance at all are isolated: hold them at 0 V
+        row_isolated = (~row_driven) & (self.g_cell.sum(1) == 0)
+        col_isolated = (~col_driven) & (self.g_cell.sum(0) == 0)
+        wl = _Lines(n, m, r.wl, r.driver + r.wl, row_driven, row_volts, first=0)
+        wl.fixed |= self.row_dead | row_isolated
+        wl.idx[wl.fixed, :] = -1
+        bl_start = _renumber(wl)                   # renumber compactly after the extra fixes
+        bl = _Lines(m, n, r.bl, r.sense + r.bl, col_driven, col_volts, first=n - 1,
+                    start=bl_start)
+        bl.fixed |= col_isolated
+        bl.idx[bl.fixed, :] = -1
+        self.total = _renumber(bl, start=bl_start)
+        self.wl, self.bl = wl, bl
+        self.wl_idx, self.bl_idx = wl.idx, bl.idx.T      # (n, m): bit line j, position i
+        self.wl_val = np.broadcast_to(wl.value[:, None], (n, m))
+        self.bl_val = np.broadcast_to(bl.value[None, :], (n, m))
+
+    def _linear_branches(self) -> None:
+        """Wire segments and terminal branches (an unknown node next to a driven terminal)."""
+        wl, bl, r = self.wl, self.bl, self.r
+        pairs = [(*_edges_along(lines), r_seg) for lines, r_seg in ((wl, r.wl), (bl, r.bl))
+                 if r_seg > 0]
+        a_lin = _cat([a for a, _, _ in pairs], np.int64)
+        b_lin = _cat([b for _, b, _ in pairs], np.int64)
+        g_lin = _cat([np.full(a.size, 1.0 / r_seg) for a, _, r_seg in pairs])
+        terms = []
+        for lines, position in ((wl, 0), (bl, self.n - 1)):
+            at = lines.driven & ~lines.fixed & (lines.r_term > 0)
+            if at.any():
+                terms.append((lines.idx[at, position], np.full(int(at.sum()),
+                                                               1.0 / lines.r_term),
+                              lines.value[at]))
+        t_node = _cat([t[0] for t in terms], np.int64)
+        t_g, t_v = _cat([t[1] for t in terms]), _cat([t[2] for t in terms])
+        self.base_i = np.concatenate([a_lin, b_lin, a_lin, b_lin, t_node])
+        self.base_j = np.concatenate([a_lin, b_lin, b_lin, a_lin, t_node])
+        self.base_d = np.concatenate([g_lin, g_lin, -g_lin, -g_lin, t_g])
+        self.base_rhs = np.bincount(t_node, weights=t_g * t_v,
+                                    minlength=self.total).astype(np.float64)
+
+    def use_sinh(self, v0: float, v_ref: float) -> None:
+        """Cells with I = G k sinh(V / v0), k chosen so that I(v_ref) = G v_ref."""
+        self.iv, self.v0, self.k_i = "sinh", v0, v_ref / math.sinh(v_ref / v0)
+
+    def cell_iv(self, vd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Current and its derivative of the sinh cells at voltages ``vd``."""
+        return (self.cg * self.k_i * np.sinh(vd / self.v0),
+                self.cg * (self.k_i / self.v0) * np.cosh(vd / self.v0))
+
+    def assemble(self, gc, jc):
         """Matrix, its line-block preconditioner and the right-hand side, with cells as
         conductance gc plus a current source jc (flowing word line -> bit line)."""
+        cw, cb, free_w, free_b, total = self.cw, self.cb, self.free_w, self.free_b, self.total
         both = free_w & free_b
-        i_idx = [base_i, cw[free_w], cb[free_b]]
-        j_idx = [base_j, cw[free_w], cb[free_b]]
-        data = [base_d, gc[free_w], gc[free_b]]
+        i_idx = [self.base_i, cw[free_w], cb[free_b]]
+        j_idx = [self.base_j, cw[free_w], cb[free_b]]
+        data = [self.base_d, gc[free_w], gc[free_b]]
         # the lines alone (wires, terminals, cell conductances on the diagonal): a set of
         # independent tridiagonal chains, factorised without fill
         lines = sp.csc_matrix((np.concatenate(data), (np.concatenate(i_idx),
@@ -335,70 +360,74 @@ def solve_crossbar(g, v_in, *, r_wl: float = 0.0, r_bl: float = 0.0, r_driver: f
                                   (np.concatenate([cw[both], cb[both]]),
                                    np.concatenate([cb[both], cw[both]]))), shape=(total, total))
         mat = (lines + coupling).tocsr()
-        rhs = base_rhs.copy()
+        rhs = self.base_rhs.copy()
         # fixed neighbour of a free node: conductance times its voltage
         wf = free_w & ~free_b
         bf = free_b & ~free_w
-        rhs += np.bincount(cw[wf], weights=gc[wf] * cbv[wf], minlength=total)
-        rhs += np.bincount(cb[bf], weights=gc[bf] * cwv[bf], minlength=total)
+        rhs += np.bincount(cw[wf], weights=gc[wf] * self.cbv[wf], minlength=total)
+        rhs += np.bincount(cb[bf], weights=gc[bf] * self.cwv[bf], minlength=total)
         rhs -= np.bincount(cw[free_w], weights=jc[free_w], minlength=total)
         rhs += np.bincount(cb[free_b], weights=jc[free_b], minlength=total)
         return mat, lines, rhs
 
-    def node_voltages(x):
-        vw = np.where(wl_idx >= 0, x[np.maximum(wl_idx, 0)] if total else 0.0, wl_val)
-        vb = np.where(bl_idx >= 0, x[np.maximum(bl_idx, 0)] if total else 0.0, bl_val)
+    def node_voltages(self, x):
+        total = self.total
+        vw = np.where(self.wl_idx >= 0, x[np.maximum(self.wl_idx, 0)] if total else 0.0,
+                      self.wl_val)
+        vb = np.where(self.bl_idx >= 0, x[np.maximum(self.bl_idx, 0)] if total else 0.0,
+                      self.bl_val)
         return vw, vb
 
-    x = np.zeros(total)
-    iterations = 0
-    gc, jc = cg.copy(), np.zeros_like(cg)
-    for iterations in range(1, max_iter + 1):
-        if total:
-            x_new = _linear_solve(*assemble(gc, jc), x)
-        else:
-            x_new = x
-        step = float(np.abs(x_new - x).max()) if total else 0.0
-        x = x_new
-        if iv == "linear":
-            break
-        vw, vb = node_voltages(x)
-        vd = vw[has_cell] - vb[has_cell]
-        i_c, di = cell_iv(vd)
-        gc, jc = di, i_c - di * vd
-        if iterations > 1 and step < tol_V:
-            break
-    else:
-        if iv == "sinh":
-            raise RuntimeError(f"Newton iteration did not converge in max_iter={max_iter} "
-                               f"steps (last step {step:.3g} V > tol_V={tol_V:g})")
+    def solve(self, tol_V: float, max_iter: int) -> tuple[np.ndarray, int]:
+        """The unknown node voltages: one linear solve, or Newton steps for sinh cells."""
+        x = np.zeros(self.total)
+        iterations, step = 0, 0.0
+        gc, jc = self.cg.copy(), np.zeros_like(self.cg)
+        for iterations in range(1, max_iter + 1):
+            x_new = _linear_solve(*self.assemble(gc, jc), x) if self.total else x
+            step = float(np.abs(x_new - x).max()) if self.total else 0.0
+            x = x_new
+            if self.iv == "linear":
+                return x, iterations
+            vw, vb = self.node_voltages(x)
+            vd = vw[self.has_cell] - vb[self.has_cell]
+            i_c, di = self.cell_iv(vd)
+            gc, jc = di, i_c - di * vd
+            if iterations > 1 and step < tol_V:
+                return x, iterations
+        if self.iv == "linear":                     # max_iter < 1: no solve asked for
+            return x, iterations
+        raise RuntimeError(f"Newton iteration did not converge in max_iter={max_iter} "
+                           f"steps (last step {step:.3g} V > tol_V={tol_V:g})")
 
-    vw, vb = node_voltages(x)
-    # terminal currents
-    row_cur = np.zeros(n)
-    src = wl.driven & ~row_dead
-    if r_driver + r_wl > 0:
-        row_cur[src] = (wl.value[src] - vw[src, 0]) / (r_driver + r_wl)
-    col_cur = np.zeros(m)
-    snk = bl.driven
-    if r_sense + r_bl > 0:
-        col_cur[snk] = (vb[n - 1, snk] - bl.value[snk]) / (r_sense + r_bl)
-    # lines held at their source voltage: their terminal current is the sum of cell currents
-    if iv == "linear":
-        i_cell = g_cell * (vw - vb)
-    else:
-        i_cell = np.zeros((n, m))
-        i_cell[has_cell] = cell_iv(vw[has_cell] - vb[has_cell])[0]
-    held_r = wl.fixed & src
-    if r_driver + r_wl == 0 or held_r.any():
-        row_cur[held_r] = i_cell[held_r].sum(1)
-    held_c = bl.fixed & snk
-    if held_c.any():
-        col_cur[held_c] = i_cell[:, held_c].sum(0)
-    return CrossbarSolution(column_currents=col_cur, row_currents=row_cur, active_rows=active,
-                            sensed_cols=sensed, iterations=iterations, unknowns=total,
-                            v_wl=vw if return_voltages else None,
-                            v_bl=vb if return_voltages else None)
+    def terminal_currents(self, vw, vb) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) terminal currents at the node voltages."""
+        n, m, r, wl, bl = self.n, self.m, self.r, self.wl, self.bl
+        row_cur = np.zeros(n)
+        src = wl.driven & ~self.row_dead
+        if r.driver + r.wl > 0:
+            row_cur[src] = (wl.value[src] - vw[src, 0]) / (r.driver + r.wl)
+        col_cur = np.zeros(m)
+        snk = bl.driven
+        if r.sense + r.bl > 0:
+            col_cur[snk] = (vb[n - 1, snk] - bl.value[snk]) / (r.sense + r.bl)
+        # lines held at their source voltage: their terminal current is the sum of cell currents
+        if self.iv == "linear":
+            i_cell = self.g_cell * (vw - vb)
+        else:
+            i_cell = np.zeros((n, m))
+            i_cell[self.has_cell] = self.cell_iv(vw[self.has_cell] - vb[self.has_cell])[0]
+        held_r = wl.fixed & src
+        if r.driver + r.wl == 0 or held_r.any():
+            row_cur[held_r] = i_cell[held_r].sum(1)
+        held_c = bl.fixed & snk
+        if held_c.any():
+            col_cur[held_c] = i_cell[:, held_c].sum(0)
+        return row_cur, col_cur
+
+
+def _cat(parts, dtype=np.float64) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.empty(0, dtype)
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> float:

@@ -81,7 +81,7 @@ class CIMLayer(nn.Module):
         self.adc_scale = 1.0
         #: how the offset code's off-state current is removed (Crossbar.set_off_state)
         self.off_state = "column"
-        self.input_hw: tuple[int, int] = (1, 1)
+        self.input_hw: tuple[int, int] = (1, 1)     # a Linear over T tokens: (T, 1)
         self.output_hw: tuple[int, int] = (1, 1)
         self.calls = 0
 
@@ -151,6 +151,8 @@ class CIMLayer(nn.Module):
         self.calls += 1
         if self.kind != "linear":
             self.input_hw = (1 if x.dim() == 3 else int(x.shape[-2]), int(x.shape[-1]))
+        else:                         # a Linear over T tokens, (N, T, Cin): T vectors per image
+            self.input_hw = self.output_hw = (int(x.shape[1]) if x.dim() == 3 else 1, 1)
         if self.mode == "float":
             y = self.inner(x)
         elif self.mode == "calibrate":

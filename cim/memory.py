@@ -22,6 +22,9 @@ _STATE_COPIES = 4
 def estimate_bytes(layers: Sequence[CIMLayer], cfg: HardwareConfig) -> dict[str, int]:
     cells = 0
     for layer in layers:
+        if layer.kind == "dynamic_matmul":       # written per input: one image's arrays
+            cells += layer.heads * layer.k * layer.n * cfg.cells_per_weight
+            continue
         weight = layer.inner.weight
         cells += int(weight.shape[0]) * int(weight[0].numel()) * cfg.cells_per_weight
     return {"crossbar states": cells * 4 * _STATE_COPIES,

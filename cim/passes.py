@@ -15,7 +15,7 @@ from torch import nn
 from contracts.config import HardwareConfig
 
 from .adc import ADC_CALIBRATION_IMAGES
-from .convert import NetworkAnalysis, set_mode
+from .convert import CIM_MODULES, NetworkAnalysis, set_mode
 from .layers import CIMLayer
 
 __all__ = ["SOFTWARE_BATCH", "HARDWARE_BATCH_ELEMENTS", "evaluate", "ordered_layers",
@@ -140,7 +140,7 @@ def per_image_counts(before: dict[str, int], after: dict[str, int], images: int
 
 
 def ordered_layers(model: nn.Module, analysis: NetworkAnalysis) -> list[CIMLayer]:
-    by_name = {m.name: m for m in model.modules() if isinstance(m, CIMLayer)}
+    by_name = {m.name: m for m in model.modules() if isinstance(m, CIM_MODULES)}
     return [by_name[n] for n in analysis.compute]
 
 
@@ -154,8 +154,10 @@ def calibrate_activations(model: nn.Module, layers: list[CIMLayer], calib: torch
     evaluate(model, calib, None, SOFTWARE_BATCH)
     for layer in layers:
         if stored and layer.name in stored:
-            amax, amin = stored[layer.name]
-            layer.amax, layer.amin = float(amax), float(amin)
+            values = stored[layer.name]        # dynamic products: also the weight operand's
+            layer.amax, layer.amin = float(values[0]), float(values[1])
+            if layer.kind == "dynamic_matmul" and len(values) > 2:
+                layer.wmax = float(values[2])
         if layer.amax <= 0 and layer.amin >= 0:
             layer.amax = 1.0                                       # dead input: any grid works
         layer.signed = layer.input_signed()
@@ -165,13 +167,16 @@ def hardware_batch(layers: list[CIMLayer]) -> int:
     """Images per hardware batch so one layer's im2col stays under HARDWARE_BATCH_ELEMENTS."""
     worst = 1
     for layer in layers:
+        if layer.kind == "dynamic_matmul":      # one input vector of H*K codes per token
+            worst = max(worst, layer.heads * layer.k * layer.m)
+            continue
         inner = layer.inner
-        if layer.kind != "linear":
+        if layer.kind == "linear":
+            worst = max(worst, inner.in_features * layer.output_hw[0])
+        else:
             kernel = layer.geometry_2d()[0]
             rows = inner.in_channels * kernel[0] * kernel[1]
             worst = max(worst, rows * layer.output_hw[0] * layer.output_hw[1])
-        else:
-            worst = max(worst, inner.in_features)
     return int(max(1, min(SOFTWARE_BATCH, HARDWARE_BATCH_ELEMENTS // worst)))
 
 
@@ -188,10 +193,16 @@ def program(model: nn.Module, layers: list[CIMLayer], cfg: HardwareConfig, seed:
         layer.program(cfg, generator)
     if cfg.operation_mode == "parallel" and cfg.adc_range == "calibrated":
         set_mode(model, "hw")
-        for layer in layers:
+        static = [layer for layer in layers if layer.kind != "dynamic_matmul"]
+        dynamic = [layer for layer in layers if layer.kind == "dynamic_matmul"]
+        for layer in static:
             _start_adc_calibration(layer)
+        for layer in dynamic:
+            layer.begin_adc_calibration()
         evaluate(model, calib[:ADC_CALIBRATION_IMAGES], None, batch)
-        for layer in layers:
+        for layer in dynamic:
+            layer.end_adc_calibration()
+        for layer in static:
             _finish_adc_calibration(layer, cfg)
 
 

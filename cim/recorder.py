@@ -59,17 +59,43 @@ def _pair(v) -> tuple[int, int]:
 
 def layer_geometry(layer: CIMLayer, followed_by: tuple[str, ...]) -> LayerGeometry:
     cfg = layer.config
-    inner = layer.inner
     common = dict(name=layer.name, followed_by=tuple(followed_by), weight_bits=cfg.weight_bits,
                   input_bits=cfg.activation_bits, input_signed=bool(layer.input_signed()))
+    if layer.kind == "dynamic_matmul":
+        h = layer.heads
+        return LayerGeometry(kind="dynamic_matmul", in_channels=h * layer.k,
+                             out_channels=h * layer.n, groups=h, input_hw=(layer.m, 1),
+                             output_hw=(layer.m, 1), **common)
+    inner = layer.inner
     if layer.kind == "linear":
         return LayerGeometry(kind="linear", in_channels=inner.in_features,
-                             out_channels=inner.out_features, **common)
+                             out_channels=inner.out_features, input_hw=layer.input_hw,
+                             output_hw=layer.output_hw, **common)
     kernel, dilation, padding, stride = (_pair(v) for v in layer.geometry_2d())
     return LayerGeometry(kind="conv2d", in_channels=inner.in_channels,
                          out_channels=inner.out_channels, kernel_size=kernel, stride=stride,
                          padding=padding, dilation=dilation, groups=inner.groups,
                          input_hw=layer.input_hw, output_hw=layer.output_hw, **common)
+
+
+def _codes(t: torch.Tensor) -> np.ndarray:
+    """Integer codes as a numpy array of the smallest of int8/int16/int32 that holds them
+    (a large model's weight codes are not widened: int8 for 8-bit weights)."""
+    a = t.numpy()
+    lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
+    for dtype in (np.int8, np.int16):
+        if np.iinfo(dtype).min <= lo and hi <= np.iinfo(dtype).max:
+            return a.astype(dtype, copy=False)
+    return a.astype(np.int32, copy=False)
+
+
+def _dynamic_trace(layer, geometry: LayerGeometry) -> LayerTrace:
+    """A dynamic product's trace: both operands' codes of the traced images."""
+    inputs = torch.cat([t[0] for t in layer.recorded])
+    weights = torch.cat([t[1] for t in layer.recorded])
+    return LayerTrace(geometry=geometry, weight_codes=_codes(weights),
+                      weight_scale=float(layer.weight_spec().scale), input_codes=_codes(inputs),
+                      input_scale=float(layer.act_spec().scale))
 
 
 def collect(layers: Sequence[CIMLayer], analysis: NetworkAnalysis) -> list[LayerTrace]:
@@ -78,22 +104,24 @@ def collect(layers: Sequence[CIMLayer], analysis: NetworkAnalysis) -> list[Layer
     for layer in layers:
         if not layer.recorded:
             raise RuntimeError(f"layer {layer.name!r} recorded no inputs (was it executed?)")
+        geometry = layer_geometry(layer, analysis.followed_by.get(layer.name, ()))
+        if layer.kind == "dynamic_matmul":
+            traces.append(_dynamic_trace(layer, geometry))
+            layer.recorded = []
+            continue
         inputs = torch.cat(layer.recorded, dim=0)
-        if layer.kind == "linear" and inputs.dim() != 2:
+        if layer.kind == "linear" and inputs.dim() not in (2, 3):
             raise ValueError(f"layer {layer.name!r}: Linear on inputs of shape "
-                             f"{tuple(inputs.shape)} (more than one vector per image) cannot "
-                             f"be traced")
+                             f"{tuple(inputs.shape)} cannot be traced; a Linear takes "
+                             f"(images, features) or (images, tokens, features)")
         wcodes, wscale = layer.weight_codes()
         spec = layer.act_spec()
-        geometry = layer_geometry(layer, analysis.followed_by.get(layer.name, ()))
         if layer.kind == "conv1d":                       # height 1: N x C x 1 x L
             wcodes, inputs = wcodes.unsqueeze(2), inputs.unsqueeze(2)
         scale = (wscale.detach().double().numpy().copy() if isinstance(wscale, torch.Tensor)
                  else float(wscale))
-        traces.append(LayerTrace(geometry=geometry,
-                                 weight_codes=wcodes.numpy().astype(np.int32, copy=False),
-                                 weight_scale=scale,
-                                 input_codes=inputs.numpy().astype(np.int32, copy=False),
+        traces.append(LayerTrace(geometry=geometry, weight_codes=_codes(wcodes),
+                                 weight_scale=scale, input_codes=_codes(inputs),
                                  input_scale=float(spec.scale),
                                  input_zero_point=int(spec.zero_point)))
         layer.recorded = []

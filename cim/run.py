@@ -740,6 +740,9 @@ def _start(config, preset, overrides, network, dataset, data_root, checkpoint, i
     # calibration keeps the plain model: its checkpoint is written in that layout)
     cim_model, layers, analysis = _cim_layers(model, _warn,
                                               inplace=req.spec is not None and not req.stages)
+    if req.stages and any(layer.kind == "dynamic_matmul" for layer in layers):
+        raise ValueError("calibrate does not apply to a network with attention products "
+                         "(dynamic_matmul layers) yet: its stages fit weight arrays only")
     if "finetune" in req.stages and any(layer.fixed is not None for layer in layers):
         raise ValueError("calibrate stage 'finetune' does not apply to an imported integer "
                          "model (.tflite): its weight codes are used as they are")

@@ -112,7 +112,9 @@ def train(network: str = "lenet5", dataset: str = "mnist5k", config: HardwareCon
         say(f"epoch {epoch + 1}/{epochs}: loss {total_loss / n:.4f}, test accuracy (QAT) "
             f"{100 * acc:.2f}% ({time.perf_counter() - t0:.0f} s)")
     cim_model.eval()
-    clip = {layer.name: ([1.0, 0.0] if layer.is_image_input else [float(layer.amax), float(layer.amin)])
+    clip = {layer.name: ([1.0, 0.0] if layer.is_image_input else
+                         layer.clip_values() if layer.kind == "dynamic_matmul" else
+                         [float(layer.amax), float(layer.amin)])
             for layer in layers}
     set_mode(cim_model, "float")
     acc_float = evaluate(cim_model, test_set.images, test_set.labels, 256)

@@ -28,6 +28,8 @@ _PARALLEL_ONLY_EFFECTS = ("wire_resistance_ohm", "adc_offset_lsb", "adc_gain_err
 _SEQUENTIAL = ("operation_mode='sequential' reads one row at a time through sense amplifiers "
                "(no multi-row read, no ADC)")
 _SRAM = "memory_cell='sram' has no resistance states or write pulses"
+_CROSSBAR = ("dynamic_matmul_policy='crossbar' runs attention's dynamic products on "
+             "rewritten crossbars, not on the digital MAC unit")
 #: (field, value) that step 1 simulates and step 2 cannot price: step 2 refuses the config
 #: (chip.technology.TechContext) rather than price it as something else
 _STEP2_REFUSED = {
@@ -63,6 +65,8 @@ def _cost(config: HardwareConfig) -> dict[str, str]:
     if config.memory_cell == "sram":
         dead.update(dict.fromkeys(("r_on_ohm", "r_off_ohm", "access_voltage_V",
                                    "write_voltage_V", "write_pulse_width_s"), _SRAM))
+    if config.dynamic_matmul_policy == "crossbar":
+        dead["digital_mac_units"] = _CROSSBAR
     return dead
 
 

@@ -25,12 +25,13 @@ from chip.components.buffer import Buffer
 from chip.components.bus import Bus
 from chip.components.decoder import RowDecoder
 from chip.components.dff import DFF
+from chip.components.digital_mac import DigitalMAC
 from chip.components.htree import HTree
 from chip.components.interconnect import Interconnect
 from chip.components.level_shifter import LevelShifter
 from chip.components.lut import LookupTable
 from chip.components.multiplier import Divider, Multiplier
-from chip.components.nonlinear import NonlinearUnit, Softmax
+from chip.components.nonlinear import LayerNorm, NonlinearUnit, Softmax
 from chip.components.max_pool import MaxPool
 from chip.components.mux import Mux
 from chip.components.sense_amp import Precharger, SenseAmp, SRAMWriteDriver
@@ -348,6 +349,10 @@ _CONTRACT = {
                     dict(num_reads=5.0, **_CLOCK), dict(num_reads=5.0, num_units_used=3)),
     Softmax: (lambda ctx, c: Softmax(ctx, c, 8, length=10),
               dict(num_reads=5.0, **_CLOCK), dict(num_reads=5.0, num_units_used=1)),
+    LayerNorm: (lambda ctx, c: LayerNorm(ctx, c, 8, length=10),
+                dict(num_reads=5.0, **_CLOCK), dict(num_reads=5.0, num_units_used=1)),
+    DigitalMAC: (lambda ctx, c: DigitalMAC(ctx, c, 8, 8, 20, num_units=4),
+                 dict(num_reads=5.0, **_CLOCK), dict(num_macs=12.0)),
 }
 
 

@@ -13,7 +13,16 @@ Every unit is sized for ``num_bits`` (the activation precision) and works on int
   [0, 6], a subtractor each), a multiplication by x and one by the constant 1/6 (B bits);
 - softmax over a vector of N codes: N exponentials from a 2^B-word table, their sum in an
   accumulator of B + ceil(log2 N) bits (adder + register), one reciprocal of the sum by a
-  restoring divider of that width, and N multiplications of each exponential by it.
+  restoring divider of that width, and N multiplications of each exponential by it;
+- LayerNorm over a vector of N codes, (x - mean) / sqrt(var) * gamma + beta, var = E[x^2] -
+  mean^2 in two passes: per element, pass 1 adds x into a sum (B + ceil(log2 N) bits),
+  squares it (one B x B multiplication) and adds the square into a sum of squares (2B +
+  ceil(log2 N) bits), both sums in registers; pass 2 subtracts the mean, multiplies by
+  1/sqrt(var) and by gamma and adds beta (two B-bit additions, two multiplications). Per
+  vector, between the passes: mean and E[x^2] by multiplications with the constant 1/N, the
+  mean squared, one subtraction, and 1/sqrt(var) from a 2^B-word table (operands rounded to
+  B bits). So 4 additions and 3 multiplications per element, 3 multiplications, one
+  addition and one look-up per vector.
 """
 from __future__ import annotations
 
@@ -25,7 +34,7 @@ from chip.components.dff import DFF
 from chip.components.lut import LookupTable
 from chip.components.multiplier import Divider, Multiplier
 
-__all__ = ["ELEMENTWISE_OPS", "NonlinearUnit", "Softmax"]
+__all__ = ["ELEMENTWISE_OPS", "LayerNorm", "NonlinearUnit", "Softmax"]
 
 #: element-wise functions and the blocks of one lane, in the order the data passes them:
 #: (table?, additions on the critical path, additions in all, multiplications in a row)
@@ -130,6 +139,68 @@ class Softmax(Component):
         return (self.length * per_value + self.divider.latency_s(clock_period_s=clock_period_s)
                 + self.multiplier.latency_s(num_reads=self.length,
                                             clock_period_s=clock_period_s))
+
+    def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None) -> float:
+        return num_reads * self.op_latency_s(clock_period_s)
+
+    def dynamic_energy_J(self, *, num_reads: float = 0.0,
+                         num_units_used: float | None = None) -> float:
+        units = self.num_units if num_units_used is None else num_units_used
+        return num_reads * units * self.op_energy_J
+
+
+class LayerNorm(Component):
+    """``num_units`` LayerNorm units over vectors of ``length`` codes (module docstring).
+
+    LayerNorm(ctx, config, num_bits, length, num_units=1). Activity: ``num_reads`` vectors per
+    unit in a row (latency, ``clock_period_s``); ``num_units_used`` units working.
+    """
+
+    name = "layernorm"
+    category = "other"
+
+    #: per element: additions (sum, sum of squares, - mean, + beta), multiplications
+    ELEMENT_ADDS, ELEMENT_MULS = 4, 3
+    #: per vector: multiplications (two by 1/N, mean^2), additions, table look-ups
+    VECTOR_MULS, VECTOR_ADDS, VECTOR_LOOKUPS = 3, 1, 1
+
+    def __init__(self, ctx, config, num_bits: int, length: int, num_units: int = 1):
+        super().__init__()
+        self.ctx = ctx
+        self.num_bits = b = require_int("num_bits", num_bits)
+        self.length = n = require_int("length", length)
+        self.num_units = require_int("num_units", num_units)
+        grow = math.ceil(math.log2(n)) if n > 1 else 0
+        self.table = _table(ctx, config, b)
+        self.sum_adder = Adder(ctx, config, b + grow)
+        self.square_adder = Adder(ctx, config, 2 * b + grow)
+        self.adder = Adder(ctx, config, b)
+        self.registers = DFF(ctx, config, 3 * b + 2 * grow)
+        self.multiplier = Multiplier(ctx, config, b)
+        blocks = (self.table, self.sum_adder, self.square_adder, self.adder, self.registers,
+                  self.multiplier)
+        self._place(self.num_units * sum(blk.area_m2 for blk in blocks))
+        self.leakage_W = self.num_units * sum(blk.leakage_W for blk in blocks)
+        element = (self.sum_adder.dynamic_energy_J(num_ops=1)
+                   + self.square_adder.dynamic_energy_J(num_ops=1)
+                   + self.adder.dynamic_energy_J(num_ops=self.ELEMENT_ADDS - 2)
+                   + self.multiplier.dynamic_energy_J(num_ops=self.ELEMENT_MULS)
+                   + self.registers.dynamic_energy_J(num_reads=1))
+        vector = (self.multiplier.dynamic_energy_J(num_ops=self.VECTOR_MULS)
+                  + self.adder.dynamic_energy_J(num_ops=self.VECTOR_ADDS)
+                  + self.VECTOR_LOOKUPS * self.table.op_energy_J)
+        self.op_energy_J = n * element + vector
+
+    def op_latency_s(self, clock_period_s: float | None = None) -> float:
+        """One vector: pass 1 (a square, then its addition; the sum's addition alongside),
+        the per-vector steps, pass 2 (subtract, two multiplications, add) per element."""
+        c = clock_period_s
+        mul = self.multiplier.latency_s(num_reads=1, clock_period_s=c)
+        pass1 = mul + cycles(self.square_adder.add_latency_s, c)
+        pass2 = 2 * cycles(self.adder.add_latency_s, c) + 2 * mul
+        per_vector = (self.VECTOR_MULS * mul + cycles(self.adder.add_latency_s, c)
+                      + self.table.latency_s(clock_period_s=c))
+        return self.length * (pass1 + pass2) + per_vector
 
     def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None) -> float:
         return num_reads * self.op_latency_s(clock_period_s)
