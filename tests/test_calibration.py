@@ -88,6 +88,9 @@ def test_calibration_refuses_bad_input(tiny, tmp_path):
         run(dict(HARD), network=model, dataset=data, calibrate="bias",
             calibrated_checkpoint=mine)
     assert mine.read_text() == "a user's file"
+    with pytest.raises(ValueError, match="attention products"):
+        run(network="vit", calibrate="bias", write_trace=False,
+            calibrated_checkpoint=tmp_path / "vit.pt")
     no_train = tmp_path / "test_only.npz"
     np.savez(no_train, x=np.full((8, 16), 0.5, np.float32), y=np.zeros(8, np.int64))
     with pytest.raises(ValueError, match="has no train split"):
