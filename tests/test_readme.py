@@ -25,6 +25,8 @@ FAST = {
     "python inference_sim.py --set stuck_at_fault_rate=0.01 --monte-carlo 5 --eval-images 300":
         ["--eval-images", "60"],
     "python inference_sim.py --model dscnn": ["--eval-images", "50"],
+    "python inference_sim.py --set operation_mode=parallel --set adc_bits=4 --calibrate all":
+        ["--eval-images", "50", "--calibration-images", "128", "--finetune-steps", "5"],
     "python inference_sim.py --model models/examples/dscnn_fp32.onnx --dataset mnist5k":
         ["--eval-images", "50"],
     "python inference_sim.py --model models/examples/dscnn_int8.tflite --dataset mnist5k":
