@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a hardware config field (repeatable)")
     p.add_argument("--preset", help="start from a named hardware preset instead of "
-                   "inferenceConfig.HARDWARE")
+                   "inferenceConfig.HARDWARE; realistic-device presets (rram-write-verify, "
+                   "rram-no-verify, rram-faults-chen2015) alone or composed after one: "
+                   "table7-rram-22nm-par32+rram-no-verify (contracts.presets)")
     p.add_argument("--seed", type=int, help="seed of init, synthetic data, device effects")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors (results "
                    "are in the trace and results/<net>/accuracy.json)")
@@ -112,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "m, h, d, y); uses the configured drift_model, 'power_law' if none "
                         "('relative': spread k*(1 + drift_relative_log_slope*ln(t/t_ref))) "
                         "(no trace is written)")
+    p.add_argument("--calibrate", metavar="STAGES",
+                   help="recover accuracy on the programmed chip: 'all' or a comma-separated "
+                        "list of targets,bias,scaling,finetune (docs/calibration.md); runs on "
+                        "train images only, prints each stage's accuracy and saves the "
+                        "calibrated network as a checkpoint (its trace is the one written)")
+    p.add_argument("--calibration-images", type=int, metavar="N",
+                   help="train images the calibration stages use (default 2048)")
+    p.add_argument("--finetune-steps", type=int, metavar="N",
+                   help="steps of the 'finetune' stage (default 300)")
     p.add_argument("--neurosim-export", nargs="?", const="", metavar="DIR",
                    help="also write NeuroSim-format layer records + NetWork.csv "
                         "(default DIR: <trace-dir>_neurosim)")
@@ -181,6 +192,8 @@ def _print_human(result) -> None:
         print(f"NeuroSim format: {result.neurosim_dir}")
     if result.accuracy_file is not None:
         print(f"accuracy report: {result.accuracy_file}")
+    if result.calibration_pipeline:
+        _print_calibration(result.calibration_pipeline)
     _print_statistics(result.statistics)
     print(f"time: {result.timings_s.get('total', 0):.1f} s")
 
@@ -244,6 +257,16 @@ def _check_args(args) -> None:
     if repeats and args.neurosim_export is not None:
         raise ValueError("--neurosim-export does not apply with --monte-carlo or --sweep-drift "
                          "(they write no trace)")
+    for name in ("calibration_images", "finetune_steps"):
+        value = getattr(args, name)
+        if value is not None and args.calibrate is None:
+            raise ValueError(f"--{name.replace('_', '-')} applies only with --calibrate")
+        if value is not None and value < 1:
+            raise ValueError(f"--{name.replace('_', '-')}={value} must be a positive integer")
+    if repeats and args.calibrate is not None:
+        raise ValueError("--calibrate does not apply with --monte-carlo or --sweep-drift")
+    if args.calibrate is not None and args.no_accuracy:
+        raise ValueError("--calibrate does not apply with --no-accuracy (it measures accuracy)")
     if repeats and args.no_accuracy:
         raise ValueError("--no-accuracy does not apply with --monte-carlo or --sweep-drift "
                          "(they measure accuracy only)")
@@ -307,12 +330,36 @@ def _main(args, warn, defaults) -> int:
                  images=args.images or defaults.trace_images, eval_images=args.eval_images,
                  seed=args.seed if args.seed is not None else defaults.seed,
                  trace_dir=trace_dir, progress=progress, neurosim_export=neurosim, warn=warn,
-                 results_dir=results_dir, no_accuracy=args.no_accuracy)
+                 results_dir=results_dir, no_accuracy=args.no_accuracy,
+                 **_calibration_args(args))
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     elif not args.quiet:
         _print_human(result)
     return 0
+
+
+def _calibration_args(args) -> dict:
+    """run()'s calibration arguments from --calibrate, --calibration-images, --finetune-steps
+    (progress lines of the stages on stderr unless --quiet)."""
+    if args.calibrate is None:
+        return {}
+    out = {"calibrate": args.calibrate, "calibration_images": args.calibration_images}
+    if args.finetune_steps is not None:
+        out["finetune"] = {"steps": args.finetune_steps}
+    if not args.quiet:
+        out["log"] = lambda text: print(text, file=sys.stderr)
+    return out
+
+
+def _print_calibration(pipeline: dict) -> None:
+    """The accuracy table of the calibration stages, and where the checkpoint went."""
+    print(f"calibration on {pipeline['calibration_images']} train images (stages: "
+          f"{', '.join(pipeline['stages'])}):")
+    for row in pipeline["table"]:
+        print(f"  {row['stage']:<11}{_pct(row['hardware'])}  {row['title']}"
+              + (f" ({row['seconds']:.0f} s)" if row["seconds"] else ""))
+    print(f"calibrated checkpoint: {pipeline['checkpoint']} (load it with --checkpoint)")
 
 
 def _dataset(args, network: str, defaults) -> str | None:

@@ -43,6 +43,8 @@ change any draw.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
 from . import cells, devices
@@ -84,6 +86,9 @@ class Crossbar:
         self.device_state, self.conductance = cells.program_cells(
             self.mapping.levels, config, self.streams["program"])
         self.parallel = config.operation_mode == "parallel"
+        if not self.parallel and self.mapping.reference_column is not None:
+            self.device_state, self.conductance = _without_reference(
+                self.device_state, self.conductance, self.mapping.reference_column)
         self.adc_ideal = devices.adc_is_ideal(config)
         ideal = (cells.read_is_ideal(config, self.device_state)
                  and config.wire_resistance_ohm == 0
@@ -101,6 +106,10 @@ class Crossbar:
             self.adc_curve = devices.make_transfer_curve(
                 config.adc_bits, config.adc_inl_lsb, config.adc_dnl_lsb,
                 self.streams["adc_curve"])
+        #: offset code, parallel read: the off-state current subtracted digitally (a
+        #: per-array constant fitted at calibration) instead of converting the level-0
+        #: reference column at every read (see :meth:`set_off_state`)
+        self.digital_off_state = False
         self.read_calls = 0          # parallel reads so far (names their noise streams)
         self.reads = 0               # array read operations (one row group, one input plane)
         self.conversions = 0         # ADC conversions (reads x columns)
@@ -158,6 +167,39 @@ class Crossbar:
         """Sequential mode with read noise: reads must go through :meth:`sense`."""
         return not self.parallel and self.sequential.sigma > 0
 
+    def set_off_state(self, mode: str) -> None:
+        """How the offset code's off-state current ``Gmin * sum_r x_r`` is removed in a
+        parallel read: ``"column"`` (default) converts the level-0 reference column at every
+        read and subtracts it once per slice (``2^b - 1`` times its reading); ``"digital"``
+        subtracts ``(2^b - 1) * Gmin_hat / delta * sum_r x_r`` in the periphery, with
+        ``Gmin_hat`` the array's off-state conductance fitted on the calibration reads
+        (cim.reference; the nominal Gmin for a nominal array). Why both (ours): the column
+        reading cancels the off-state current that every data column carries exactly while
+        the ADC resolves single levels, but through a coarse ADC its rounding error, times
+        255, dominates the output (LeNet-5, 4-bit ADC: 37 % with the column, 85 % digital);
+        calibration chooses per layer (cim.calibration)."""
+        if mode not in ("column", "digital"):
+            raise ValueError(f"off-state mode={mode!r} is not allowed; choose from: 'column', "
+                             f"'digital'")
+        digital = mode == "digital"
+        if digital and not (self.parallel and self.mapping.encoding == "offset"):
+            raise ValueError("off-state mode='digital' applies to the offset weight encoding "
+                             "read in parallel mode (the level-0 reference column)")
+        self.digital_off_state = digital
+
+    def off_state_levels(self) -> float:
+        """``(2^b - 1) * Gmin_hat / delta``: the digital off-state subtraction per unit of
+        input code (level units)."""
+        cfg = self.config
+        gain = 1.0 if self.reference is None else self.reference.off_gain
+        return (float(self.mapping.place.sum()) * cells.gmin(cfg) * gain
+                / cells.level_step(cfg))
+
+    @property
+    def converted_columns(self) -> int:
+        """Columns an ADC converts at every read (the digital off state skips one)."""
+        return self.mapping.columns - int(self.digital_off_state)
+
     def count_reads(self, vectors: int, input_bits: int, signed: bool) -> None:
         """Count the reads of ``vectors`` input vectors: per vector, one read per input plane
         and row group (parallel) or per input plane and row (sequential: a row per cycle);
@@ -165,7 +207,7 @@ class Crossbar:
         planes_n = plane_weights(input_bits, signed, self.config.input_encoding).count
         per_vector = planes_n * (int(self.groups.shape[0]) if self.parallel else self.rows)
         self.reads += vectors * per_vector
-        self.conversions += vectors * per_vector * self.mapping.columns
+        self.conversions += vectors * per_vector * self.converted_columns
 
     def statistics(self) -> dict:
         """Counts of this array: cells written, reads, conversions, utilization, faults."""
@@ -252,12 +294,31 @@ class Crossbar:
         out = parallel_read(self, x_codes, input_bits, signed, observe)    # cim.workers
         if observe:
             return out
+        if self.digital_off_state:
+            out -= self.off_state_levels() * x_codes.to(torch.float64).sum(1).unsqueeze(1)
         if self.reference is not None:
             return self.reference.remove_bias(out, x_codes)
         if self.mapping.offset:
             # ideal array and ADC: the bias of the offset code is a digital constant
             out -= self.mapping.offset * x_codes.to(torch.float64).sum(1).unsqueeze(1)
         return out
+
+
+def _without_reference(state, g: torch.Tensor, column: int):
+    """Sequential mode: the offset code's level-0 reference column is not part of the array
+    (a sense amplifier resolves each cell against fixed thresholds; the offset's bias is a
+    digital constant), so no fault or device effect may reach it. The cells are programmed
+    as before - the data cells keep their random draws - and the column is then set back to
+    level 0 at the nominal Gmin, fault-free."""
+    if state is None:
+        return state, g
+    mask = state.fault_mask.clone()
+    mask[:, column] = devices.OK
+    g_state = state.g.clone()
+    g_state[:, column] = state.g_target[:, column]
+    g = g.clone()
+    g[:, column] = state.g_target[:, column].to(g.dtype)
+    return dataclasses.replace(state, g=g_state, fault_mask=mask), g
 
 
 def _as_read(state, g: torch.Tensor) -> torch.Tensor:

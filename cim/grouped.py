@@ -101,6 +101,10 @@ class GroupedCrossbar:
                                 if total["cells_allocated"] else 0.0)
         return total
 
+    def set_off_state(self, mode: str) -> None:
+        for p in self.parts:
+            p.set_off_state(mode)
+
     # -- ADC and counts -----------------------------------------------------------------
     def count_reads(self, vectors: int, input_bits: int, signed: bool) -> None:
         for p in self.parts:

@@ -10,7 +10,10 @@ and computes it as
   the quantized software result;
 * ``hw``: the same codes through the crossbar model (cim.crossbar): bit slicing, cells,
   sequential or parallel read with the ADC;
-* ``qat``: fake-quantized inputs and weights with straight-through gradients (training).
+* ``qat``: fake-quantized inputs and weights with straight-through gradients (training);
+* ``hw_train``: the ``hw`` value with the ``qat`` gradient (hardware-aware fine-tuning,
+  cim.calibration: device effects, ADC and faults in the forward pass, straight-through
+  gradients).
 
 Bias, if any, is added digitally in full precision after the array (the periphery's adder);
 BatchNorm and everything else between compute layers stays in float (digital periphery).
@@ -37,7 +40,7 @@ from .quantize import QuantSpec, activation_scale, fake_quant, quantize, quantiz
 
 __all__ = ["CIMLayer", "MODES", "unfold_codes"]
 
-MODES = ("float", "calibrate", "quant", "hw", "qat")
+MODES = ("float", "calibrate", "quant", "hw", "qat", "hw_train")
 
 #: momentum of the running clip value during quantization-aware training (ours)
 QAT_MOMENTUM = 0.9
@@ -65,8 +68,19 @@ class CIMLayer(nn.Module):
         self.signed: bool | None = None
         self.crossbar: Crossbar | None = None
         self.calibrate_adc = False        # hw forwards observe read currents (ADC calibration)
+        self.program_state: torch.Tensor | None = None   # generator state (cim.passes.program)
         self.record_limit = 0             # images whose input codes are kept for the trace
         self.recorded: list[torch.Tensor] = []
+        #: digital output correction of the hardware read, per output channel: (gain, bias)
+        #: fitted by calibration (cim.calibration); applied in ``hw`` mode only
+        self.hw_gain: torch.Tensor | None = None
+        self.hw_bias: torch.Tensor | None = None
+        #: fraction of max|w| where the weight codes saturate (calibration's weight scaling)
+        self.weight_clip = 1.0
+        #: factor on the calibrated ADC range (calibration's ADC scaling; parallel mode)
+        self.adc_scale = 1.0
+        #: how the offset code's off-state current is removed (Crossbar.set_off_state)
+        self.off_state = "column"
         self.input_hw: tuple[int, int] = (1, 1)     # a Linear over T tokens: (T, 1)
         self.output_hw: tuple[int, int] = (1, 1)
         self.calls = 0
@@ -95,7 +109,7 @@ class CIMLayer(nn.Module):
         """(codes, scale): the scale is a float, or one per output channel (imported)."""
         if self.fixed is not None:
             return self.fixed.weight_codes, self.fixed.weight_scale
-        return quantize_weight(self.weight, self.config.weight_bits)
+        return quantize_weight(self.weight, self.config.weight_bits, self.weight_clip)
 
     def weight_matrix(self, codes: torch.Tensor) -> torch.Tensor:
         """Unrolled R x N matrix; row index c*K*K + kh*K + kw (F.unfold order, as NeuroSim)."""
@@ -110,6 +124,8 @@ class CIMLayer(nn.Module):
         groups = getattr(self.inner, "groups", 1)
         self.crossbar: Crossbar = make_crossbar(self.weight_matrix(codes), groups, config,
                                                 generator)
+        if self.off_state != "column":
+            self.crossbar.set_off_state(self.off_state)
         if config.operation_mode == "parallel":
             self.crossbar.set_adc(config.activation_bits, self.input_signed())
 
@@ -145,26 +161,53 @@ class CIMLayer(nn.Module):
             y = self.inner(x)
         elif self.mode == "qat":
             y = self._qat(x)
+        elif self.mode == "hw_train":
+            y = self._hw_train(x)
+        elif self.mode in ("quant", "hw"):
+            y = self._integer(x, self.mode)
         else:
-            spec = self.act_spec()
-            codes = quantize(x, spec)
-            if self.record_limit and sum(int(t.shape[0]) for t in self.recorded) < \
-                    self.record_limit:
-                have = sum(int(t.shape[0]) for t in self.recorded)
-                self.recorded.append(codes[: self.record_limit - have].clone())
-            wcodes, wscale = self.weight_codes()
-            if self.mode == "quant":
-                w = (wcodes.to(x.dtype) * per_output(wscale, wcodes.dim(), 0)).to(x.dtype)
-                y = self._linear_op((codes - spec.zero_point).to(x.dtype) * spec.scale, w)
-            elif self.mode == "hw":
-                y = self._hardware(codes, spec) - zero_point_term(self, spec.zero_point,
-                                                                  self.input_hw)
-                y = (y * (spec.scale * self._channel_scale(wscale, y.dim()))).to(x.dtype)
-            else:
-                raise ValueError(f"mode={self.mode!r} is not one of {', '.join(MODES)}")
-            y = self._add_bias(y)
+            raise ValueError(f"mode={self.mode!r} is not one of {', '.join(MODES)}")
         if self.kind != "linear":
             self.output_hw = (1 if y.dim() == 3 else int(y.shape[-2]), int(y.shape[-1]))
+        return y
+
+    def _integer(self, x: torch.Tensor, mode: str) -> torch.Tensor:
+        """``quant`` (integer codes, exact products) or ``hw`` (the codes through the
+        crossbar, then the digital correction)."""
+        spec = self.act_spec()
+        codes = quantize(x, spec)
+        if self.record_limit and sum(int(t.shape[0]) for t in self.recorded) < \
+                self.record_limit:
+            have = sum(int(t.shape[0]) for t in self.recorded)
+            self.recorded.append(codes[: self.record_limit - have].clone())
+        wcodes, wscale = self.weight_codes()
+        if mode == "quant":
+            w = (wcodes.to(x.dtype) * per_output(wscale, wcodes.dim(), 0)).to(x.dtype)
+            return self._add_bias(self._linear_op((codes - spec.zero_point).to(x.dtype)
+                                                  * spec.scale, w))
+        y = self._hardware(codes, spec) - zero_point_term(self, spec.zero_point, self.input_hw)
+        y = (y * (spec.scale * self._channel_scale(wscale, y.dim()))).to(x.dtype)
+        return self.correct(self._add_bias(y))
+
+    def _hw_train(self, x: torch.Tensor) -> torch.Tensor:
+        """Hardware-aware training: the value of the hardware read (``hw``, with the crossbar
+        as programmed) and the gradient of the fake-quantized layer (straight-through
+        estimator over the hardware's error; the clip values stay as calibrated)."""
+        with torch.no_grad():
+            y_hw = self._integer(x.detach(), "hw")
+        xq = fake_quant(x, self.act_spec())
+        wscale = weight_scale(self.weight, self.config.weight_bits, self.weight_clip)
+        wq = fake_quant(self.weight, QuantSpec(self.config.weight_bits, True, wscale))
+        y = self.correct(self._add_bias(self._linear_op(xq, wq)))
+        return y + (y_hw - y).detach()
+
+    def correct(self, y: torch.Tensor) -> torch.Tensor:
+        """The digital output correction ``gain * y + bias`` per output channel (identity
+        until calibration fits one)."""
+        if self.hw_gain is not None:
+            y = y * self._channel_scale(self.hw_gain.to(y.dtype), y.dim())
+        if self.hw_bias is not None:
+            y = y + self._channel_scale(self.hw_bias.to(y.dtype), y.dim())
         return y
 
     def _qat(self, x: torch.Tensor) -> torch.Tensor:
@@ -176,7 +219,7 @@ class CIMLayer(nn.Module):
                 QAT_MOMENTUM * self.amax + (1 - QAT_MOMENTUM) * batch_max
             self.amin = min(self.amin, float(x.detach().min()))
         xq = fake_quant(x, self.act_spec())
-        wscale = weight_scale(self.weight, cfg.weight_bits)
+        wscale = weight_scale(self.weight, cfg.weight_bits, self.weight_clip)
         wq = fake_quant(self.weight, QuantSpec(cfg.weight_bits, True, wscale))
         return self._add_bias(self._linear_op(xq, wq))
 

@@ -185,8 +185,11 @@ class _Plan:
                                   streams.get("adc_noise"), xb.adc_curve)
             # shift-add over input planes and accumulate groups (one GEMV)
             acc += self.plane_w @ codes.reshape(self.planes_n, mc * self.cols).to(self.acc_dtype)
+        acc = acc.view(mc, self.cols)
+        if xb.digital_off_state:          # subtracted digitally (Crossbar.set_off_state)
+            acc[:, xb.mapping.reference_column] = 0
         # shift-add cell slices, subtract the level-0 reference / negative columns
-        return xb.mapping.combine(acc.view(mc, self.cols))
+        return xb.mapping.combine(acc)
 
     def chunk_streams(self, call: int, index: int) -> dict:
         """The random streams of chunk ``index`` of read call ``call`` (only those in use)."""

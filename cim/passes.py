@@ -19,7 +19,8 @@ from .convert import CIM_MODULES, NetworkAnalysis, set_mode
 from .layers import CIMLayer
 
 __all__ = ["SOFTWARE_BATCH", "HARDWARE_BATCH_ELEMENTS", "evaluate", "ordered_layers",
-           "calibrate_activations", "hardware_batch", "program", "layer_statistics",
+           "calibrate_activations", "hardware_batch", "program", "program_layer",
+           "layer_statistics", "read_counts", "per_image_counts",
            "count_sequential_reads"]
 
 #: images per batch in the float and quantized passes
@@ -118,6 +119,26 @@ def layer_statistics(layers: list[CIMLayer]) -> dict[str, Any]:
     return total
 
 
+#: the counts that grow with every read (layer_statistics keys)
+_READ_COUNTS = ("reads", "adc_conversions", "column_reads", "sense_amp_reads")
+
+
+def read_counts(layers: list[CIMLayer]) -> dict[str, int]:
+    """The read counts of :func:`layer_statistics` so far (a pass's counts are the
+    difference of two of them)."""
+    total = layer_statistics(layers)
+    return {k: total[k] for k in _READ_COUNTS}
+
+
+def per_image_counts(before: dict[str, int], after: dict[str, int], images: int
+                     ) -> dict[str, float]:
+    """Counts of one inference: the reads between two :func:`read_counts` over the images
+    read in between."""
+    if images < 1:
+        raise ValueError(f"images={images!r} must be a positive integer")
+    return {k: (after[k] - before[k]) / images for k in _READ_COUNTS}
+
+
 def ordered_layers(model: nn.Module, analysis: NetworkAnalysis) -> list[CIMLayer]:
     by_name = {m.name: m for m in model.modules() if isinstance(m, CIM_MODULES)}
     return [by_name[n] for n in analysis.compute]
@@ -161,25 +182,55 @@ def hardware_batch(layers: list[CIMLayer]) -> int:
 
 def program(model: nn.Module, layers: list[CIMLayer], cfg: HardwareConfig, seed: int,
             calib: torch.Tensor, batch: int) -> None:
-    """Program the crossbars; calibrate the ADC ranges when the config asks for it."""
+    """Program the crossbars; calibrate the ADC ranges when the config asks for it.
+
+    Each layer keeps the generator state its crossbar was drawn from (``program_state``), so
+    :func:`program_layer` can program it again onto the same chip (the same faults and
+    device draws) with other weights or settings."""
     generator = torch.Generator().manual_seed(seed)
     for layer in layers:
+        layer.program_state = generator.get_state()
         layer.program(cfg, generator)
     if cfg.operation_mode == "parallel" and cfg.adc_range == "calibrated":
         set_mode(model, "hw")
         static = [layer for layer in layers if layer.kind != "dynamic_matmul"]
         dynamic = [layer for layer in layers if layer.kind == "dynamic_matmul"]
         for layer in static:
-            layer.crossbar.observed_max = 0.0
-            layer.crossbar.observed_hist = None
-            layer.calibrate_adc = True
+            _start_adc_calibration(layer)
         for layer in dynamic:
             layer.begin_adc_calibration()
         evaluate(model, calib[:ADC_CALIBRATION_IMAGES], None, batch)
         for layer in dynamic:
             layer.end_adc_calibration()
         for layer in static:
-            layer.calibrate_adc = False
-            layer.crossbar.set_adc(cfg.activation_bits, layer.input_signed(),
-                                   layer.crossbar.calibrated_range(cfg.activation_bits,
-                                                                   layer.input_signed()))
+            _finish_adc_calibration(layer, cfg)
+
+
+def program_layer(layer: CIMLayer, cfg: HardwareConfig, adc_inputs: torch.Tensor | None
+                  ) -> None:
+    """Program one layer again onto its chip (the generator state :func:`program` kept) and
+    calibrate its ADC range on ``adc_inputs``: the inputs the layer sees in program()'s ADC
+    calibration pass (cim.calibration captures them)."""
+    layer.program(cfg, torch.Generator().set_state(layer.program_state))
+    if cfg.operation_mode == "parallel" and cfg.adc_range == "calibrated":
+        mode, layer.mode = layer.mode, "hw"
+        _start_adc_calibration(layer)
+        with torch.no_grad():
+            layer(adc_inputs)
+        _finish_adc_calibration(layer, cfg)
+        layer.mode = mode
+
+
+def _start_adc_calibration(layer: CIMLayer) -> None:
+    layer.crossbar.observed_max = 0.0
+    layer.crossbar.observed_hist = None
+    layer.calibrate_adc = True
+
+
+def _finish_adc_calibration(layer: CIMLayer, cfg: HardwareConfig) -> None:
+    """The calibrated range (times the layer's calibration factor ``adc_scale``) sets the
+    ADC (cim.adc range rule)."""
+    layer.calibrate_adc = False
+    signed = layer.input_signed()
+    layer.crossbar.set_adc(cfg.activation_bits, signed, layer.adc_scale *
+                           layer.crossbar.calibrated_range(cfg.activation_bits, signed))

@@ -79,13 +79,17 @@ def _check_bits(bits: int) -> None:
         raise ValueError(f"bits={bits!r} must be an integer between 1 and 16")
 
 
-def weight_scale(w: torch.Tensor, bits: int) -> float:
-    """Symmetric per-tensor scale: max|w| / (2^(b-1) - 1) (ours; 1-bit weights use max|w|).
+def weight_scale(w: torch.Tensor, bits: int, clip: float = 1.0) -> float:
+    """Symmetric per-tensor scale: clip * max|w| / (2^(b-1) - 1) (ours; 1-bit weights use
+    max|w|). ``clip`` in (0, 1]: a fraction of max|w| where the codes saturate (weights
+    beyond it are clipped; calibration's weight scaling, cim.calibration).
 
     An all-zero tensor gets scale 1.0 so every code is 0 and nothing divides by zero.
     """
     _check_bits(bits)
-    amax = float(w.detach().abs().max()) if w.numel() else 0.0
+    if not 0.0 < clip <= 1.0:
+        raise ValueError(f"weight clip={clip!r} must lie in (0, 1]")
+    amax = clip * float(w.detach().abs().max()) if w.numel() else 0.0
     levels = max(2 ** (bits - 1) - 1, 1)
     return amax / levels if amax > 0 else 1.0
 
@@ -105,9 +109,10 @@ def quantize(x: torch.Tensor, spec: QuantSpec) -> torch.Tensor:
     return codes.clamp_(spec.qmin, spec.qmax).to(torch.int32)
 
 
-def quantize_weight(w: torch.Tensor, bits: int) -> tuple[torch.Tensor, float]:
-    """(signed int32 codes, scale) of a weight tensor."""
-    scale = weight_scale(w, bits)
+def quantize_weight(w: torch.Tensor, bits: int, clip: float = 1.0
+                    ) -> tuple[torch.Tensor, float]:
+    """(signed int32 codes, scale) of a weight tensor (``clip``: see :func:`weight_scale`)."""
+    scale = weight_scale(w, bits, clip)
     return quantize(w, QuantSpec(bits, True, scale)), scale
 
 

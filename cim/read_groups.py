@@ -24,6 +24,14 @@ IR drop (cim.devices.ir_drop mean-field model), two refinements over one ``G_eff
   mean-field model's own error; the fixed activity 0.5 used before was off by 2-9 % at
   densities 0.05 and 0.9 (docs/nonidealities.md, "IR drop in step 1").
 
+* multi-level inputs (``input_encoding=dac``, 1T1R): a row conducts when its level is not 0
+  and then loads its bit lines whatever its level, so the load follows the conducting
+  fraction f of the read and its size the mean level a
+  (cim.devices.ir_drop.multilevel_scale): ``I = v @ G(0) + (a/f) on @ (G(f) - G(0))``, with
+  ``G(f)`` interpolated as above and ``G(0)`` the unloaded word lines; within 0.2-0.5 % of
+  the solver on 128-row groups at 2.5-5 ohm, where the bit-serial treatment (activity a)
+  was 3-6 % off (docs/nonidealities.md).
+
 The read noise of the parallel read uses ``G`` at activity 1/2 for its spread (a second-order
 term; cim.parallel_read).
 """
@@ -71,6 +79,8 @@ class GroupConductances:
         self.rows_per_group = (groups < rows).sum(1).to(torch.float32)      # real rows
         padded = torch.cat([g, torch.zeros(1, int(g.shape[1]), dtype=g.dtype)], dim=0)
         self.ir_drop = config.wire_resistance_ohm > 0
+        #: 1T1R with multi-level (DAC) inputs: G_eff at activity 0 and the load G(A_LO) - it
+        self.zero = self.load = None
         if not self.ir_drop:
             self.base = padded[groups].to(torch.float32).contiguous()
             self.slope = None
@@ -78,6 +88,10 @@ class GroupConductances:
             lo, hi = (self._ir_drop(padded, groups, config, a) for a in (A_LO, A_HI))
             self.base = lo.to(torch.float32).contiguous()
             self.slope = ((hi - lo) / (A_HI - A_LO)).to(torch.float32).contiguous()
+            if config.access_device == "1t1r" and config.input_encoding == "dac":
+                zero = self._ir_drop(padded, groups, config, 0.0)
+                self.zero = zero.to(torch.float32).contiguous()
+                self.load = (lo - zero).to(torch.float32).contiguous()
         self._square = None
         self._stack = None                  # (sigma, [G | dG | sigma^2 G^2]) of noisy()
 
@@ -158,12 +172,24 @@ class GroupConductances:
 
     def current(self, planes: torch.Tensor, group: int) -> torch.Tensor:
         """Column currents (reads x C, float32) of input planes (reads x rows per read)."""
+        if self.zero is not None:
+            return self._multilevel(planes, group)
         current = planes @ self.base[group]
         if self.slope is not None:
             # this read's mean input over the group's rows
             activity = planes.sum(-1, keepdim=True) / self.rows_per_group[group]
             current += (activity - A_LO) * (planes @ self.slope[group])
         return current
+
+    def _multilevel(self, planes: torch.Tensor, group: int) -> torch.Tensor:
+        """1T1R reads of DAC levels: the rows with a nonzero level conduct and load the bit
+        lines alike (cim.devices.ir_drop.multilevel_scale), ``G_eff(f)`` interpolated in the
+        conducting fraction f of the read as the bit-serial ``G_eff`` is in its activity."""
+        rows = self.rows_per_group[group]
+        on = (planes > 0).to(planes.dtype)
+        f = on.sum(-1, keepdim=True) / rows
+        load = on @ self.load[group] + (f - A_LO) * (on @ self.slope[group])
+        return planes @ self.zero[group] + devices.multilevel_scale(planes, f, rows) * load
 
     def columns(self, index) -> "GroupConductances":
         """The same groups for a subset of the columns (IR drop stays as computed with all)."""
@@ -172,5 +198,8 @@ class GroupConductances:
                                                           self.ir_drop)
         part.base = self.base[..., index].contiguous()
         part.slope = None if self.slope is None else self.slope[..., index].contiguous()
+        part.zero, part.load = ((None, None) if self.zero is None else
+                                (self.zero[..., index].contiguous(),
+                                 self.load[..., index].contiguous()))
         part._square = part._stack = None
         return part

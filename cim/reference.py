@@ -69,6 +69,9 @@ class OffsetReference:
         self.levels = torch.full((rows, 1), self.digit, dtype=torch.int8)
         self.state, self.conductance = cells.program_cells(self.levels, config, generator)
         self.gain = 1.0                      # g_hat; 1.0 until calibrated
+        #: the level-0 column's gain over the nominal Gmin, fitted on the same reads (for
+        #: the digital off-state subtraction, Crossbar.set_off_state)
+        self.off_gain = 1.0
         self.reads_used = 0
         self.reads_clipped = 0
 
@@ -95,7 +98,7 @@ class OffsetReference:
         k, planes_n, rpp = CALIBRATION_READS, spec.count, int(xb.groups.shape[1])
         steps = xb.plane_steps.repeat_interleave(k).view(-1, 1)           # per read
         density = (torch.arange(k, dtype=torch.float64) + 0.5) / k
-        num = den = 0.0
+        num = den = num0 = den0 = 0.0
         used = clipped = 0
         for g in range(int(xb.groups.shape[0])):                         # row groups
             # nominal reference current at density 1 and mean plane value (norm+1)/(2 norm);
@@ -118,9 +121,12 @@ class OffsetReference:
             r_nom = (nom[:, 1] - nom[:, 0]) * steps[:, 0]
             num += float((r * r_nom)[ok].sum())
             den += float((r_nom * r_nom)[ok].sum())
+            num0 += float((meas[:, 0] * nom[:, 0])[ok].sum())
+            den0 += float((nom[:, 0] * nom[:, 0])[ok].sum())
             used += int(ok.sum())
             clipped += int((~ok).sum())
         self.gain = num / den if den > 0 else 1.0
+        self.off_gain = num0 / den0 if den0 > 0 else 1.0
         self.reads_used, self.reads_clipped = used, clipped
         return self.gain
 

@@ -55,11 +55,17 @@ from .adc import ADC_CALIBRATION_IMAGES, CALIBRATION_IMAGES
 from .convert import analyse, convert, set_mode
 from .layers import CIMLayer
 from .memory import check_run_memory
+from .calibration import (CALIBRATION_SPLIT, META_KEY, STAGE_TITLES, STAGES, Calibration,
+                          apply_calibration, calibrate, calibrated_checkpoint_path,
+                          calibration_meta, parse_stages)
+from .finetune import FineTuneSettings
 from .passes import (SOFTWARE_BATCH, calibrate_activations, count_sequential_reads, evaluate,
-                     hardware_batch, layer_statistics, ordered_layers, program)
+                     hardware_batch, layer_statistics, ordered_layers, per_image_counts,
+                     program, read_counts)
 
-__all__ = ["InferenceResult", "run", "statistics", "ineffective_settings",
-           "write_accuracy_report", "export_neurosim", "DEFAULT_NETWORK"]
+__all__ = ["InferenceResult", "run", "programmed_statistics", "statistics",
+           "ineffective_settings", "write_accuracy_report", "export_neurosim",
+           "DEFAULT_NETWORK"]
 
 #: the network of run() when none is named (the command line's default is inferenceConfig.py's)
 DEFAULT_NETWORK = "lenet5"
@@ -101,6 +107,9 @@ class InferenceResult:
     accuracy_file: Path | None = None
     #: where the config came from (contracts.provenance.step1_record)
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: the calibration pipeline's stages, their accuracy table and checkpoint (cim.calibration;
+    #: empty when no stage ran)
+    calibration_pipeline: dict[str, Any] = field(default_factory=dict)
     #: no accuracy measured: synthetic inputs or no_accuracy (the trace is the quantized
     #: software's, cim.cost_only)
     cost_only: bool = False
@@ -125,6 +134,7 @@ class InferenceResult:
             "statistics": self.statistics, "seed": self.seed,
             "calibration": dict(self.calibration),
             "accuracy_file": str(self.accuracy_file) if self.accuracy_file else None,
+            "calibration_pipeline": dict(self.calibration_pipeline),
         }
 
 
@@ -253,6 +263,40 @@ class _Request:
     trace_dir: Path | None              # None: no trace written
     neurosim_export: Path | None
     results_dir: Path | None
+    stages: tuple[str, ...] = ()        # calibration stages (cim.calibration)
+    calibration_images: int = CALIBRATION_SPLIT
+    finetune: FineTuneSettings = FineTuneSettings()
+    calibrated_checkpoint: Path | None = None
+    calibration_split: tuple | None = None     # (images, labels), loaded with the data
+
+
+def _calibration_request(req: _Request, calibrate, calibration_images, finetune,
+                         calibrated_checkpoint) -> _Request:
+    """The calibration arguments of run(), checked (the checkpoint target before any work)."""
+    req.stages = parse_stages(calibrate)
+    extra = {"calibration_images": calibration_images, "finetune": finetune,
+             "calibrated_checkpoint": calibrated_checkpoint}
+    if not req.stages:
+        given = [k for k, v in extra.items() if v is not None]
+        if given:
+            raise ValueError(f"{given[0]}= applies only with calibrate= (stages: 'all' or "
+                             f"{', '.join(STAGES)})")
+        return req
+    req.calibration_images = _positive_int("calibration_images", calibration_images or
+                                           CALIBRATION_SPLIT)
+    if isinstance(finetune, dict):
+        finetune = FineTuneSettings(**finetune)
+    if finetune is not None and not isinstance(finetune, FineTuneSettings):
+        raise ValueError(f"finetune={finetune!r} is invalid; pass a dict of "
+                         f"cim.finetune.FineTuneSettings fields")
+    if finetune is not None and "finetune" not in req.stages:
+        raise ValueError("finetune= applies only when the 'finetune' stage runs")
+    req.finetune = finetune or FineTuneSettings()
+    from models import checkpoints
+    req.calibrated_checkpoint = checkpoints.check_training_target(
+        calibrated_checkpoint or calibrated_checkpoint_path(req.name, req.dataset, req.cfg,
+                                                            req.seed))
+    return req
 
 
 def _request(config, preset, overrides, network, dataset, data_root, images, eval_images, seed,
@@ -373,35 +417,59 @@ def _cim_layers(model: nn.Module, warn, inplace: bool = False):
 
 
 def _passes(req: _Request, cim_model, layers, data, x_eval, y_eval, calib, meta, progress,
-            announce, timings) -> tuple[dict[str, float | None], dict[str, Any]]:
-    """Float, quantized and hardware accuracy; the hardware pass records the trace images."""
+            warn, log, timings):
+    """Float, quantized and hardware accuracy, with the calibration stages asked for between
+    programming and the hardware pass; the hardware pass records the trace images.
+    Returns (accuracy, statistics, calibration or None, its table)."""
+    announce = warn if progress else None
     t = time.perf_counter()
     calibrate_activations(cim_model, layers, calib, req.cfg, meta.get("activation_clip"))
     _check_signed_inputs(layers, req.cfg)     # a precision that cannot hold the inputs fails now
     for layer in layers:             # imported codes fit the configured precisions as they are
         if layer.fixed is not None:
             layer.fixed.check(req.cfg, layer.name)
+    apply_calibration(layers, meta, req.cfg, req.seed, warn)   # a calibrated checkpoint
     timings["calibrate"] = time.perf_counter() - t
-    t = time.perf_counter()
-    set_mode(cim_model, "float")
-    acc_float = evaluate(cim_model, x_eval, y_eval, SOFTWARE_BATCH, "float", progress)
-    timings["float"] = time.perf_counter() - t
+    acc_float = _timed(timings, "float", lambda: _accuracy(cim_model, "float", x_eval, y_eval,
+                                                          SOFTWARE_BATCH, progress))
     t = time.perf_counter()
     check_run_memory(layers, req.cfg)
     hw_batch = hardware_batch(layers)
     program(cim_model, layers, req.cfg, req.seed, calib, hw_batch)
     timings["calibrate"] += time.perf_counter() - t
-    t = time.perf_counter()
-    set_mode(cim_model, "quant")
-    acc_quant = evaluate(cim_model, x_eval, y_eval, SOFTWARE_BATCH, "quantized", progress)
-    timings["quantized"] = time.perf_counter() - t
+    acc_quant = _timed(timings, "quantized", lambda: _accuracy(
+        cim_model, "quant", x_eval, y_eval, SOFTWARE_BATCH, progress))
+    cal, table = None, []
+    if req.stages:
+        t = time.perf_counter()
+        cal, table = _calibration_pipeline(req, cim_model, layers, x_eval, y_eval, calib,
+                                           hw_batch, log)
+        timings["calibration_pipeline"] = time.perf_counter() - t
+        acc_float = _accuracy(cim_model, "float", x_eval, y_eval, SOFTWARE_BATCH)
+        acc_quant = _accuracy(cim_model, "quant", x_eval, y_eval, SOFTWARE_BATCH)
+    acc_hw, per_image = _hardware_pass(req, cim_model, layers, data, x_eval, y_eval, hw_batch,
+                                       progress, announce, timings)
+    if table:
+        table[-1]["hardware"] = acc_hw               # the last stage's is the reported run
+    accuracy = {"float": acc_float, "quantized": acc_quant, "hardware": acc_hw}
+    if data.is_synthetic:
+        accuracy = {k: None for k in accuracy}
+    return accuracy, dict(layer_statistics(layers), per_image=per_image), cal, table
+
+
+def _hardware_pass(req: _Request, cim_model, layers, data, x_eval, y_eval, hw_batch, progress,
+                   announce, timings) -> tuple[float | None, dict[str, float]]:
+    """The scored hardware pass (it records the trace images); returns its accuracy and the
+    counts of one inference (cim.passes.per_image_counts: this pass's reads / images)."""
     t = time.perf_counter()
     set_mode(cim_model, "hw")
     counters = [layer.register_forward_hook(count_sequential_reads) for layer in layers]
     record_now = req.images <= len(x_eval)
     if record_now:
         recorder.start_recording(layers, req.images)
+    before = read_counts(layers)
     acc_hw = evaluate(cim_model, x_eval, y_eval, hw_batch, "hardware", progress, announce)
+    per_image = per_image_counts(before, read_counts(layers), len(x_eval))
     timings["hardware"] = time.perf_counter() - t
     if not record_now:
         recorder.start_recording(layers, req.images)
@@ -409,10 +477,75 @@ def _passes(req: _Request, cim_model, layers, data, x_eval, y_eval, calib, meta,
     recorder.stop_recording(layers)
     for handle in counters:
         handle.remove()
-    accuracy = {"float": acc_float, "quantized": acc_quant, "hardware": acc_hw}
-    if data.is_synthetic:
-        accuracy = {k: None for k in accuracy}
-    return accuracy, layer_statistics(layers)
+    return acc_hw, per_image
+
+
+def _timed(timings: dict, key: str, work: Callable[[], Any]) -> Any:
+    t = time.perf_counter()
+    out = work()
+    timings[key] = time.perf_counter() - t
+    return out
+
+
+def _accuracy(model, mode: str, x, y, batch: int, progress: bool = False) -> float | None:
+    set_mode(model, mode)
+    return evaluate(model, x, y, batch, {"quant": "quantized"}.get(mode, mode), progress)
+
+
+def _calibration_split(req: _Request, data) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``calibration_images`` train images and labels (never a scored image)."""
+    from models import datasets
+    from models.user_data import MissingSplitError
+    if data.is_synthetic or data.labels is None:
+        raise ValueError(f"calibrate={','.join(req.stages)!r} needs labelled data; "
+                         f"dataset={req.dataset!r} has none")
+    try:
+        train = datasets.load_dataset(req.dataset, "train", root=req.data_root,
+                                      limit=req.calibration_images)
+    except MissingSplitError:
+        raise ValueError(f"calibrate: dataset={req.dataset!r} has no train split; the "
+                         f"calibration pipeline runs on train images only, never on scored "
+                         f"ones") from None
+    if train.labels is None:
+        raise ValueError(f"calibrate: the train split of dataset={req.dataset!r} has no labels")
+    return train.images, train.labels
+
+
+def _calibration_pipeline(req: _Request, cim_model, layers, x_eval, y_eval, calib, batch,
+                          log) -> tuple[Calibration, list[dict[str, Any]]]:
+    """Run the stages asked for; each one's hardware accuracy on the scored images is
+    measured for the report only (the last one by the recorded hardware pass)."""
+    images, labels = req.calibration_split
+    cal = Calibration(cim_model, layers, req.cfg, req.seed, calib, images, labels, batch,
+                      log=log or (lambda text: None))
+
+    def measure(stage: str) -> float | None:
+        if stage == req.stages[-1]:
+            return None
+        return _accuracy(cim_model, "hw", x_eval, y_eval, batch)
+
+    start = {"stage": "programmed", "title": STAGE_TITLES["programmed"], "done": "",
+             "hardware": _accuracy(cim_model, "hw", x_eval, y_eval, batch), "seconds": 0.0}
+    return cal, [start] + calibrate(cal, req.stages, measure, req.finetune)
+
+
+def _save_calibrated(req: _Request, model: nn.Module, cal: Calibration, table, meta: dict,
+                     checkpoint: str | None) -> Path:
+    """Write the calibrated network (its own layout, so the usual loaders read it) and the
+    calibration results to the user's checkpoint folder (models.checkpoints)."""
+    from models import checkpoints
+
+    from .train import plain_state_dict
+    path = checkpoints.check_training_target(
+        req.calibrated_checkpoint or calibrated_checkpoint_path(req.name, req.dataset,
+                                                                req.cfg, req.seed))
+    model.load_state_dict(plain_state_dict(cal.model), strict=True)
+    clips = {layer.name: [float(layer.amax), float(layer.amin)] for layer in cal.layers}
+    new_meta = dict({k: v for k, v in meta.items() if k != META_KEY},
+                    activation_clip=clips, calibrated_from=checkpoint,
+                    **{META_KEY: calibration_meta(cal, req.stages, table)})
+    checkpoints.save_checkpoint(model, path, new_meta)
+    return path
 
 
 def _write_trace(req: _Request, result: InferenceResult, traces, data, warn) -> None:
@@ -449,7 +582,11 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
         input_shape: tuple[int, int, int] | None = None, progress: bool = False,
         neurosim_export: str | Path | None = None,
         warn: Callable[[str], None] | None = None,
-        results_dir: str | Path | None = None, no_accuracy: bool = False) -> InferenceResult:
+        results_dir: str | Path | None = None, no_accuracy: bool = False,
+        calibrate: str | Sequence[str] | None = None, calibration_images: int | None = None,
+        finetune: FineTuneSettings | dict | None = None,
+        calibrated_checkpoint: str | Path | None = None,
+        log: Callable[[str], None] | None = None) -> InferenceResult:
     """Step 1: accuracy three ways and the trace (see module docstring).
 
     Args:
@@ -477,6 +614,18 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
             (the command line passes results/<net>; default: not written).
         no_accuracy: cost only: measure no accuracy, write the trace from one quantized
             forward of the traced images (cim.cost_only; always so for synthetic data).
+        calibrate: calibration stages to run between programming and the hardware pass
+            (cim.calibration: 'all', or a comma-separated string / list of 'targets', 'bias',
+            'scaling', 'finetune'); the calibrated network is saved as a checkpoint
+            (``calibrated_checkpoint``, default: the user's checkpoint folder) and its trace
+            is the one written.
+        calibration_images: train images in the calibration split (default 2048, fewer
+            when the split is smaller).
+        finetune: the fine-tuning recipe (cim.finetune.FineTuneSettings or a dict of its
+            fields: steps, lr, batch, temperature, kd_weight, validation_images,
+            validate_every).
+        calibrated_checkpoint: where the calibrated checkpoint goes.
+        log: called with each progress line of the calibration stages (default: silent).
 
     Existing output folders (trace_dir, neurosim_export, results_dir) are rewritten only when
     empty or written by this tool (the user's own files in them are kept); otherwise
@@ -485,8 +634,88 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
     Raises:
         ValueError (and subclasses: ConfigError, UnsupportedLayerError, TraceError): bad input.
     """
+    if no_accuracy and parse_stages(calibrate):
+        raise ValueError("calibrate= does not apply with no_accuracy=True (the calibration "
+                         "stages measure accuracy)")
+    s = _start(config, preset, overrides, network, dataset, data_root, checkpoint, images,
+               eval_images, seed, trace_dir, write_trace, input_shape, neurosim_export,
+               results_dir, warn, (calibrate, calibration_images, finetune,
+                                   calibrated_checkpoint))
+    req, timings = s.req, s.timings
+    cost_only = bool(no_accuracy) or s.data.is_synthetic
+    cal, table = None, []
+    if cost_only:
+        from .cost_only import trace_pass
+        accuracy, stats = trace_pass(s.cim_model, s.layers, s.calib,
+                                     s.data.images[:req.images], req.cfg,
+                                     s.meta.get("activation_clip"), timings)
+    else:
+        accuracy, stats, cal, table = _passes(req, s.cim_model, s.layers, s.data, s.x_eval,
+                                              s.y_eval, s.calib, s.meta, progress, s.warn,
+                                              log, timings)
+    pipeline = {} if cal is None else _pipeline_record(req, s, cal, table)
+    traces = recorder.collect(s.layers, s.analysis)
+    result = _result(s, accuracy, stats, traces, cost_only, no_accuracy, pipeline)
+    if req.trace_dir is not None:
+        _write_trace(req, result, traces, s.data, s.warn)
+    timings["total"] = time.perf_counter() - s.t_start
+    if req.results_dir is not None:
+        result.accuracy_file = write_accuracy_report(result, req.results_dir, s.warn)
+    return result
+
+
+def _pipeline_record(req: _Request, s, cal: Calibration, table) -> dict[str, Any]:
+    """Save the calibrated checkpoint; what the result records of the calibration."""
+    path = _save_calibrated(req, s.model, cal, table, s.meta, s.checkpoint)
+    return {"stages": list(req.stages), "calibration_images": len(cal.images),
+            "split": "train", "table": table, "checkpoint": str(path),
+            "scaling": cal.scaling, "folded_batchnorm": cal.folded, "finetune": cal.finetune}
+
+
+def _result(s, accuracy, stats, traces, cost_only: bool, no_accuracy: bool,
+            pipeline: dict[str, Any]) -> InferenceResult:
+    req = s.req
+    return InferenceResult(
+        network=req.name, dataset=req.dataset, dataset_description=s.data.description,
+        is_synthetic=s.data.is_synthetic, config=req.cfg, config_hash=req.cfg.config_hash(),
+        accuracy=accuracy, eval_images=len(s.x_eval) if not no_accuracy else 0,
+        traced_images=req.images, trace_dir=None, cost_only=cost_only, trace_bytes=0,
+        checkpoint=s.checkpoint, warnings=s.warnings, timings_s=s.timings,
+        layers=[dict(tr.geometry.to_json(), rows=tr.geometry.rows, macs=tr.geometry.macs)
+                for tr in traces], statistics=stats, seed=req.seed,
+        calibration=s.calibration, provenance=req.provenance,
+        calibration_pipeline=pipeline)
+
+
+@dataclass
+class _Session:
+    """What run() has checked and loaded before the passes (shared with
+    :func:`programmed_statistics`)."""
+
+    req: _Request
+    data: Any
+    x_eval: torch.Tensor
+    y_eval: torch.Tensor | None
+    calib: torch.Tensor
+    calibration: dict[str, Any]
+    model: nn.Module
+    meta: dict
+    checkpoint: str | None
+    cim_model: nn.Module
+    layers: list[CIMLayer]
+    analysis: Any
+    warn: Callable[[str], None]
+    warnings: list[str]
+    timings: dict[str, float]
+    t_start: float
+
+
+def _start(config, preset, overrides, network, dataset, data_root, checkpoint, images,
+           eval_images, seed, trace_dir, write_trace, input_shape, neurosim_export,
+           results_dir, warn, calibration_args=(None, None, None, None)) -> _Session:
+    """Check every argument, load data and network, convert it (the order of the module
+    docstring)."""
     t_start = time.perf_counter()
-    timings: dict[str, float] = {}
     warnings_out: list[str] = []
 
     def _warn(text: str) -> None:
@@ -496,41 +725,50 @@ def run(config: HardwareConfig | dict | None = None, *, preset: str | None = Non
 
     req = _request(config, preset, overrides, network, dataset, data_root, images, eval_images,
                    seed, trace_dir, write_trace, input_shape, neurosim_export, results_dir)
+    req = _calibration_request(req, *calibration_args)
     note = ineffective_settings(req.cfg)
     if note:
         _warn(note)
     data, x_eval, y_eval, calib, calibration = _data(req)
     if "warning" in calibration:
         _warn(calibration["warning"])
+    if req.stages:
+        req.calibration_split = _calibration_split(req, data)
     model, meta, ckpt_used = _model(req, data, checkpoint, _warn)
     _check_outputs(model, req, data, y_eval)
-    # a registered network is built afresh for this run: converted in place, no copy
-    cim_model, layers, analysis = _cim_layers(model, _warn, inplace=req.spec is not None)
-    timings["setup"] = time.perf_counter() - t_start
-    cost_only = bool(no_accuracy) or data.is_synthetic
-    if cost_only:
-        from .cost_only import trace_pass
-        accuracy, stats = trace_pass(cim_model, layers, calib, data.images[:req.images],
-                                     req.cfg, meta.get("activation_clip"), timings)
-    else:
-        accuracy, stats = _passes(req, cim_model, layers, data, x_eval, y_eval, calib, meta,
-                                  progress, _warn if progress else None, timings)
-    traces = recorder.collect(layers, analysis)
-    result = InferenceResult(
-        network=req.name, dataset=req.dataset, dataset_description=data.description,
-        is_synthetic=data.is_synthetic, config=req.cfg, config_hash=req.cfg.config_hash(),
-        accuracy=accuracy, eval_images=len(x_eval) if not no_accuracy else 0,
-        traced_images=req.images, trace_dir=None, cost_only=cost_only,
-        trace_bytes=0, checkpoint=ckpt_used, warnings=warnings_out, timings_s=timings,
-        layers=[dict(tr.geometry.to_json(), rows=tr.geometry.rows, macs=tr.geometry.macs)
-                for tr in traces], statistics=stats, seed=req.seed, calibration=calibration,
-        provenance=req.provenance)
-    if req.trace_dir is not None:
-        _write_trace(req, result, traces, data, _warn)
-    timings["total"] = time.perf_counter() - t_start
-    if req.results_dir is not None:
-        result.accuracy_file = write_accuracy_report(result, req.results_dir, _warn)
-    return result
+    # a registered network is built afresh for this run: converted in place, no copy (a
+    # calibration keeps the plain model: its checkpoint is written in that layout)
+    cim_model, layers, analysis = _cim_layers(model, _warn,
+                                              inplace=req.spec is not None and not req.stages)
+    if req.stages and any(layer.kind == "dynamic_matmul" for layer in layers):
+        raise ValueError("calibrate does not apply to a network with attention products "
+                         "(dynamic_matmul layers) yet: its stages fit weight arrays only")
+    if "finetune" in req.stages and any(layer.fixed is not None for layer in layers):
+        raise ValueError("calibrate stage 'finetune' does not apply to an imported integer "
+                         "model (.tflite): its weight codes are used as they are")
+    return _Session(req, data, x_eval, y_eval, calib, calibration, model, meta, ckpt_used,
+                    cim_model, layers, analysis, _warn, warnings_out,
+                    {"setup": time.perf_counter() - t_start}, t_start)
+
+
+def programmed_statistics(config: HardwareConfig | dict | None = None, *,
+                          preset: str | None = None,
+                          overrides: Sequence[str] | Mapping[str, Any] | None = None,
+                          network: str | nn.Module | None = None, dataset: str | None = None,
+                          data_root: str | Path | None = None,
+                          checkpoint: str | Path | None = None, seed: int | None = None,
+                          input_shape: tuple | None = None,
+                          warn: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Program the chip as :func:`run` would (same arguments, same seed: the same faults and
+    device draws) and return its counts (cells, subarrays, faults; cim.passes.layer_statistics)
+    without scoring or tracing anything."""
+    s = _start(config, preset, overrides, network, dataset, data_root, checkpoint, 1, 1, seed,
+               None, False, input_shape, None, None, warn)
+    calibrate_activations(s.cim_model, s.layers, s.calib, s.req.cfg,
+                          s.meta.get("activation_clip"))
+    apply_calibration(s.layers, s.meta, s.req.cfg, s.req.seed, s.warn)
+    program(s.cim_model, s.layers, s.req.cfg, s.req.seed, s.calib, hardware_batch(s.layers))
+    return layer_statistics(s.layers)
 
 
 def write_accuracy_report(result: InferenceResult, folder: str | Path,
@@ -561,6 +799,8 @@ def write_accuracy_report(result: InferenceResult, folder: str | Path,
         "timings_s": {k: round(v, 4) for k, v in result.timings_s.items()},
         "warnings": list(result.warnings),
     }
+    if result.calibration_pipeline:
+        report["calibration_pipeline"] = result.calibration_pipeline
     keep, dropped = results_to_keep(folder, 1, result.config_hash)
     if dropped and warn:
         warn(f"note: {dropped}")

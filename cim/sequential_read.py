@@ -155,6 +155,11 @@ class SequentialRead:
         else:
             # the global drift compensation factor scales the read (cim.devices.read_conductances)
             g = (state.g.to(torch.float64) * comp).to(torch.float32)
+        if mapping.reference_column is not None:
+            # the offset code's reference column is not read here (its bias is a digital
+            # constant): a cell at 0 S reads level 0 and never flips with read noise
+            g = g.clone()
+            g[:, mapping.reference_column] = 0.0
         self.levels = cells.read_levels(g, config)                       # noise-free
         self.codes = mapping.decode(self.levels)                         # float64 R x N
         self.sigma = float(config.read_noise_sigma)

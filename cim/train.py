@@ -28,7 +28,7 @@ from contracts.config import HardwareConfig
 from .convert import convert, set_mode
 from .passes import calibrate_activations, evaluate, ordered_layers
 
-__all__ = ["train", "DEFAULT_EPOCHS"]
+__all__ = ["train", "plain_state_dict", "DEFAULT_EPOCHS"]
 
 DEFAULT_EPOCHS = 30
 
@@ -37,6 +37,14 @@ def _shift(images: torch.Tensor, dx: int, dy: int, pad: int) -> torch.Tensor:
     padded = F.pad(images, (pad, pad, pad, pad))
     h, w = images.shape[-2:]
     return padded[..., pad + dy:pad + dy + h, pad + dx:pad + dx + w]
+
+
+def plain_state_dict(cim_model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict of a converted model in the layout of the network it was made from
+    (each CIMLayer's ``inner.`` dropped), for models.checkpoints."""
+    return {k.replace(".inner.", ".") if ".inner." in k else
+            (k[len("inner."):] if k.startswith("inner.") else k): v
+            for k, v in cim_model.state_dict().items()}
 
 
 def train(network: str = "lenet5", dataset: str = "mnist5k", config: HardwareConfig | None = None,
@@ -113,10 +121,7 @@ def train(network: str = "lenet5", dataset: str = "mnist5k", config: HardwareCon
     calibrate_activations(cim_model, layers, test_set.images[:64], cfg, clip)
     set_mode(cim_model, "quant")
     acc_quant = evaluate(cim_model, test_set.images, test_set.labels, 256)
-    state = {k.replace(".inner.", ".") if ".inner." in k else
-             (k[len("inner."):] if k.startswith("inner.") else k): v
-             for k, v in cim_model.state_dict().items()}
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(plain_state_dict(cim_model), strict=True)
     meta = {
         "network": network, "dataset": dataset, "split": "train",
         "train_images": n, "epochs": epochs, "seed": seed, "batch_size": batch,

@@ -215,8 +215,13 @@ def test_offset_reference_has_its_own_draws_and_statistics():
     seq = Crossbar(w, HardwareConfig(d2d_variation_sigma=0.1), torch.Generator().manual_seed(5))
     par = Crossbar(w, HardwareConfig(**PARALLEL, d2d_variation_sigma=0.1),
                    torch.Generator().manual_seed(5))
-    # the data cells draw the same numbers with or without the reference column
-    assert torch.equal(seq.conductance, par.conductance) and not seq.physical_reference
+    # the data cells draw the same numbers with or without the reference column; the
+    # level-0 reference column is not part of a sequential array (nominal, untouched)
+    ref = seq.mapping.reference_column
+    assert torch.equal(seq.conductance[:, :ref], par.conductance[:, :ref])
+    assert torch.equal(seq.conductance[:, ref], cells.nominal_conductance(
+        seq.mapping.levels[:, ref], seq.config))
+    assert not seq.physical_reference
     digit = int(par.reference.levels[0, 0])
     assert digit == 1 and par.reference.conductance.shape == (w.shape[0], 1)
     nominal = cells.nominal_conductance(par.reference.levels, par.config)
@@ -251,3 +256,24 @@ def test_parallel_read_noise_is_fresh_per_input_vector():
     assert float(spread.min()) > 0
     # unbiased: the batch mean sits on the noise-free read within a few standard errors
     assert torch.all((y.mean(0) - quiet[0]).abs() < 5 * spread / 20 + 1.0)
+
+
+def test_sequential_faults_spare_the_unused_reference_column():
+    """Sequential reads resolve each cell alone; the offset code's level-0 reference column
+    is not read, so no fault may land there (issue 14: a reference cell stuck at LRS shifted
+    every weight of its row)."""
+    gen = torch.Generator().manual_seed(0)
+    w = torch.randint(-128, 128, (64, 10), generator=gen)
+    xb = Crossbar(w, HardwareConfig(stuck_at_fault_rate=0.2), torch.Generator().manual_seed(1))
+    ref, mask = xb.mapping.reference_column, xb.device_state.fault_mask
+    assert int((mask[:, ref] != 0).sum()) == 0
+    assert xb.statistics()["faults"] == int((mask != 0).sum()) > 0
+    # the amplifiers read the data cells with their faults; the offset is a digital constant
+    levels = torch.where(mask == 1, torch.zeros_like(xb.mapping.levels), xb.mapping.levels)
+    levels = torch.where(mask == 2, torch.ones_like(levels), levels)
+    assert torch.equal(levels[:, ref], torch.zeros_like(levels[:, ref]))
+    assert torch.equal(xb.effective_codes, xb.mapping.decode(levels))
+    # the data cells keep the draws they had (common random numbers with parallel mode)
+    par = Crossbar(w, HardwareConfig(stuck_at_fault_rate=0.2, operation_mode="parallel"),
+                   torch.Generator().manual_seed(1))
+    assert torch.equal(par.device_state.fault_mask[:, :ref], mask[:, :ref])

@@ -158,3 +158,23 @@ def test_ir_drop_of_a_read_group_follows_its_position_and_activity():
     assert max(new) < 0.01 and sum(new) < sum(old) / 3, (new, old)
     # the group farthest from the sense amplifiers (group 0) loses the most current
     assert losses[0] > losses[6] and losses[1] > losses[7]
+
+
+def test_ir_drop_of_dac_reads_within_one_percent_of_the_solver():
+    """Step 1 with multi-level inputs (input_encoding=dac), 1T1R, 128x128 at 2.5 ohm: rows
+    with a nonzero level conduct and load the bit lines alike (issue 14; before: 3-4 %)."""
+    cfg = HardwareConfig(operation_mode="parallel", subarray_rows=128, subarray_cols=128,
+                         rows_in_parallel=128, wire_resistance_ohm=2.5, input_encoding="dac")
+    gen = torch.Generator().manual_seed(4)
+    g = cells.nominal_conductance(torch.randint(0, 2, (128, 128), generator=gen), cfg)
+    conductances = GroupConductances(g, row_groups(128, 128, 128), cfg)
+    g_max, volts = 1.0 / cfg.r_on_ohm, 0.2
+    for density in (0.1, 0.5, 1.0):
+        codes = torch.where(torch.rand(128, generator=gen) < density,
+                            torch.randint(1, 256, (128,), generator=gen), 0)
+        v = codes.float() / 255
+        ref = solve_crossbar(g.double().numpy() * g_max, v.double().numpy() * volts,
+                             r_wl=2.5, r_bl=2.5, cell="1t1r",
+                             active_rows=v.numpy() > 0).column_currents / (volts * g_max)
+        est = conductances.current(v.view(1, -1), 0)[0].double().numpy()
+        assert _relative_error(est, ref) < 0.01, density

@@ -34,7 +34,8 @@ from .drift import (apply_drift, apply_relaxation, drift_compensation_factor,
 from .faults import (OK, STUCK_HRS, STUCK_LRS, apply_stuck_at, inject_faults,
                      sample_fault_mask)
 from .ir_drop import (approx_column_currents, ir_drop_conductances,
-                      ir_drop_conductances_from_config, sneak_conductances)
+                      ir_drop_conductances_from_config, multilevel_scale,
+                      sneak_conductances)
 from .programming import apply_programming_error
 from .variation import apply_d2d_variation, apply_read_noise
 
@@ -44,7 +45,7 @@ __all__ = [
     "conductance_range", "num_levels", "level_step", "levels_to_conductance",
     "conductance_to_levels", "sample_fault_mask",
     "OK", "STUCK_HRS", "STUCK_LRS", "ir_drop_conductances", "ir_drop_conductances_from_config",
-    "approx_column_currents", "sneak_conductances", "relative_drift_sigma",
+    "approx_column_currents", "sneak_conductances", "multilevel_scale", "relative_drift_sigma",
 ]
 
 

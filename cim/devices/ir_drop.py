@@ -82,7 +82,7 @@ __all__ = ["CALIBRATED_ITERATIONS", "ACTIVITY_SCALE", "WIRE_TEMPERATURE_COEFF_PE
            "wire_resistance_at",
            "ir_drop_factors", "ir_drop_conductances", "ir_drop_conductances_from_config",
            "neurosim_series_factors",
-           "sneak_conductances", "approx_column_currents"]
+           "sneak_conductances", "approx_column_currents", "multilevel_scale"]
 
 CALIBRATED_ITERATIONS = 8
 ACTIVITY_SCALE = 1.0                  # fitted: a_eff = ACTIVITY_SCALE * mean input
@@ -336,6 +336,39 @@ def sneak_conductances(g: torch.Tensor, active_rows: torch.Tensor, sensed_cols: 
     return g_read, i_bias
 
 
+def multilevel_scale(v: torch.Tensor, on_fraction, rows: float) -> torch.Tensor:
+    """``a / f`` of multi-level (DAC) 1T1R reads (0 where no row conducts): the factor on
+    the conducting rows' bit-line load in
+
+        I = v @ G_eff(0) + (a / f) * on @ (G_eff(f) - G_eff(0))
+
+    Why: a row conducts when its input is not 0 (its transistor is on), and every
+    conducting row sinks ``G (b - u)`` from its bit line whatever its own voltage, while the
+    row's own voltage drives ``v_i G w0`` (``w0``: the word-line voltage without bit-line
+    load). The bit-line voltage is set by the conducting fraction ``f`` and the mean input
+    ``a`` of the read: ``b = a b1(f)``, ``u = a u1(f)`` (the mean-field equations are linear
+    in the inputs). ``G_eff(x)`` are the bit-serial effective conductances at activity x
+    (:func:`ir_drop_conductances`; at 0 the bit lines carry no load: ``G w0``). For binary
+    inputs (``v = on``, ``a = f``) the formula is ``v @ G_eff(f)``, the bit-serial read.
+    Treating DAC levels as a bit-serial activity ``a`` instead counts only ``a/f`` of the
+    conducting rows' load and missed 20-25 % of the drop on 128x128 arrays (ours; measured
+    against cim.crossbar_solver in docs/nonidealities.md).
+
+    ``v``: inputs (..., N) as fractions of the read voltage; ``on_fraction``: f (a number, or
+    a tensor broadcasting against ``(..., 1)``); ``rows``: the rows of the read group (``a``
+    and ``f`` are means over them)."""
+    mean = v.sum(-1, keepdim=True) / float(rows)
+    f = torch.as_tensor(on_fraction, dtype=v.dtype)
+    return torch.where(f > 0, mean / torch.where(f > 0, f, torch.ones_like(f)),
+                       torch.zeros_like(mean))
+
+
+def _is_binary(va: torch.Tensor, vmax: float) -> bool:
+    """True when every nonzero input equals the largest (a bit-serial plane)."""
+    nonzero = va != 0
+    return not bool(nonzero.any()) or bool((va[nonzero].abs() == vmax).all())
+
+
 def approx_column_currents(g: torch.Tensor, v_in: torch.Tensor, *, r_wl: float = 0.0,
                            r_bl: float = 0.0, r_driver: float = 0.0, r_sense: float = 0.0,
                            cell: str = "1t1r", r_access: float = 0.0, active_rows=None,
@@ -350,7 +383,13 @@ def approx_column_currents(g: torch.Tensor, v_in: torch.Tensor, *, r_wl: float =
     off, as in a bit-serial read) plus, in 0T1R, the ideal-wire sneak network of the
     unselected lines. ``activity`` (the mean driven input over the read group as a fraction
     of the largest) defaults to the batch mean; pass the expected value to keep the
-    conductances input-independent."""
+    conductances input-independent.
+
+    1T1R keeps the array's geometry: rows that are not driven stay in place with their
+    transistors off, so the bit-line segments between driven rows are counted. Multi-level
+    inputs (DAC levels, any nonzero input below the largest) in 1T1R are read as in
+    :func:`multilevel_scale`: a row conducts when its input is not 0; ``activity``, if
+    given, is then the fraction of the driven rows that conduct (default: the batch's)."""
     g = torch.as_tensor(g, dtype=torch.float64)
     v = torch.as_tensor(v_in, dtype=torch.float64)
     n, m = g.shape
@@ -366,9 +405,12 @@ def approx_column_currents(g: torch.Tensor, v_in: torch.Tensor, *, r_wl: float =
                          f"must be ({n},)/({m},) (shape mismatch)")
     va = v * act.to(v.dtype)
     vmax = float(va.abs().max()) if va.numel() else 0.0
+    if cell == "1t1r":
+        return _one_t_currents(g, va, act, vmax, r_wl, r_bl, r_driver, r_sense, r_access,
+                               activity, iterations) * sen.to(g.dtype)
     if v_half is None:
         v_half = 0.5 * vmax
-    if cell == "0t1r" and unselected_rows != "float":
+    if unselected_rows != "float":
         # rows held at a bias are driven rows too: the IR-drop model takes them with the group
         v_u = float(v_half) if unselected_rows == "half" else 0.0
         driven = torch.ones(n, dtype=torch.bool)
@@ -380,16 +422,37 @@ def approx_column_currents(g: torch.Tensor, v_in: torch.Tensor, *, r_wl: float =
         activity = float(v_drv[..., driven].abs().mean()) / vmax if vmax > 0 else 0.0
         activity = min(1.0, ACTIVITY_SCALE * activity)
     g_eff = torch.zeros_like(g)
-    if cell == "0t1r" and unselected_rows == "float" and not bool(act.all()):
+    if unselected_rows == "float" and not bool(act.all()):
         g_eff = ir_drop_conductances(g, r_wl, r_bl, r_driver, r_sense, cell, r_access,
                                      activity, iterations, floating_rows=~act)
     else:
         g_eff[driven] = ir_drop_conductances(g[driven], r_wl, r_bl, r_driver, r_sense, cell,
                                              r_access, activity, iterations)
-    if cell == "1t1r":
-        return (va @ g_eff) * sen.to(g.dtype)
     # ideal-wire sneak network (exact), plus the IR-drop correction of the driven rows
     g_read, i_bias = sneak_conductances(g, act, sen, unselected_rows, unselected_cols,
                                         v_half, iv, v0, v_ref)
     correction = v_drv @ ((g_eff - g) * driven.to(g.dtype)[:, None] * sen.to(g.dtype))
     return va @ g_read + i_bias + correction
+
+
+def _one_t_currents(g, va, act, vmax, r_wl, r_bl, r_driver, r_sense, r_access, activity,
+                    iterations) -> torch.Tensor:
+    """1T1R column currents of :func:`approx_column_currents`: the undriven rows keep their
+    place with no cell current (their conductances 0), so the geometry is the array's."""
+    g_on = g * act.to(g.dtype)[:, None]
+    n_act = max(1, int(act.sum()))
+    if _is_binary(va, vmax):
+        if activity is None:
+            activity = float(va[..., act].abs().mean()) / vmax if vmax > 0 else 0.0
+            activity = min(1.0, ACTIVITY_SCALE * activity)
+        return va @ ir_drop_conductances(g_on, r_wl, r_bl, r_driver, r_sense, "1t1r",
+                                         r_access, activity, iterations)
+    on = (va != 0).to(g.dtype)
+    if activity is None:
+        activity = float(on.sum(-1).mean()) / n_act
+    g_zero = ir_drop_conductances(g_on, r_wl, r_bl, r_driver, r_sense, "1t1r", r_access, 0.0,
+                                  iterations)
+    g_full = ir_drop_conductances(g_on, r_wl, r_bl, r_driver, r_sense, "1t1r", r_access,
+                                  activity, iterations)
+    # a and f are means over the driven rows (the undriven ones are not part of the read)
+    return va @ g_zero + multilevel_scale(va, activity, n_act) * (on @ (g_full - g_zero))
