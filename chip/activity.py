@@ -339,11 +339,12 @@ def _reads(layer, config: HardwareConfig, ctx, levels: np.ndarray) -> tuple[_Rea
 
 
 def _block_conductance(reads: _Reads, levels: np.ndarray, subarray_rows: int) -> np.ndarray:
-    """Per-cell conductance of one sub-array row block (unit counts for SRAM)."""
+    """Per-cell conductance of one sub-array row block (SRAM: unit counts, as the uint8 0/1
+    cells the count kernel takes, without a float copy)."""
     if reads.sram_neurosim:
-        return np.ones(levels.shape, dtype=np.float32)            # every active row conducts
+        return np.ones(levels.shape, dtype=np.uint8)              # every active row conducts
     if reads.hist.integer:
-        return (levels > 0).astype(np.float32)
+        return (levels > 0).view(np.uint8)
     return effective_conductance(levels, reads.ctx, subarray_rows)
 
 
@@ -486,7 +487,8 @@ def _kernel_block(reads: _Reads, Gb: np.ndarray, rows: np.ndarray) -> None:
     read, scale, weight = _read_shape(reads, rows.size)
     if hist.integer and read <= 65535:
         counts, _ = reads.kernel.column_count_histogram(
-            reads.X, rows, Gb.astype(np.uint8), read, hist.bins, reads.neurosim, _threads())
+            reads.X, rows, np.ascontiguousarray(Gb, dtype=np.uint8), read, hist.bins,
+            reads.neurosim, _threads())
     else:
         bin_scale = 1.0 if hist.integer else float(np.float32(hist.bins / hist.g_max))
         counts, _ = reads.kernel.column_histogram(
@@ -562,7 +564,7 @@ def _accumulate(hist: _Histogram, Xb: np.ndarray, Gb: np.ndarray, scale: float,
     n_cols = Gb.shape[1]
     step = max(16, CHUNK_ELEMENTS // max(n_cols, 1))
     Xb = np.ascontiguousarray(Xb)
-    Gb = np.ascontiguousarray(Gb)
+    Gb = np.ascontiguousarray(Gb, dtype=np.float32)
     for s in range(0, V, step):
         prod = Xb[s:s + step] @ Gb                                # [v, cols]
         if scale != 1.0:

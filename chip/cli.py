@@ -17,25 +17,17 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
+from contracts.command_line import OneLineParser, parse, run
 from contracts.effects import effect_note
-from contracts.exits import INSTALLATION, one_line, stop
+from contracts.exits import BAD_INPUT
 from contracts.staging import exit_cleanly_on_sigterm
 from contracts.user_defaults import CONFIG_FILE
 
 __all__ = ["main"]
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:          # one line, exit 2 (argparse's own code)
-        raise _UsageError(message)
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="Chip.py", description="NeuroPySim step 2: area, latency and energy of a "
+    p = OneLineParser(prog="Chip.py", description="NeuroPySim step 2: area, latency and energy of a "
                 "compute-in-memory chip for a trace folder.")
     p.add_argument("--trace", metavar="DIR", help="trace folder (default: inferenceConfig.TRACE_DIR)")
     p.add_argument("--network-csv", metavar="CSV", dest="network_csv",
@@ -56,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
                         "--sweep) and write sweep.csv and sweep.png to results/<NET>-sweep")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
                    help="sweep points estimated in parallel (needs joblib; default 1)")
+    p.add_argument("--activity", choices=("trace", "stats"), default="trace",
+                   help="activity model: trace-accurate (default) or the statistical fast "
+                        "mode (per-layer input-bit and weight-bit statistics)")
     return p
 
 
@@ -103,7 +98,7 @@ def _run_sweep(args, trace, trace_path, base_config, defaults) -> int:
     check_replaceable(out, SWEEP_KIND, what="out")      # refuse before the work
     source = trace if args.jobs == 1 else trace_path     # workers read it themselves
     table = run_sweep(source, points, jobs=args.jobs, network_csv=args.network_csv,
-                      progress=not args.quiet)
+                      progress=not args.quiet, activity=args.activity)
     folder, notes = write_sweep(table, [a.key for a in axes], out, plot=not args.no_plot)
     if args.json:
         sys.stdout.write(table.to_json(orient="records", indent=2) + "\n")
@@ -135,7 +130,8 @@ def _estimate(args, defaults) -> int:
     out = _out_folder(args, trace, defaults)
     check_replaceable(out, RESULTS_KIND, what="out")  # refuse before the work
     updated = load_trace(args.updated_trace) if args.updated_trace else None
-    report = estimate(trace, config, provenance=provenance, updated_trace=updated)
+    report = estimate(trace, config, provenance=provenance, updated_trace=updated,
+                      activity=args.activity)
     folder, notes = write_results(report, out, plot=not args.no_plot)
     if args.json:
         sys.stdout.write(summary_json(report))
@@ -151,29 +147,22 @@ def main(argv: Sequence[str] | None = None,
     """Run step 2. ``user_config``: the inferenceConfig.py to read (Chip.py passes the one
     beside it; the console script reads ./inferenceConfig.py if there is one)."""
     exit_cleanly_on_sigterm()
-    try:
-        args = _parser().parse_args(argv)
-    except _UsageError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    args = parse(_parser(), argv)
+    if args is None:
+        return BAD_INPUT
     if args.jobs != 1 and not args.sweep:
         print(f"error: --jobs {args.jobs} applies only to --sweep", file=sys.stderr)
-        return 2
-    try:
+        return BAD_INPUT
+
+    def work() -> int:
         from contracts.user_defaults import load_user_defaults
         with warnings.catch_warnings():
             # Python warnings (a NeuroSim table that disagrees with its files, ...) as one
             # line each, like every other warning of this command
             warnings.showwarning = lambda message, *rest, **kw: _say(args, f"warning: {message}")
             return _estimate(args, load_user_defaults(user_config))
-    except RuntimeError as err:          # PhysicsUnavailable: an installation problem
-        print(f"error: {one_line(err)}", file=sys.stderr)
-        return INSTALLATION
-    except (Exception, KeyboardInterrupt) as err:
-        code = stop("", err, "no results written")
-        if code is None:
-            raise
-        return code
+    # PhysicsUnavailable (a RuntimeError): an installation problem
+    return run(work, "no results written", installation=(RuntimeError,))
 
 
 if __name__ == "__main__":   # pragma: no cover

@@ -14,13 +14,12 @@ in is used as it is. Accuracy fields that differ from the trace are reported in
 """
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from chip.compat import check_quirks
 from chip.cost import Cost
@@ -30,7 +29,7 @@ from contracts.provenance import Provenance, step2_config
 from contracts.results import SUMMARY_FORMAT
 from chip.chip_model import Chip, ChipResult
 from chip.dynamic import digital_layer, dynamic_summary
-from chip.parts import default_parts
+from chip.parts import check_activity_model, default_parts
 from chip.programming import rewrite_cost, write_cost
 from chip.mapping import NetworkMapping, map_network, priced_trace
 from chip.memory import check_estimate_memory
@@ -62,21 +61,40 @@ SUMMARY_KEYS = (
 
 _METRICS = (("area_m2", "m2"), ("latency_s", "s"), ("dynamic_energy_J", "J"),
             ("leakage_W", "W"))
+#: columns of ``ChipReport.breakdown`` (and breakdown.csv)
+BREAKDOWN_COLUMNS = ("layer", "level", "component", "category", "metric", "value", "unit")
 
 
 @dataclass
 class ChipReport:
-    """Everything one estimate produces; reports are flattenings of ``tree``."""
+    """Everything one estimate produces; reports are flattenings of ``tree``.
+
+    ``layer_rows`` and ``breakdown_rows`` are plain lists of dicts; ``layers`` and
+    ``breakdown`` are the same as pandas DataFrames, made on first use (importing pandas
+    takes longer than an estimate, and the command line's writers do not need it)."""
 
     network: str
     config: HardwareConfig
     summary: dict[str, Any]
-    layers: pd.DataFrame
-    breakdown: pd.DataFrame
+    layer_rows: list[dict[str, Any]]
+    breakdown_rows: list[dict[str, Any]]
     tree: Cost
     mapping: NetworkMapping
     result: ChipResult = field(repr=False, default=None)
     provenance: Provenance | None = None
+
+    @functools.cached_property
+    def layers(self):
+        """Per-layer figures, one row per layer (pandas.DataFrame)."""
+        import pandas as pd
+        return pd.DataFrame(self.layer_rows)
+
+    @functools.cached_property
+    def breakdown(self):
+        """Long format: layer x level x component x category x metric x value x unit (SI)
+        (pandas.DataFrame)."""
+        import pandas as pd
+        return pd.DataFrame(self.breakdown_rows, columns=list(BREAKDOWN_COLUMNS))
 
 
 def is_neurosim_source(path: str | os.PathLike) -> bool:
@@ -123,7 +141,7 @@ def _level(parts: list[str]) -> str:
     return "tile" if parts and parts[0] in ("tiles", "tile_hardware") else "chip"
 
 
-def _breakdown(tree: Cost) -> pd.DataFrame:
+def _breakdown(tree: Cost) -> list[dict[str, Any]]:
     """Long format: layer x level x component x category x metric x value x unit (SI)."""
     rows = []
     layers_node = next((c for c in tree.children if c.name == "layers"), None)
@@ -150,11 +168,10 @@ def _breakdown(tree: Cost) -> pd.DataFrame:
                                  "component": "/".join(parts), "category": category,
                                  "metric": metric.rsplit("_", 1)[0], "value": float(value),
                                  "unit": unit})
-    return pd.DataFrame(rows, columns=["layer", "level", "component", "category", "metric",
-                                       "value", "unit"])
+    return rows
 
 
-def _layers_frame(result: ChipResult) -> pd.DataFrame:
+def _layer_rows(result: ChipResult) -> list[dict[str, Any]]:
     rows = []
     for r in result.layers:
         m = r.mapping
@@ -170,7 +187,7 @@ def _layers_frame(result: ChipResult) -> pd.DataFrame:
             "leakage_energy_pJ": r.leakage_energy_J * 1e12,
             "leakage_power_uW": r.leakage_W * 1e6,
         })
-    return pd.DataFrame(rows)
+    return rows
 
 
 def resolve_config(trace: Trace | str | os.PathLike, config: HardwareConfig | None = None, *,
@@ -192,14 +209,17 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
              preset: str | None = None, overrides=None,
              file_config: HardwareConfig | None = None, provenance: Provenance | None = None,
              updated_trace: Trace | str | os.PathLike | None = None, parts=None,
-             progress=None) -> ChipReport:
+             progress=None, activity: str = "trace", memo=None) -> ChipReport:
     """Estimate area, latency, energy of the chip for ``trace`` (a Trace or a folder).
 
     The config: see the module docstring (``provenance`` given: ``config`` was resolved by
     :func:`resolve_config` already, as the command line does). ``updated_trace`` (same
     network, new weights) adds the cost of rewriting only the cells whose value changes
     (summary keys ``rewrite_energy_pJ``, ``rewrite_latency_ns``, ``rewrite_cells``).
-    ``parts`` replaces the circuit models (tests: stand-ins with round figures)."""
+    ``parts`` replaces the circuit models (tests: stand-ins with round figures).
+    ``activity``: "trace" (trace-accurate) or "stats" (statistical fast mode,
+    chip.activity_stats); ``memo``: a chip.parts.ActivityMemo shared by a sweep's points."""
+    check_activity_model(activity)
     if provenance is None:
         trace, config, provenance = resolve_config(trace, config, preset=preset,
                                                    overrides=overrides, file_config=file_config)
@@ -218,15 +238,20 @@ def estimate(trace: Trace | str | os.PathLike, config: HardwareConfig | None = N
                           f"digital unit; the chip needs at least one static-weight layer "
                           f"(or use dynamic_matmul_policy='crossbar')")
     mapping = map_network(mapped, config)
-    parts = parts if parts is not None else default_parts(config)
+    if parts is None:
+        # the model's options only when chosen (tests replace default_parts(config))
+        options = {k: v for k, v in (("activity", activity), ("memo", memo))
+                   if v not in ("trace", None)}
+        parts = default_parts(config, **options)
     chip = Chip(mapping, geoms, config, parts)
     result = chip.cost(trace.layers, progress=progress)
     summary = _summary(trace, config, mapping, result, parts, provenance)
+    summary["activity_model"] = getattr(parts, "activity_model", activity)
     if updated_trace is not None:
         new = priced_trace(load_trace(updated_trace), config)
         summary.update(_rewrite_figures(trace, new, mapping, config, parts))
     return ChipReport(network=trace.network, config=config, summary=summary,
-                      layers=_layers_frame(result), breakdown=_breakdown(result.tree),
+                      layer_rows=_layer_rows(result), breakdown_rows=_breakdown(result.tree),
                       tree=result.tree, mapping=mapping, result=result, provenance=provenance)
 
 

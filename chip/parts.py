@@ -1,5 +1,12 @@
 """The factory of a chip's parts: the circuit components (chip.components) and the layer
-activity (chip.activity) the hierarchy (SubArray -> PE -> Tile -> Chip) is built from.
+activity the hierarchy (SubArray -> PE -> Tile -> Chip) is built from.
+
+The activity model is chosen here: ``activity="trace"`` (default) is the trace-accurate
+`chip.activity.layer_activity`, through its exact shortcuts where they apply
+(`chip.activity_exact`); ``activity="stats"`` is the statistical fast mode
+(`chip.activity_stats`: per-layer input-bit and weight-bit statistics) for dense layers,
+grouped/depthwise convolutions being priced from the trace in both modes. A sweep passes an
+`ActivityMemo` so that points whose activity is the same (`activity_key`) share it.
 
 It is the one place that knows the components' constructor arguments. Tests replace it with a
 stand-in whose parts have round figures, so the composition can be checked by hand
@@ -14,7 +21,23 @@ import numpy as np
 from contracts.config import HardwareConfig
 from contracts.trace import LayerTrace
 
-__all__ = ["Parts", "PhysicsUnavailable", "default_parts"]
+__all__ = ["Parts", "PhysicsUnavailable", "default_parts", "ACTIVITY_MODELS", "ActivityMemo",
+           "activity_key", "check_activity_model"]
+
+#: the activity models of `Parts` (and of `chip.estimate(..., activity=...)`)
+ACTIVITY_MODELS = ("trace", "stats")
+
+#: config fields that never change a layer's activity (chip.activity reads none of them, nor
+#: does the TechContext it uses); tests/test_activity_memo.py changes each and compares.
+#: adc_bits changes only the mean ADC code, which the memo recomputes.
+_NOT_IN_ACTIVITY = (
+    "adc_type", "adc_bits", "cols_per_adc", "mapping", "pipeline", "speedup_degree",
+    "global_interconnect", "global_buffer", "tile_buffer", "pe_buffer",
+    "global_buffer_core_rows", "global_buffer_core_cols", "tile_buffer_core_rows",
+    "tile_buffer_core_cols", "clock", "clock_freq_max_Hz", "activation_function",
+    "input_toggle_rate", "output_toggle_rate", "global_bus_delay_tolerance",
+    "local_bus_delay_tolerance", "max_global_bus_width", "calibration_factors",
+    "write_pulse_width_s", "write_voltage_V", "digital_mac_units")
 
 _REQUIRED = ("chip.technology", "chip.activity", "chip.components.subarray",
              "chip.components.adder_tree", "chip.components.buffer", "chip.components.bus",
@@ -27,10 +50,67 @@ class PhysicsUnavailable(RuntimeError):
     """The circuit models (chip.technology / chip.components / chip.activity) are missing."""
 
 
-class Parts:
-    """Real circuit models for one config (docs/chip-internals.md)."""
+def check_activity_model(activity: str) -> str:
+    if activity not in ACTIVITY_MODELS:
+        raise ValueError(f"activity={activity!r} must be one of {', '.join(ACTIVITY_MODELS)}")
+    return activity
 
-    def __init__(self, config: HardwareConfig):
+
+def activity_key(config: HardwareConfig, activity: str = "trace") -> str:
+    """A hash of what a layer's activity depends on in ``config`` (and the model): equal keys
+    give equal activities for the same layer and row groups."""
+    import hashlib
+    import json
+    from contracts.effects import STEP1_ONLY
+    kept = {k: v for k, v in config.to_dict().items()
+            if k not in _NOT_IN_ACTIVITY and k not in STEP1_ONLY}
+    text = json.dumps([activity, kept], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class ActivityMemo:
+    """Activities of layers already priced, for the next config with the same
+    `activity_key` (a sweep's points). Holds at most ``size`` entries (oldest dropped); a
+    layer is known by identity, and the memo keeps it alive while it holds its entry."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._entries: dict[tuple, tuple] = {}
+        self.hits = self.misses = 0
+
+    def get(self, layer, key: str, row_groups, compute):
+        digest = _groups_digest(row_groups)
+        slot = (id(layer), key, digest)
+        found = self._entries.get(slot)
+        if found is not None and found[0] is layer:
+            self.hits += 1
+            return found[1]
+        self.misses += 1
+        value = compute()
+        if len(self._entries) >= self.size:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[slot] = (layer, value)
+        return value
+
+
+def _groups_digest(row_groups) -> str:
+    import hashlib
+    h = hashlib.blake2b(digest_size=12)
+    for gr in row_groups or ():
+        a = np.ascontiguousarray(gr, dtype=np.int64)
+        h.update(len(a).to_bytes(8, "little"))
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+class Parts:
+    """Real circuit models for one config (docs/chip-internals.md); ``activity``: the
+    activity model (ACTIVITY_MODELS), ``memo``: an ActivityMemo shared across configs."""
+
+    def __init__(self, config: HardwareConfig, activity: str = "trace",
+                 memo: ActivityMemo | None = None):
+        self.activity_model = check_activity_model(activity)
+        self.memo = memo
         missing = []
         for module in _REQUIRED:
             try:
@@ -55,9 +135,33 @@ class Parts:
         return self._subarray
 
     def activity(self, layer: LayerTrace, row_groups: list[np.ndarray]):
-        """What the layer's inputs and weights do to the sub-arrays (chip.activity)."""
-        from chip.activity import layer_activity
-        return layer_activity(layer, self.config, row_groups, ctx=self.ctx)
+        """What the layer's inputs and weights do to the sub-arrays (the chosen model)."""
+        if self.memo is None:
+            return self._activity(layer, row_groups)
+        key = activity_key(self.config, self.activity_model)
+        found = self.memo.get(layer, key, row_groups, lambda: self._activity(layer, row_groups))
+        if self.config.adc_bits != found.extra.get("adc_bits"):
+            import dataclasses
+            from chip.activity_exact import code_mean
+            counts = found.column_conductance_count * found.images
+            found = dataclasses.replace(found, adc_code_mean=code_mean(
+                found.column_conductance_S, counts, self.config, self.ctx),
+                extra={**found.extra, "adc_bits": self.config.adc_bits})
+        return found
+
+    def _activity(self, layer: LayerTrace, row_groups: list[np.ndarray]):
+        # a grouped/depthwise layer has no statistical model yet: it is priced from its trace
+        if self.activity_model == "stats" and layer.geometry.groups == 1:
+            from chip.activity_stats import statistical_activity
+            act = statistical_activity(layer, self.config, row_groups, ctx=self.ctx)
+        else:
+            from chip.activity_exact import exact_activity
+            act = exact_activity(layer, self.config, row_groups, ctx=self.ctx)
+            if act is None:
+                from chip.activity import layer_activity
+                act = layer_activity(layer, self.config, row_groups, ctx=self.ctx)
+        act.extra["adc_bits"] = self.config.adc_bits
+        return act
 
     def subarray_output_bits(self) -> int:
         sa = self.subarray(self.config.subarray_rows, self.config.subarray_cols)
@@ -144,7 +248,8 @@ class Parts:
         return 2 * c.write_pulse_width_s        # ours: a SET and a RESET phase per row
 
 
-def default_parts(config: HardwareConfig) -> Parts:
-    """The real circuit models for ``config``."""
-    return Parts(config)
+def default_parts(config: HardwareConfig, activity: str = "trace",
+                  memo: ActivityMemo | None = None) -> Parts:
+    """The real circuit models for ``config`` (``activity``, ``memo``: see `Parts`)."""
+    return Parts(config, activity, memo)
 

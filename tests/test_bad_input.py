@@ -204,7 +204,11 @@ def test_ctrl_c_during_a_parallel_sweep_is_one_line(in_work_folder):
     trace = write_synthetic_trace(in_work_folder / "rec", "vgg8")
     code, lines = _interrupt([str(REPO / "Chip.py"), "--trace", str(trace), "--quiet",
                               "--set", "operation_mode=parallel", "--sweep", "adc_bits=3,4,5,6",
-                              "--sweep", "cols_per_adc=4,8,16", "-j", "2", "--out", "sw"],
+                              "--sweep", "cols_per_adc=4,8,16",
+                              # 15 activities to compute (points of one activity share it in
+                              # a worker): still running at the signal on a quiet machine
+                              "--sweep", "technology_node_nm=22,32,45,65,90",
+                              "--sweep", "rows_in_parallel=16,32,64", "-j", "2", "--out", "sw"],
                              in_work_folder, 4.0)
     assert code == 130 and lines == ["interrupted (Ctrl-C); no results written"]
     assert sorted(p.name for p in in_work_folder.iterdir()) == ["rec"]

@@ -246,7 +246,7 @@ SUMMARY_FIGURES = {
 }
 NOT_FIGURES = {"format", "network", "config_hash", "preset", "trace", "trace_config_hash",
                "trace_accuracy", "changed_from_trace", "notes", "pipeline", "compat",
-               "calibration_factors", "images_traced", "floorplan", "config"}
+               "calibration_factors", "images_traced", "floorplan", "config", "activity_model"}
 #: a declared figure is seen when one of its own entries moves
 OWN_ENTRY = {"area": tuple(k for k, v in SUMMARY_FIGURES.items() if v == _AREA),
              "clock": ("clock_period_ns",),

@@ -24,6 +24,13 @@ REPO = Path(__file__).resolve().parents[1]
 FAST = {
     "python inference_sim.py --set stuck_at_fault_rate=0.01 --monte-carlo 5 --eval-images 300":
         ["--eval-images", "60"],
+    # the same points on workers that are threads of one process (no worker start-up)
+    "python -m neuropysim.sweep --network lenet5 --network mlp --set operation_mode=parallel "
+    "--sweep adc_bits=4,6 --sweep cols_per_adc=4,8 --eval-images 100":
+        ["--threads", "--eval-images", "40"],
+    "python -m neuropysim.sweep --network lenet5 --set operation_mode=parallel --search 12 "
+    "--range adc_bits=3..7 --range cols_per_adc=4,8,16 --eval-images 100 --out results/search":
+        ["--threads", "--eval-images", "40"],
     "python inference_sim.py --model dscnn": ["--eval-images", "50"],
     "python inference_sim.py --set operation_mode=parallel --set adc_bits=4 --calibrate all":
         ["--eval-images", "50", "--calibration-images", "128", "--finetune-steps", "5"],
@@ -66,7 +73,8 @@ def test_every_readme_command_runs(tmp_path):
     failures = []
     for command in readme_commands((REPO / "README.md").read_text()):
         args = shlex.split(command)[1:] + FAST.get(command, [])
-        args[0] = str(REPO / args[0])                  # the script, run from the sandbox
+        if args[0] != "-m":                            # a module runs from the install
+            args[0] = str(REPO / args[0])              # the script, run from the sandbox
         # the repository's own files named by the README (models/examples/...)
         args = [str(REPO / a) if "/" in a and (REPO / a).is_file() else a for a in args]
         done = subprocess.run([sys.executable, *args], cwd=tmp_path, env=env, text=True,
