@@ -32,6 +32,8 @@ FAST = {
     "--range adc_bits=3..7 --range cols_per_adc=4,8,16 --eval-images 100 --out results/search":
         ["--threads", "--eval-images", "40"],
     "python inference_sim.py --model dscnn": ["--eval-images", "50"],
+    "python -m neuropysim --model lenet5 --preset rram-write-verify --set operation_mode=parallel "
+    "--faults 0.01": ["--eval-images", "100"],
     "python inference_sim.py --set operation_mode=parallel --set adc_bits=4 --calibrate all":
         ["--eval-images", "50", "--calibration-images", "128", "--finetune-steps", "5"],
     "python inference_sim.py --model models/examples/dscnn_fp32.onnx --dataset mnist5k":
