@@ -31,7 +31,7 @@ from chip.components.interconnect import Interconnect
 from chip.components.level_shifter import LevelShifter
 from chip.components.lut import LookupTable
 from chip.components.multiplier import Divider, Multiplier
-from chip.components.nonlinear import LayerNorm, NonlinearUnit, Softmax
+from chip.components.nonlinear import LayerNorm, NonlinearUnit, PerOperationUnit, Softmax
 from chip.components.max_pool import MaxPool
 from chip.components.mux import Mux
 from chip.components.sense_amp import Precharger, SenseAmp, SRAMWriteDriver
@@ -369,9 +369,9 @@ def _component_classes() -> set[type]:
 
 
 def test_contract_cases_cover_every_component_class():
-    # the abstract interconnect base has no figures of its own; SubArray's activity is a
-    # whole SubArrayActivity (tests/test_subarray.py)
-    assert _component_classes() == set(_CONTRACT) | {Interconnect, SubArray}
+    # the abstract interconnect and per-operation bases have no figures of their own;
+    # SubArray's activity is a whole SubArrayActivity (tests/test_subarray.py)
+    assert _component_classes() == set(_CONTRACT) | {Interconnect, PerOperationUnit, SubArray}
 
 
 def _misspelt(known: frozenset[str]) -> str:

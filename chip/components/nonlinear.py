@@ -34,7 +34,7 @@ from chip.components.dff import DFF
 from chip.components.lut import LookupTable
 from chip.components.multiplier import Divider, Multiplier
 
-__all__ = ["ELEMENTWISE_OPS", "LayerNorm", "NonlinearUnit", "Softmax"]
+__all__ = ["ELEMENTWISE_OPS", "LayerNorm", "NonlinearUnit", "PerOperationUnit", "Softmax"]
 
 #: element-wise functions and the blocks of one lane, in the order the data passes them:
 #: (table?, additions on the critical path, additions in all, multiplications in a row)
@@ -54,7 +54,26 @@ def _table(ctx, config, num_bits: int) -> LookupTable:
     return LookupTable(ctx, config, 2 ** min(num_bits, MAX_TABLE_BITS), num_bits)
 
 
-class NonlinearUnit(Component):
+class PerOperationUnit(Component):
+    """A unit priced per operation (one value, or one vector): ``op_latency_s(clock)`` and
+    ``op_energy_J`` of one operation on one of its ``num_units`` lanes or units."""
+
+    num_units: int
+    op_energy_J: float
+
+    def op_latency_s(self, clock_period_s: float | None = None) -> float:
+        raise NotImplementedError
+
+    def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None) -> float:
+        return num_reads * self.op_latency_s(clock_period_s)
+
+    def dynamic_energy_J(self, *, num_reads: float = 0.0,
+                         num_units_used: float | None = None) -> float:
+        units = self.num_units if num_units_used is None else num_units_used
+        return num_reads * units * self.op_energy_J
+
+
+class NonlinearUnit(PerOperationUnit):
     """``num_units`` lanes computing the element-wise function ``op`` (module docstring).
 
     NonlinearUnit(ctx, config, op, num_bits, num_units=1). Activity: ``num_reads`` values per
@@ -92,16 +111,9 @@ class NonlinearUnit(Component):
             t += self.multiplier.latency_s(num_reads=self.muls, clock_period_s=clock_period_s)
         return t
 
-    def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None) -> float:
-        return num_reads * self.op_latency_s(clock_period_s)
-
-    def dynamic_energy_J(self, *, num_reads: float = 0.0,
-                         num_units_used: float | None = None) -> float:
-        units = self.num_units if num_units_used is None else num_units_used
-        return num_reads * units * self.op_energy_J
 
 
-class Softmax(Component):
+class Softmax(PerOperationUnit):
     """``num_units`` softmax units over vectors of ``length`` codes (module docstring).
 
     Softmax(ctx, config, num_bits, length, num_units=1). Activity: ``num_reads`` vectors per
@@ -140,16 +152,9 @@ class Softmax(Component):
                 + self.multiplier.latency_s(num_reads=self.length,
                                             clock_period_s=clock_period_s))
 
-    def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None) -> float:
-        return num_reads * self.op_latency_s(clock_period_s)
-
-    def dynamic_energy_J(self, *, num_reads: float = 0.0,
-                         num_units_used: float | None = None) -> float:
-        units = self.num_units if num_units_used is None else num_units_used
-        return num_reads * units * self.op_energy_J
 
 
-class LayerNorm(Component):
+class LayerNorm(PerOperationUnit):
     """``num_units`` LayerNorm units over vectors of ``length`` codes (module docstring).
 
     LayerNorm(ctx, config, num_bits, length, num_units=1). Activity: ``num_reads`` vectors per
@@ -202,10 +207,3 @@ class LayerNorm(Component):
                       + self.table.latency_s(clock_period_s=c))
         return self.length * (pass1 + pass2) + per_vector
 
-    def latency_s(self, *, num_reads: float = 1.0, clock_period_s: float | None = None) -> float:
-        return num_reads * self.op_latency_s(clock_period_s)
-
-    def dynamic_energy_J(self, *, num_reads: float = 0.0,
-                         num_units_used: float | None = None) -> float:
-        units = self.num_units if num_units_used is None else num_units_used
-        return num_reads * units * self.op_energy_J
