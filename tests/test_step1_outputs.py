@@ -149,6 +149,8 @@ def test_one_bit_activations_signed_inputs_are_refused_before_the_passes(monkeyp
         return real(model, images, labels, batch, desc, progress)
 
     monkeypatch.setattr(cim_run, "evaluate", evaluate)
+    torch.manual_seed(0)       # weights whose fc inputs take both signs (unseeded, a draw
+    # with every channel mean positive left nothing to refuse: a flaky failure)
     with pytest.raises(ValueError, match=r"^activation_bits=1 cannot represent the signed "
                                          r"inputs of layer\(s\) fc"):
         run(HardwareConfig(activation_bits=1), network=Pools(), dataset="synthetic",
