@@ -79,52 +79,13 @@ def train(network: str = "lenet5", dataset: str = "mnist5k", config: HardwareCon
     layers = ordered_layers(cim_model, analysis)
     for layer in layers:
         layer.config = cfg
-    set_mode(cim_model, "qat")
-    gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(cim_model.parameters(), lr=2e-3)
-    batch = 64
-    n = len(train_set)
-    steps = epochs * math.ceil(n / batch)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
     t0 = time.perf_counter()
-    for epoch in range(epochs):
-        cim_model.train()
-        order = torch.randperm(n, generator=gen)
-        total_loss = 0.0
-        batches = range(0, n, batch)
-        if progress:
-            from tqdm import tqdm
-            batches = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
-                           file=sys.stderr, leave=False, disable=None)  # terminal only
-        for start in batches:
-            idx = order[start:start + batch]
-            x, y = train_set.images[idx], train_set.labels[idx]
-            dx, dy = (int(v) for v in torch.randint(-2, 3, (2,), generator=gen))
-            x = _shift(x, dx, dy, 2)
-            loss = F.cross_entropy(cim_model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total_loss += float(loss.detach()) * len(idx)
-        cim_model.eval()
-        acc = evaluate(cim_model, test_set.images, test_set.labels, 256)
-        say(f"epoch {epoch + 1}/{epochs}: loss {total_loss / n:.4f}, test accuracy (QAT) "
-            f"{100 * acc:.2f}% ({time.perf_counter() - t0:.0f} s)")
-    cim_model.eval()
-    clip = {layer.name: ([1.0, 0.0] if layer.is_image_input else
-                         layer.clip_values() if layer.kind == "dynamic_matmul" else
-                         [float(layer.amax), float(layer.amin)])
-            for layer in layers}
-    set_mode(cim_model, "float")
-    acc_float = evaluate(cim_model, test_set.images, test_set.labels, 256)
-    calibrate_activations(cim_model, layers, test_set.images[:64], cfg, clip)
-    set_mode(cim_model, "quant")
-    acc_quant = evaluate(cim_model, test_set.images, test_set.labels, 256)
+    _fit(cim_model, train_set, test_set, epochs, seed, progress, say, t0)
+    clip, acc_float, acc_quant = _final_accuracy(cim_model, layers, train_set, test_set, cfg)
     model.load_state_dict(plain_state_dict(cim_model), strict=True)
     meta = {
         "network": network, "dataset": dataset, "split": "train",
-        "train_images": n, "epochs": epochs, "seed": seed, "batch_size": batch,
+        "train_images": len(train_set), "epochs": epochs, "seed": seed, "batch_size": BATCH,
         "optimizer": "adam lr 2e-3 cosine", "augmentation": "random shift +-2 px per batch",
         "qat": {"weight_bits": cfg.weight_bits, "activation_bits": cfg.activation_bits},
         "activation_clip": clip,
@@ -137,3 +98,57 @@ def train(network: str = "lenet5", dataset: str = "mnist5k", config: HardwareCon
     say(f"saved {path} (test accuracy float {100 * acc_float:.2f}%, quantized "
         f"{100 * acc_quant:.2f}%)")
     return path, meta
+
+
+BATCH = 64          # training batch (images)
+
+
+def _fit(cim_model, train_set, test_set, epochs: int, seed: int, progress: bool, say,
+         t0: float) -> None:
+    """QAT: Adam at 2e-3 with a cosine schedule, a random +-2 px shift per batch; the test
+    accuracy printed after each epoch."""
+    set_mode(cim_model, "qat")
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(cim_model.parameters(), lr=2e-3)
+    n = len(train_set)
+    steps = epochs * math.ceil(n / BATCH)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
+    for epoch in range(epochs):
+        cim_model.train()
+        order = torch.randperm(n, generator=gen)
+        total_loss = 0.0
+        batches = range(0, n, BATCH)
+        if progress:
+            from tqdm import tqdm
+            batches = tqdm(batches, desc=f"epoch {epoch + 1}/{epochs}", unit="batch",
+                           file=sys.stderr, leave=False, disable=None)  # terminal only
+        for start in batches:
+            idx = order[start:start + BATCH]
+            x, y = train_set.images[idx], train_set.labels[idx]
+            dx, dy = (int(v) for v in torch.randint(-2, 3, (2,), generator=gen))
+            loss = F.cross_entropy(cim_model(_shift(x, dx, dy, 2)), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total_loss += float(loss.detach()) * len(idx)
+        cim_model.eval()
+        acc = evaluate(cim_model, test_set.images, test_set.labels, 256)
+        say(f"epoch {epoch + 1}/{epochs}: loss {total_loss / n:.4f}, test accuracy (QAT) "
+            f"{100 * acc:.2f}% ({time.perf_counter() - t0:.0f} s)")
+
+
+def _final_accuracy(cim_model, layers, train_set, test_set, cfg):
+    """(activation clip values learned by QAT, float and quantized test accuracy); the
+    quantized model's remaining ranges are calibrated on train images, never scored ones."""
+    cim_model.eval()
+    clip = {layer.name: ([1.0, 0.0] if layer.is_image_input else
+                         layer.clip_values() if layer.kind == "dynamic_matmul" else
+                         [float(layer.amax), float(layer.amin)])
+            for layer in layers}
+    set_mode(cim_model, "float")
+    acc_float = evaluate(cim_model, test_set.images, test_set.labels, 256)
+    calibrate_activations(cim_model, layers, train_set.images[:64], cfg, clip)
+    set_mode(cim_model, "quant")
+    acc_quant = evaluate(cim_model, test_set.images, test_set.labels, 256)
+    return clip, acc_float, acc_quant
