@@ -239,6 +239,11 @@ def _network_source(network, dataset, input_shape):
     if not isinstance(network, nn.Module):
         raise ValueError(f"network={network!r} is invalid; pass a name from models.names(), a "
                          f"model file (file.py:factory, .onnx, .tflite) or an nn.Module")
+    from .huggingface import from_huggingface, is_huggingface
+    if is_huggingface(network):         # rebuilt in explicit form, its weights copied in
+        name = name or _network_name(network)
+        network, default_shape = from_huggingface(network)
+        input_shape = input_shape or default_shape
     if dataset is None:
         raise ValueError("a user network needs dataset= (a data set name or file, or "
                          "'synthetic' with input_shape=)")
