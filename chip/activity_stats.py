@@ -36,7 +36,7 @@ import numpy as np
 
 from chip import activity as trace_activity
 from chip.activity import SubArrayActivity, effective_conductance, input_bit_vectors
-from chip.activity_exact import Bookkeeping, code_mean
+from chip.activity_exact import Bookkeeping
 from chip.compat import quirk_on
 from contracts.config import HardwareConfig
 

@@ -87,6 +87,7 @@ class DynamicWrites:
     rows_per_inference: float       # rows written one after another (the busiest row block)
     cells: int                      # weight cells the layer's operand occupies, all copies
     worst_cell_rate: float          # most writes of one cell per inference (0..1)
+    from_erased: bool = False       # one traced image: counted against an erased array
 
 
 def _busiest_rows(changed_rows: np.ndarray, per_pack: int, subarray_rows: int) -> int:
@@ -105,27 +106,31 @@ def _busiest_rows(changed_rows: np.ndarray, per_pack: int, subarray_rows: int) -
 
 def dynamic_writes(layer: LayerTrace, m: LayerMapping, config: HardwareConfig) -> DynamicWrites:
     """Cells and rows rewritten per inference: the cell levels (chip.activity.cell_levels)
-    of each traced image's operand against the previous image's, the first image against
-    an erased array (every cell at level 0); x the layer's copies (duplication)."""
+    of each traced image's operand against the previous image's, averaged over the
+    consecutive pairs; with one traced image, against an erased array (every cell at level 0:
+    an upper bound, flagged); x the layer's copies (one for a dynamic layer: chip.mapping)."""
     g = layer.geometry
     heads, k, _ = g.weight_shape
     copies = max(1, m.used_subarrays // max(1, m.weight_subarrays))
     per_pack = groups_per_subarray(g, config)
-    previous, writes, cells, rows = None, None, 0, 0
-    for i in range(layer.images):
+    n = layer.images
+    previous, writes, cells, rows = 0 if n == 1 else None, None, 0, 0
+    for i in range(n):
         view = crossbar_view(layer, i)
         levels = cell_levels(view.weight_codes.reshape(view.weight_codes.shape[0], -1).T,
                              config)                                  # (K, H*N*cpw)
-        changed = levels != 0 if previous is None else levels != previous
-        writes = changed.astype(np.int32) if writes is None else writes + changed
-        cells += int(changed.sum())
-        rows += _busiest_rows(changed.reshape(k, heads, -1).any(axis=2).T, per_pack,
-                              config.subarray_rows)
+        if previous is not None:
+            changed = levels != previous
+            writes = changed.astype(np.int32) if writes is None else writes + changed
+            cells += int(changed.sum())
+            rows += _busiest_rows(changed.reshape(k, heads, -1).any(axis=2).T, per_pack,
+                                  config.subarray_rows)
         previous = levels
-    n = layer.images
-    return DynamicWrites(cells_per_inference=cells * copies / n, rows_per_inference=rows / n,
+    pairs = max(1, n - 1)
+    return DynamicWrites(cells_per_inference=cells * copies / pairs, rows_per_inference=rows / pairs,
                          cells=int(writes.size) * copies,
-                         worst_cell_rate=float(writes.max()) / n if writes.size else 0.0)
+                         worst_cell_rate=float(writes.max()) / pairs if writes.size else 0.0,
+                         from_erased=n == 1)
 
 
 def write_node(writes: DynamicWrites, parts) -> Cost:
@@ -192,7 +197,9 @@ def _endurance(config: HardwareConfig, writes: list[DynamicWrites], fps: float) 
     worst = max(w.worst_cell_rate for w in writes)
     out = {"dynamic_cell_writes_per_inference": cells,
            "dynamic_writes_per_cell_per_s": cells / allocated * fps if allocated else 0.0,
-           "dynamic_worst_cell_writes_per_s": worst * fps}
+           "dynamic_worst_cell_writes_per_s": worst * fps,
+           # one traced image: each operand counted against an erased array (an upper bound)
+           "dynamic_writes_from_erased": any(w.from_erased for w in writes)}
     sram = config.memory_cell == "sram"
     inferences = None if sram or worst == 0 else ENDURANCE_CYCLES / worst
     out.update({"endurance_cycles": None if sram else ENDURANCE_CYCLES,

@@ -386,6 +386,8 @@ def _layer(i: int, g: LayerGeometry, plan: _Floorplan) -> LayerMapping:
     sdup = plan.subarray_dup(i, cin if novel else R, C)
     dup = pdup[0] * pdup[1] * sdup[0] * sdup[1]
     rep = math.ceil(plan.speedups[i] / dup) if config.pipeline else 1   # tile replication
+    if g.dynamic:       # ours: every copy of a dynamic operand is rewritten for each input,
+        pdup, sdup, dup, rep = (1, 1), (1, 1), 1, 1    # so it gets one copy (no replicas)
     if novel:
         (pr, pc), k = plan.nm_pe, plan.nm_pes
         base_rows, tiles_col = _cdiv(cin, pr), _cdiv(C, pc)

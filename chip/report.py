@@ -213,8 +213,11 @@ def _dynamic_lines(s: dict, p) -> None:
         p(f"    digital MAC unit:        {s['digital_mac_units']} lanes, "
           f"{s['digital_unit_area_mm2']:.4g} mm² with its K/V buffer")
         return
+    bound = (" (one traced image: against an erased array, an upper bound; trace >= 2 "
+             "images for the changes between inputs)" if s.get("dynamic_writes_from_erased")
+             else "")
     p(f"    rewrites per inference:  {s['dynamic_cell_writes_per_inference']:.6g} cells, "
-      f"{s['dynamic_write_energy_pJ']:.5g} pJ")
+      f"{s['dynamic_write_energy_pJ']:.5g} pJ{bound}")
     p(f"    cell writes per second:  {s['dynamic_writes_per_cell_per_s']:.4g} per cell (mean), "
       f"{s['dynamic_worst_cell_writes_per_s']:.4g} (worst cell)")
     if s.get("inferences_to_endurance"):

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
-from .attention import ExplicitAttention, apply_attention_mask, rewrite_attention, \
+from .attention import apply_attention_mask, rewrite_attention, \
     unsupported_attention
 from .dynamic import DynamicMatmul
 from .layers import CIMLayer
