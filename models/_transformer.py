@@ -24,6 +24,9 @@ class SelfAttention(nn.Module):
         super().__init__()
         if width % heads:
             raise ValueError(f"width={width} must be a multiple of heads={heads}")
+        if causal and tokens < 2:   # a 1 x 1 mask would broadcast to "see everything"
+            raise ValueError(f"causal=True needs tokens= the sequence length (>= 2), got "
+                             f"tokens={tokens}")
         self.heads, self.head_dim = heads, width // heads
         self.q = nn.Linear(width, width)
         self.k = nn.Linear(width, width)

@@ -235,3 +235,9 @@ def test_shipped_vit_keeps_its_accuracy():
     result = run(network="vit", eval_images=100, write_trace=False)
     assert result.checkpoint.endswith("vit-mnist5k.pt")
     assert min(result.accuracy.values()) >= 0.9
+
+
+def test_a_causal_block_without_its_length_is_refused():
+    """tokens=1 (the default) would make a 1 x 1 mask that broadcasts to 'see everything'."""
+    with pytest.raises(ValueError, match="causal=True needs tokens= the sequence length"):
+        EncoderBlock(16, 4, 32, causal=True)
