@@ -73,9 +73,11 @@ def parse_stages(value: str | Sequence[str] | None) -> tuple[str, ...]:
     if names == ["all"]:
         return STAGES
     unknown = [n for n in names if n not in STAGES]
-    if unknown or (not names and isinstance(value, str) and value.strip()):
-        raise ValueError(f"calibrate={value!r}: unknown stage {unknown[0]!r}; choose 'all' or "
-                         f"a comma-separated list of: {', '.join(STAGES)}")
+    allowed = f"choose 'all' or a comma-separated list of: {', '.join(STAGES)}"
+    if unknown:
+        raise ValueError(f"calibrate={value!r}: unknown stage {unknown[0]!r}; {allowed}")
+    if not names and isinstance(value, str) and value.strip():
+        raise ValueError(f"calibrate={value!r} names no stage; {allowed}")
     return tuple(s for s in STAGES if s in names)
 
 
@@ -223,12 +225,15 @@ def apply_calibration(layers: list[CIMLayer], meta: dict[str, Any] | None,
 
 
 def calibrated_checkpoint_path(network: str, dataset: str, config: HardwareConfig,
-                               seed: int) -> Path:
+                               seed: int, source=None) -> Path:
     """Where a calibration writes by default: the user's checkpoint folder (as training),
-    ``<network>-<dataset>-calibrated-<config hash 8>-seed<seed>.pt``."""
+    ``<network>-<dataset>-calibrated-<config hash 8>-seed<seed>.pt``, with
+    ``-from-<stem>`` when a checkpoint ``source`` was given (two sources, two files; never
+    the source itself)."""
     from models.checkpoints import user_checkpoint_dir
 
     def token(text: str) -> str:
         return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(text)).stem or str(text)).strip("_.")
+    origin = f"-from-{token(source)}" if source is not None else ""
     return user_checkpoint_dir() / (f"{token(network)}-{token(dataset)}-calibrated-"
-                                    f"{config.config_hash()[:8]}-seed{seed}.pt")
+                                    f"{config.config_hash()[:8]}-seed{seed}{origin}.pt")

@@ -263,6 +263,9 @@ def _check_args(args) -> None:
             raise ValueError(f"--{name.replace('_', '-')} applies only with --calibrate")
         if value is not None and value < 1:
             raise ValueError(f"--{name.replace('_', '-')}={value} must be a positive integer")
+    if args.calibrate is not None and not args.calibrate.strip():
+        raise ValueError("--calibrate '' names no stage; give 'all' or a comma-separated list "
+                         "of targets,bias,scaling,finetune")
     if repeats and args.calibrate is not None:
         raise ValueError("--calibrate does not apply with --monte-carlo or --sweep-drift")
     if args.calibrate is not None and args.no_accuracy:

@@ -276,8 +276,9 @@ class _Request:
 
 
 def _calibration_request(req: _Request, calibrate, calibration_images, finetune,
-                         calibrated_checkpoint) -> _Request:
-    """The calibration arguments of run(), checked (the checkpoint target before any work)."""
+                         calibrated_checkpoint, source=None) -> _Request:
+    """The calibration arguments of run(), checked (the checkpoint target before any work;
+    ``source``: the checkpoint given to calibrate, never the one written)."""
     req.stages = parse_stages(calibrate)
     extra = {"calibration_images": calibration_images, "finetune": finetune,
              "calibrated_checkpoint": calibrated_checkpoint}
@@ -298,9 +299,13 @@ def _calibration_request(req: _Request, calibrate, calibration_images, finetune,
         raise ValueError("finetune= applies only when the 'finetune' stage runs")
     req.finetune = finetune or FineTuneSettings()
     from models import checkpoints
-    req.calibrated_checkpoint = checkpoints.check_training_target(
+    target = checkpoints.check_training_target(
         calibrated_checkpoint or calibrated_checkpoint_path(req.name, req.dataset, req.cfg,
-                                                            req.seed))
+                                                            req.seed, source))
+    if source is not None and target.resolve() == Path(source).expanduser().resolve():
+        raise ValueError(f"calibrated_checkpoint={str(target)!r} is the checkpoint being "
+                         f"calibrated; the calibrated network must go to another file")
+    req.calibrated_checkpoint = target
     return req
 
 
@@ -730,7 +735,7 @@ def _start(config, preset, overrides, network, dataset, data_root, checkpoint, i
 
     req = _request(config, preset, overrides, network, dataset, data_root, images, eval_images,
                    seed, trace_dir, write_trace, input_shape, neurosim_export, results_dir)
-    req = _calibration_request(req, *calibration_args)
+    req = _calibration_request(req, *calibration_args, source=checkpoint)
     note = ineffective_settings(req.cfg)
     if note:
         _warn(note)

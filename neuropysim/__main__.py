@@ -30,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config field (repeatable)")
     p.add_argument("--faults", type=float, metavar="RATE",
                    help="inject stuck-at faults at this fraction of the cells")
-    p.add_argument("--fault-kind", default="stuck_at", choices=list(FAULT_KINDS))
+    p.add_argument("--fault-kind", choices=list(FAULT_KINDS),
+                   help="with --faults: stuck_at (the configured LRS share; default), "
+                        "stuck_at_lrs or stuck_at_hrs")
     p.add_argument("--eval-images", type=int, help="test images scored (default: all)")
     p.add_argument("--calibrate", metavar="STAGES",
                    help="calibration stages: 'all' or a comma-separated list (cim.calibration)")
@@ -54,11 +56,17 @@ def report_lines(acc: Accelerator, profile, hit: int | None) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.fault_kind is not None and args.faults is None:
+            raise ValueError(f"--fault-kind {args.fault_kind} applies only with --faults RATE")
+        if args.calibrate is not None and not args.calibrate.strip():
+            raise ValueError("--calibrate '' names no stage; give 'all' or a comma-separated "
+                             "list of targets,bias,scaling,finetune")
         acc = Accelerator(args.model, preset=args.preset, checkpoint=args.checkpoint,
                           data_root=args.data_root, seed=args.seed,
                           warn=lambda text: print(text, file=sys.stderr))
         acc.configure(args.set)
-        hit = None if args.faults is None else acc.inject_faults(args.faults, args.fault_kind)
+        hit = None if args.faults is None else acc.inject_faults(
+            args.faults, args.fault_kind or "stuck_at")
         profile = acc.profile(args.dataset, eval_images=args.eval_images,
                               calibrate=args.calibrate)
     except ValueError as exc:

@@ -63,6 +63,9 @@ class Accelerator:
         self.config = step1_config(config, preset)
         self.checkpoint, self.data_root, self.seed = checkpoint, data_root, int(seed)
         self.warn = warn
+        # the LRS share 'stuck_at' faults use: the config's, not one a previous
+        # inject_faults(kind='stuck_at_lrs' / '_hrs') set
+        self._lrs_fraction = self.config.stuck_at_lrs_fraction
         self.last: Profile | None = None
 
     def configure(self, overrides: Sequence[str] | Mapping[str, Any] | None = None,
@@ -71,6 +74,7 @@ class Accelerator:
         command line); the new config is validated as a whole and returned."""
         changes = dict(typed_overrides(overrides), **typed_overrides(fields))
         self.config = self.config.replace(**changes) if changes else self.config
+        self._lrs_fraction = changes.get("stuck_at_lrs_fraction", self._lrs_fraction)
         return self.config
 
     def inject_faults(self, rate: float, kind: str = "stuck_at") -> int:
@@ -82,10 +86,10 @@ class Accelerator:
                              f"{', '.join(FAULT_KINDS)}")
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
             raise ConfigError(f"rate={rate!r} must be a fraction in [0, 1]")
-        changes: dict[str, Any] = {"stuck_at_fault_rate": float(rate)}
-        if FAULT_KINDS[kind] is not None:
-            changes["stuck_at_lrs_fraction"] = FAULT_KINDS[kind]
-        self.configure(**changes)
+        lrs = FAULT_KINDS[kind]
+        self.config = self.config.replace(stuck_at_fault_rate=float(rate),
+                                          stuck_at_lrs_fraction=self._lrs_fraction
+                                          if lrs is None else lrs)
         from cim.run import programmed_statistics
         stats = programmed_statistics(self.config, network=self.model,
                                       checkpoint=self.checkpoint, data_root=self.data_root,

@@ -102,3 +102,28 @@ def test_command_line_is_the_accelerator(capfd):
     assert {key for key, _, _ in STATISTICS_LINES} <= set(out["statistics"])
     assert main(["--faults", "2"]) == 2
     assert "rate=2.0 must be a fraction in [0, 1]" in capfd.readouterr().err
+
+
+def test_stuck_at_faults_use_the_configured_lrs_share_after_other_kinds():
+    """inject_faults(kind='stuck_at') means the config's LRS share, also after a call that
+    set all faults to LRS (review: the share stayed at 1.0)."""
+    acc = Accelerator("mlp", {"stuck_at_lrs_fraction": 0.25}, warn=lambda text: None)
+    fractions = []
+    for kind in ("stuck_at", "stuck_at_lrs", "stuck_at", "stuck_at_hrs", "stuck_at"):
+        acc.inject_faults(0.01, kind)
+        fractions.append(acc.config.stuck_at_lrs_fraction)
+    assert fractions == [0.25, 1.0, 0.25, 0.0, 0.25]
+    acc.configure(stuck_at_lrs_fraction=0.75)
+    acc.inject_faults(0.01)
+    assert acc.config.stuck_at_lrs_fraction == 0.75
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--fault-kind", "stuck_at_lrs"], "--fault-kind stuck_at_lrs applies only with --faults"),
+    (["--calibrate", ""], "--calibrate '' names no stage"),
+])
+def test_command_line_refuses_options_that_would_do_nothing(argv, message, capsys):
+    from neuropysim.__main__ import main
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1

@@ -88,6 +88,14 @@ def test_calibration_refuses_bad_input(tiny, tmp_path):
         run(dict(HARD), network=model, dataset=data, calibrate="bias",
             calibrated_checkpoint=mine)
     assert mine.read_text() == "a user's file"
+    # a calibration never writes over the checkpoint it calibrates (review: it did)
+    from models.checkpoints import save_checkpoint
+    source = save_checkpoint(model, tmp_path / "source.pt", {"note": "trained"})
+    before = source.read_bytes()
+    with pytest.raises(ValueError, match="is the checkpoint being calibrated"):
+        run(dict(HARD), network=model, dataset=data, checkpoint=source, calibrate="bias",
+            calibrated_checkpoint=source)
+    assert source.read_bytes() == before
     with pytest.raises(ValueError, match="attention products"):
         run(network="vit", calibrate="bias", write_trace=False,
             calibrated_checkpoint=tmp_path / "vit.pt")
@@ -104,6 +112,8 @@ def test_parse_stages_orders_and_expands():
     assert parse_stages(["scaling"]) == ("scaling",)
     with pytest.raises(ValueError, match="choose 'all' or a comma-separated list"):
         parse_stages("everything")
+    with pytest.raises(ValueError, match="calibrate=' , ' names no stage"):
+        parse_stages(" , ")                     # was an IndexError traceback (review)
 
 
 def test_closed_form_fits_by_hand():
@@ -160,6 +170,21 @@ def test_cli_calibration_flags_need_calibrate():
                           (["--calibrate", "all", "--calibration-images", "0"],
                            "must be a positive integer"),
                           (["--calibrate", "all", "--no-accuracy"], "does not apply with "
-                                                                    "--no-accuracy")):
+                                                                    "--no-accuracy"),
+                          (["--calibrate", ""], "--calibrate '' names no stage")):
         with pytest.raises(ValueError, match=message):
             _check_args(build_parser().parse_args(argv))
+
+
+def test_default_calibrated_name_names_its_source(monkeypatch, tmp_path):
+    """Two source checkpoints with one config and seed give two files (review: the second
+    replaced the first), and a calibrated checkpoint calibrated again gets a new name."""
+    from cim.calibration import calibrated_checkpoint_path
+    monkeypatch.setenv("NEUROPYSIM_HOME", str(tmp_path))
+    cfg = HardwareConfig()
+    shipped = calibrated_checkpoint_path("lenet5", "mnist5k", cfg, 0)
+    mine = calibrated_checkpoint_path("lenet5", "mnist5k", cfg, 0, "/data/my-run.pt")
+    again = calibrated_checkpoint_path("lenet5", "mnist5k", cfg, 0, mine)
+    assert shipped.name == f"lenet5-mnist5k-calibrated-{cfg.config_hash()[:8]}-seed0.pt"
+    assert mine.name == shipped.stem + "-from-my-run.pt"
+    assert len({shipped, mine, again}) == 3
