@@ -196,9 +196,16 @@ class Crossbar:
                 / cells.level_step(cfg))
 
     @property
+    def array_columns(self) -> int:
+        """Columns in the array: the mapping's, less the offset reference column in
+        sequential mode (a sequential read subtracts the offset digitally; no cell holds it)."""
+        dropped = not self.parallel and self.mapping.reference_column is not None
+        return self.mapping.columns - int(dropped)
+
+    @property
     def converted_columns(self) -> int:
         """Columns an ADC converts at every read (the digital off state skips one)."""
-        return self.mapping.columns - int(self.digital_off_state)
+        return self.array_columns - int(self.digital_off_state)
 
     def count_reads(self, vectors: int, input_bits: int, signed: bool) -> None:
         """Count the reads of ``vectors`` input vectors: per vector, one read per input plane
@@ -212,9 +219,9 @@ class Crossbar:
     def statistics(self) -> dict:
         """Counts of this array: cells written, reads, conversions, utilization, faults."""
         cfg = self.config
-        cells_used = int(self.mapping.levels.numel())
+        cells_used = self.rows * self.array_columns
         tiles_r = -(-self.rows // cfg.subarray_rows)
-        tiles_c = -(-self.mapping.columns // cfg.subarray_cols)
+        tiles_c = -(-self.array_columns // cfg.subarray_cols)
         allocated = tiles_r * tiles_c * cfg.subarray_rows * cfg.subarray_cols
         state = self.device_state
         return {"cells_used": cells_used, "cells_allocated": allocated,

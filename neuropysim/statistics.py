@@ -40,6 +40,7 @@ def required_memory(layers: Sequence[Mapping[str, Any]], config: HardwareConfig
       weights: their operands are activations);
     * ``activation_memory_bytes``: the largest working set of one inference taken layer by
       layer - a layer's input and output activations at ``activation_bits``, held at once
+      (a dynamic product's second operand, K^T or V, with them)
       (ours: a layer-by-layer schedule; the buffers between layers can be reused);
     * ``activation_memory_pipelined_bytes``: every layer's input and output held at once (a
       pipelined chip, each layer with its own buffers).
@@ -53,6 +54,8 @@ def required_memory(layers: Sequence[Mapping[str, Any]], config: HardwareConfig
                             * int(g["out_channels"]) * config.weight_bits)
         acts = (int(g["in_channels"]) * _elements(g["input_hw"])
                 + int(g["out_channels"]) * _elements(g["output_hw"]))
+        if g["kind"] == "dynamic_matmul":       # its second operand (K^T or V) is held too
+            acts += int(g["in_channels"]) // int(g.get("groups", 1)) * int(g["out_channels"])
         peak = max(peak, acts)
         total += acts
     to_bytes = config.activation_bits / 8

@@ -55,6 +55,13 @@ def test_required_memory_by_hand():
     assert m["weight_memory_bytes"] == (2 * 9 * 3 + 27 * 10) * 4 // 8         # 162
     assert m["activation_memory_bytes"] == max(2 * 25 + 3 * 9, 27 + 10)        # 77
     assert m["activation_memory_pipelined_bytes"] == 77 + 37
+    # Q.K^T of 2 heads, 5 queries x K=4 against N=5 keys: Q (2*4*5) + scores (2*5*5) + the
+    # second operand K^T (2*4*5), which is an activation too (review: it was left out)
+    qk = dict(kind="dynamic_matmul", in_channels=8, out_channels=10, groups=2,
+              input_hw=(5, 1), output_hw=(5, 1))
+    m = required_memory([qk], cfg)
+    assert m["weight_memory_bytes"] == 0
+    assert m["activation_memory_bytes"] == 40 + 50 + 40
 
 
 def test_accelerator_refuses_bad_input():

@@ -181,3 +181,16 @@ def test_a_long_pass_announces_its_duration_once(monkeypatch):
     said.clear()
     passes.evaluate(model, torch.zeros(10, 4), None, 3, desc="hardware", announce=said.append)
     assert said == []
+
+
+def test_sequential_statistics_leave_out_the_unused_reference_column():
+    """Sequential reads subtract the offset digitally; no cell holds the reference column, so
+    LeNet-5's 61,470 weights x 8 one-bit cells fill 42 sub-arrays of 128 x 128 (as step 2
+    maps them), and every row read senses only the data columns (review: 492,539 cells in 44
+    sub-arrays were counted)."""
+    result = run(HardwareConfig(), network="lenet5", eval_images=4, write_trace=False)
+    s = result.statistics
+    assert s["cells_used"] == s["writes"] == 61_470 * 8
+    assert s["subarrays"] == 42
+    assert s["utilization"] == pytest.approx(491_760 / (42 * 128 * 128))
+    assert s["per_image"]["sense_amp_reads"] == 26_657_280
