@@ -40,10 +40,10 @@ def _parser() -> argparse.ArgumentParser:
                      "each network's own; 'synthetic': cost only)")
     src.add_argument("--trace", action="append", default=[], metavar="DIR",
                      help="trace folder priced as it is: no step 1 (repeatable)")
-    src.add_argument("--eval-images", type=int, default=200, metavar="N",
+    src.add_argument("--eval-images", type=int, metavar="N",
                      help="images step 1 scores per accuracy point (default 200)")
-    src.add_argument("--images", type=int, default=1, metavar="N", help="images traced (1)")
-    src.add_argument("--seed", type=int, default=0, help="step 1's seed (0)")
+    src.add_argument("--images", type=int, metavar="N", help="images traced (1)")
+    src.add_argument("--seed", type=int, help="step 1's seed (0)")
     cfg = p.add_argument_group("configs")
     cfg.add_argument("--preset", metavar="NAME", help="base config (contracts.presets)")
     cfg.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
                      "search with N distinct evaluations per network over the --range fields")
     cfg.add_argument("--range", action="append", default=[], metavar="KEY=LO..HI|V1,V2",
                      dest="ranges", help="searched field: LO..HI[:log|:STEP] or values")
-    cfg.add_argument("--population", type=int, default=10, help="NSGA-II population (10)")
+    cfg.add_argument("--population", type=int, help="NSGA-II population (10)")
     cfg.add_argument("--objectives", metavar="FIG:max,...", help="Pareto figures (default "
                      "accuracy:max,tops_per_w:max,area_mm2:min; accuracy only with --network)")
     cfg.add_argument("--activity", choices=("trace", "stats"), default="trace",
@@ -82,8 +82,10 @@ def _space(args):
     base = apply_overrides(base, args.overrides)
     sources = [Source.from_network(n, args.dataset) for n in args.network]
     sources += [Source.from_trace(t) for t in args.trace]
-    return Space(sources, base, Step1Settings(args.eval_images, args.images, args.seed),
-                 args.activity)
+    step1 = Step1Settings(200 if args.eval_images is None else args.eval_images,
+                          1 if args.images is None else args.images,
+                          0 if args.seed is None else args.seed)
+    return Space(sources, base, step1, args.activity)
 
 
 def _check(args) -> None:
@@ -100,6 +102,30 @@ def _check(args) -> None:
                           "--range fields")
     if args.search is None and args.ranges:
         raise ConfigError("--range needs --search N")
+    _check_ignored(args)
+
+
+def _check_ignored(args) -> None:
+    """Options that would change nothing: one line each (never silently ignored)."""
+    from chip.sweep import SWEEP_METRICS
+    from contracts.config import ConfigError
+    from neuropysim.evaluate import ACCURACY_COLUMNS
+    step1 = [f"--{n.replace('_', '-')}" for n in ("eval_images", "images", "seed")
+             if getattr(args, n) is not None]
+    if step1 and not args.network:
+        raise ConfigError(f"{step1[0]} applies to --network points (step 1 runs); --trace "
+                          f"points reuse their trace")
+    if args.population is not None and args.search is None:
+        raise ConfigError("--population applies to --search (NSGA-II)")
+    if args.retry_failed and args.search is not None:
+        raise ConfigError("--retry-failed applies to a grid; a search evaluates new points")
+    if args.objectives:
+        from chip.sweep import parse_objectives
+        known = set(SWEEP_METRICS) | set(ACCURACY_COLUMNS)
+        unknown = [name for name in parse_objectives(args.objectives) if name not in known]
+        if unknown:
+            raise ConfigError(f"--objectives names {unknown[0]!r}, which is not a figure of "
+                              f"a point; choose from: {', '.join(sorted(known))}")
 
 
 def _report(args, outcome, axes: list[str]) -> None:
@@ -128,8 +154,8 @@ def _run(args) -> int:
     if args.search is not None:
         from neuropysim.search import parse_range, run_search
         ranges = [parse_range(text) for text in args.ranges]
-        outcome = run_search(space, ranges, args.out, args.search, population=args.population,
-                             objectives=objectives, backend=backend, progress=not args.quiet,
+        outcome = run_search(space, ranges, args.out, args.search,
+                             population=args.population or 10, objectives=objectives, backend=backend, progress=not args.quiet,
                              plot=not args.no_plot)
         _report(args, outcome, [r.key for r in ranges])
     else:

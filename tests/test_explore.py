@@ -245,6 +245,15 @@ def test_search_evaluates_fewer_points_and_its_front_is_not_dominated_by_the_gri
     (["--network", "lenet5", "--range", "adc_bits=3..5", "--sweep", "adc_bits=4"],
      "--range needs --search"),
     (["--network", "lenet5", "--sweep", "cols_per_adc=4,8", "--workers", "0"], "workers=0"),
+    # options that would change nothing are refused, not ignored (review)
+    (["--trace", "t", "--sweep", "cols_per_adc=4,8", "--eval-images", "7"],
+     "--eval-images applies to --network points"),
+    (["--network", "lenet5", "--sweep", "adc_bits=4,5", "--population", "4"],
+     "--population applies to --search"),
+    (["--network", "lenet5", "--search", "4", "--range", "adc_bits=3..5", "--retry-failed"],
+     "--retry-failed applies to a grid"),
+    (["--network", "lenet5", "--sweep", "adc_bits=4,5", "--objectives", "foo:max"],
+     "--objectives names 'foo'"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(argv, fragment, tmp_path, capsys):
     from neuropysim.sweep import main
