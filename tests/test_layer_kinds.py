@@ -50,9 +50,9 @@ def test_grouped_statistics_add_the_blocks():
     conv = nn.Conv2d(6, 6, 3, groups=3, bias=False)
     _, layer = _programmed(conv, HardwareConfig(), torch.rand(1, 6, 5, 5))
     stats = layer.crossbar.statistics()
-    # 3 blocks of 18 rows x (2 outputs x 8 one-bit cells + the offset code's reference
-    # column), each block in its own 128 x 128 subarray
-    assert stats["cells_used"] == 3 * 18 * (2 * 8 + 1) and stats["subarrays"] == 3
+    # 3 blocks of 18 rows x 2 outputs x 8 one-bit cells (a sequential read holds no offset
+    # reference column), each block in its own 128 x 128 subarray
+    assert stats["cells_used"] == 3 * 18 * 2 * 8 and stats["subarrays"] == 3
     assert stats["utilization"] == pytest.approx(stats["cells_used"] / (3 * 128 * 128))
 
 
