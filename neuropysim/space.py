@@ -53,6 +53,8 @@ class Source:
 
     @classmethod
     def from_network(cls, name: str, dataset: str | None = None) -> "Source":
+        """A network to run step 1 on (checked when step 1 runs: a bad one is a failed point;
+        the command line checks the names first, check_source)."""
         return cls(network=name, dataset=dataset)
 
     @classmethod
@@ -167,3 +169,28 @@ class Space:
             for p in configs:
                 out.append(self.point(source, p.values, p.config, no_effect(p, steps)))
         return out
+
+
+def check_source(network: str, dataset: str | None) -> None:
+    """A misspelt network or data set of the command line, in one line before the cluster
+    starts (not as failed points that every re-run skips)."""
+    _check_network(network)
+    if dataset is not None:
+        _check_dataset(dataset)
+
+
+def _check_network(name: str) -> None:
+    from contracts.model_spec import parse_model_spec
+    spec = parse_model_spec(name)                      # ValueError: the form is wrong
+    if spec.kind == "registered":
+        import models
+        models.canonical_name(spec.text)               # ValueError lists the known names
+    elif not spec.path.is_file():
+        raise ConfigError(f"--network {name!r}: file {str(spec.path)!r} does not exist")
+
+
+def _check_dataset(dataset: str) -> None:
+    from models.datasets import dataset_names
+    if dataset not in dataset_names() and not Path(dataset).expanduser().exists():
+        raise ConfigError(f"--dataset {dataset!r} is neither a data set ("
+                          f"{', '.join(dataset_names())}) nor an existing file or folder")

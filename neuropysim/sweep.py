@@ -77,9 +77,11 @@ def _parser() -> argparse.ArgumentParser:
 def _space(args):
     from contracts.config import HardwareConfig, apply_overrides
     from contracts.presets import preset
-    from neuropysim.space import Source, Space, Step1Settings
+    from neuropysim.space import Source, Space, Step1Settings, check_source
     base = preset(args.preset) if args.preset else HardwareConfig()
     base = apply_overrides(base, args.overrides)
+    for name in args.network:
+        check_source(name, args.dataset)
     sources = [Source.from_network(n, args.dataset) for n in args.network]
     sources += [Source.from_trace(t) for t in args.trace]
     step1 = Step1Settings(200 if args.eval_images is None else args.eval_images,

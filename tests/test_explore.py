@@ -254,6 +254,10 @@ def test_search_evaluates_fewer_points_and_its_front_is_not_dominated_by_the_gri
      "--retry-failed applies to a grid"),
     (["--network", "lenet5", "--sweep", "adc_bits=4,5", "--objectives", "foo:max"],
      "--objectives names 'foo'"),
+    # misspelt sources fail before the cluster starts, not as points every re-run skips
+    (["--network", "lenet55", "--sweep", "adc_bits=4,5"], "lenet55"),
+    (["--network", "lenet5", "--dataset", "mnist6k", "--sweep", "adc_bits=4,5"],
+     "--dataset 'mnist6k' is neither a data set"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(argv, fragment, tmp_path, capsys):
     from neuropysim.sweep import main
