@@ -51,10 +51,14 @@ REMOVED_FIELDS = {
 
 
 def unknown_key_message(key: str, known: Iterable[str]) -> str:
-    """One line for a config key that is not a field: removed (and why), or unknown."""
+    """One line for a config key that is not a field: removed (and why), or unknown (with
+    the closest known key when one is close, else every known key)."""
     if key in REMOVED_FIELDS:
         return f"config key {key!r} was removed: {REMOVED_FIELDS[key]}"
-    return f"unknown config key {key!r}; known keys: {', '.join(sorted(known))}"
+    import difflib
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(sorted(known))}"
+    return f"unknown config key {key!r}; {hint}"
 
 
 #: cell types that were once accepted and are refused, with why

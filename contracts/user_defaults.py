@@ -7,7 +7,6 @@ defaults below.
 """
 from __future__ import annotations
 
-import difflib
 import re
 import runpy
 import traceback
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
-from contracts.config import ConfigError, HardwareConfig, REMOVED_FIELDS, unknown_key_message
+from contracts.config import ConfigError, HardwareConfig, unknown_key_message
 
 __all__ = ["UserDefaults", "UserConfigError", "load_user_defaults", "default_trace_dir",
            "CONFIG_FILE"]
@@ -83,12 +82,7 @@ def _explain(err: BaseException) -> str:
     text = str(err).splitlines()[0] if str(err) else type(err).__name__
     match = re.search(r"unexpected keyword argument '(\w+)'", text)
     if isinstance(err, TypeError) and match:
-        known = [f.name for f in fields(HardwareConfig)]
-        if match[1] in REMOVED_FIELDS:
-            return unknown_key_message(match[1], known)
-        close = difflib.get_close_matches(match[1], known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
-        return f"unknown config key {match[1]!r}{hint}"
+        return unknown_key_message(match[1], [f.name for f in fields(HardwareConfig)])
     if isinstance(err, SyntaxError):
         return f"syntax error: {err.msg}"
     if isinstance(err, ConfigError):

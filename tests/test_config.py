@@ -154,3 +154,16 @@ def test_a_removed_field_is_refused_with_its_reason_not_as_a_typo():
         assert message.startswith("config key 'read_pulse_width_s' was removed: it had no "
                                   "effect (DNN+NeuroSim V1.4")
         assert "delete the setting" in message and "\n" not in message
+
+
+def test_unknown_key_message_suggests_the_closest_key_else_lists_them():
+    from dataclasses import fields
+
+    from contracts.config import unknown_key_message
+    known = [f.name for f in fields(HardwareConfig)]
+    assert unknown_key_message("adc_bitz", known) == \
+        "unknown config key 'adc_bitz'; did you mean 'adc_bits'?"
+    far = unknown_key_message("zzzz", known)
+    assert far.startswith("unknown config key 'zzzz'; known keys: access_device, ")
+    assert unknown_key_message("read_pulse_width_s", known).startswith(
+        "config key 'read_pulse_width_s' was removed")
